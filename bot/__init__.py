@@ -1,0 +1,1 @@
+"""Everything that answers: the engine (retrieval + composition) and its channels."""

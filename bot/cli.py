@@ -1,0 +1,183 @@
+"""`govbot` command line: ingest, check, ask, eval, serve and the channels."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from ingest.settings import get_settings
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="高兴办 · 企业服务助手")
+# Progress and logs go to standard error: standard output belongs to the command's result.
+err = Console(stderr=True)
+out = Console()
+
+StoreOpt = Annotated[Path | None, typer.Option("--store", help="索引目录（默认 $GOVBOT_HOME/index）")]
+
+
+def _store(store: Path | None) -> Path:
+    return store or get_settings().store_dir
+
+
+def _setup_logging() -> None:
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+
+
+def run_ingest(paths: list[Path], store_dir: Path, prune: bool = False, rebuild: bool = False,
+               show_progress: bool = True):
+    """Ingest with the configured embedder and Chroma location; returns the summary."""
+    from ingest.embeddings import load_embeddings
+    from ingest.index import ChromaLocation
+    from ingest.pipeline import ingest
+
+    settings = get_settings()
+    location = ChromaLocation(settings.chroma_host, settings.chroma_port)
+    embeddings = load_embeddings(settings.govbot_embedding)
+    if not show_progress:
+        return ingest(paths, store_dir, embeddings, prune=prune, rebuild=rebuild, location=location,
+                      max_bytes=settings.govbot_max_file_mb * 1024 * 1024)
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=err, transient=True) as bar:
+        tasks: dict[str, int] = {}
+
+        def report(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=total)
+            bar.update(tasks[stage], completed=done, total=total)
+
+        return ingest(paths, store_dir, embeddings, prune=prune, rebuild=rebuild, location=location,
+                      max_bytes=settings.govbot_max_file_mb * 1024 * 1024, progress=report)
+
+
+def print_summary(summary, console: Console) -> None:
+    from ingest.pipeline import STATUS_LABELS
+
+    counts = Table(title="导入结果", show_header=True)
+    for status in ("added", "updated", "unchanged", "removed", "failed"):
+        counts.add_column(STATUS_LABELS[status], justify="right")
+    counts.add_row(*(str(summary.count(s)) for s in ("added", "updated", "unchanged", "removed", "failed")))
+    console.print(counts)
+    details = [f for f in summary.files if f.status in ("failed", "removed", "missing")]
+    if details:
+        table = Table(show_header=True)
+        table.add_column("文件")
+        table.add_column("状态")
+        table.add_column("原因")
+        for f in details:
+            table.add_row(f.path, STATUS_LABELS[f.status], f.reason)
+        console.print(table)
+    console.print(
+        f"当前索引：{summary.generation or '无'}；事项 {summary.records} 个，片段 {summary.chunks} 个，"
+        f"新计算向量 {summary.embedded} 个；向量模型 {summary.embedder}；用时 {summary.seconds:.1f} 秒"
+    )
+
+
+@app.command("ingest")
+def ingest_command(
+    paths: Annotated[list[Path], typer.Argument(help="知识文件或目录")],
+    store: StoreOpt = None,
+    prune: Annotated[bool, typer.Option("--prune", help="移除源文件已删除的事项")] = False,
+    rebuild: Annotated[bool, typer.Option("--rebuild", help="全部重新解析和计算向量")] = False,
+) -> None:
+    """导入办事指南、一件事和政策文件，生成新的索引并立即启用。"""
+    _setup_logging()
+    from ingest.embeddings import EmbedderError
+    from ingest.index import IngestLocked
+
+    try:
+        summary = run_ingest(paths, _store(store), prune=prune, rebuild=rebuild)
+    except (IngestLocked, EmbedderError) as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from exc
+    print_summary(summary, out)
+    raise typer.Exit(1 if summary.failed else 0)
+
+
+@app.command("check")
+def check_command(
+    paths: Annotated[list[Path], typer.Argument(help="知识文件或目录")],
+    as_json: Annotated[bool, typer.Option("--json", help="输出 JSON")] = False,
+) -> None:
+    """检查知识文件：必填字段、材料格式、一件事成员是否存在。"""
+    from ingest.check import check_paths
+
+    report = check_paths(paths)
+    if as_json:
+        typer.echo(json.dumps(report.as_json(), ensure_ascii=False))
+    else:
+        for line in report.errors:
+            typer.echo(line)  # one error per line, never wrapped: editors jump to file:line
+        counts = report.as_json()["by_kind"]
+        typer.echo(f"共 {len(report.records)} 条：" + "，".join(f"{k} {v}" for k, v in sorted(counts.items()))
+                   + f"；错误 {len(report.errors)} 个")
+    raise typer.Exit(1 if report.errors else 0)
+
+
+def _print_answer(result) -> None:
+    out.print(result.answer, markup=False, highlight=False)
+    if result.suggestions:
+        out.print("\n您还可以问：" + " · ".join(result.suggestions), markup=False, highlight=False)
+
+
+@app.command("ask")
+def ask_command(
+    question: Annotated[str, typer.Argument(help="问题；用 - 表示从标准输入逐行读取")],
+    store: StoreOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="每个问题输出一行 JSON")] = False,
+    session: Annotated[bool, typer.Option("--session", help="标准输入的各行属于同一段对话")] = False,
+) -> None:
+    """回答问题（默认抽取式，引用知识库原文并注明来源）。"""
+    _setup_logging()
+    from bot.engine import Engine
+
+    engine = Engine(_store(store))
+    if not engine.records:
+        err.print("[yellow]知识库尚未导入：请先运行 govbot ingest knowledge/[/yellow]")
+    questions = (line.rstrip("\n") for line in sys.stdin) if question == "-" else iter([question])
+    state: dict = {}
+    for line in questions:
+        result = engine.ask(line, state if session else None)
+        state = result.state
+        if as_json:
+            sys.stdout.write(json.dumps(result.public(), ensure_ascii=False) + "\n")
+            sys.stdout.flush()
+        else:
+            _print_answer(result)
+
+
+@app.command("eval")
+def eval_command(
+    file: Annotated[Path, typer.Argument(help="评测集 JSON（corpus + queries）")],
+    as_json: Annotated[bool, typer.Option("--json", help="输出 JSON")] = False,
+) -> None:
+    """检索评测：把评测集语料导入临时索引，输出 R@1、R@5、MRR@10（总体和分标签）。"""
+    _setup_logging()
+    from bot.evaluation import evaluate
+
+    try:
+        scores = evaluate(file, progress=lambda msg: err.print(msg, markup=False))
+    except (OSError, ValueError, KeyError) as exc:
+        err.print(f"[red]评测集 {file} 无法读取：{exc}[/red]")
+        raise typer.Exit(2) from exc
+    if as_json:
+        typer.echo(json.dumps(scores, ensure_ascii=False))
+        return
+    table = Table(title=f"检索评测（{scores['n']} 个问题）")
+    for column in ("标签", "n", "R@1", "R@5", "MRR@10"):
+        table.add_column(column, justify="right")
+    table.add_row("总体", str(scores["n"]), f"{scores['r1']:.3f}", f"{scores['r5']:.3f}", f"{scores['mrr10']:.3f}")
+    for tag, s in sorted(scores["by_tag"].items()):
+        table.add_row(tag, str(s["n"]), f"{s['r1']:.3f}", f"{s['r5']:.3f}", f"{s['mrr10']:.3f}")
+    out.print(table)
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,257 @@
+"""The answer engine: a question (and a small conversation state) in, a plain result out.
+
+It knows nothing about channels. Steps: clean -> intent -> follow-up or retrieval -> evidence check
+(refuse when the item or the property asked is not in the knowledge base) -> compose -> suggestions.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ingest.embeddings import EmbedderError, embedder_name, load_embeddings
+from ingest.index import ChromaLocation, Generation, current_name, open_current
+from ingest.schema import Record
+from ingest.settings import Settings, get_settings
+from ingest.textnorm import normalize
+
+from bot import compose as C
+from bot.intent import detect_intent, residue
+from bot.normalize import clean, expand
+from bot.retrieval import ItemHit, Retriever
+
+log = logging.getLogger(__name__)
+
+SWITCH = re.compile(r"^(换一个|换个|另外|再问一个|那)[:：，,\s]*")
+# Places whose rules we do not hold. Zigong and Sichuan-wide rules are ours.
+OTHER_PLACES = (
+    "北京", "上海", "天津", "重庆", "广州", "深圳", "杭州", "南京", "武汉", "西安", "郑州", "长沙", "苏州", "成都",
+    "绵阳", "德阳", "宜宾", "泸州", "内江", "乐山", "南充", "达州", "眉山", "资阳", "遂宁", "广安", "雅安", "巴中",
+    "攀枝花", "广元", "凉山", "甘孜", "阿坝", "昆明", "贵阳", "香港", "澳门", "台湾", "海南", "广东", "浙江", "江苏",
+)
+SUGGEST = {
+    "materials": "需要哪些材料？",
+    "time": "要多久？",
+    "fee": "收费吗？",
+    "where": "在哪里办？",
+    "process": "办理流程是什么？",
+    "condition": "有什么条件？",
+    "subsidy": "能拿多少补贴？",
+    "eligibility": "申报条件是什么？",
+}
+
+
+@dataclass
+class AnswerResult:
+    answer: str
+    sources: list[dict[str, str]] = field(default_factory=list)
+    grounded: bool = False
+    intent: str = "other"
+    record_ids: list[str] = field(default_factory=list)
+    suggestions: list[str] = field(default_factory=list)
+    state: dict[str, Any] = field(default_factory=dict)
+    confidence: float = 0.0
+
+    def public(self) -> dict[str, Any]:
+        """The JSON contract of `govbot ask --json` and `/api/ask`."""
+        data = asdict(self)
+        return {k: data[k] for k in ("answer", "sources", "grounded", "intent", "record_ids", "suggestions")}
+
+
+def _bigrams(text: str) -> set[str]:
+    runs = re.findall(r"[\u4e00-\u9fff]+", text)
+    grams = {run[i : i + 2] for run in runs for i in range(len(run) - 1)}
+    return grams | {run for run in runs if len(run) == 1}
+
+
+class Engine:
+    """Loads the current index generation once and follows CURRENT when a new one is made."""
+
+    def __init__(self, store_dir: Path | None = None, settings: Settings | None = None,
+                 llm: Any = None) -> None:
+        self.settings = settings or get_settings()
+        self.store_dir = store_dir or self.settings.store_dir
+        self.location = ChromaLocation(self.settings.chroma_host, self.settings.chroma_port)
+        self.min_confidence = self.settings.govbot_min_confidence
+        self.llm = llm
+        self._lock = threading.Lock()
+        self._generation: Generation | None = None
+        self._retriever: Retriever | None = None
+        self._name_grams: dict[str, set[str]] = {}
+        self._text_grams: dict[str, set[str]] = {}
+        self._bundles_of: dict[str, list[str]] = {}
+        self.reload_if_changed()
+
+    # ----- index -----
+    @property
+    def records(self) -> dict[str, Record]:
+        return self._generation.records if self._generation else {}
+
+    @property
+    def generation_name(self) -> str | None:
+        return self._generation.name if self._generation else None
+
+    def reload_if_changed(self) -> bool:
+        """Cheap when nothing changed: one small file read per question."""
+        name = current_name(self.store_dir)
+        if name is None or (self._generation is not None and name == self._generation.name):
+            return False
+        with self._lock:
+            if self._generation is not None and name == self._generation.name:
+                return False
+            generation = open_current(self.store_dir)
+            if generation is None:
+                return False
+            self._install(generation)
+            log.info("serving index generation %s", generation.name)
+            return True
+
+    def _install(self, generation: Generation) -> None:
+        try:
+            embeddings = load_embeddings(generation.embedder)
+        except EmbedderError as exc:
+            log.warning("%s", exc)
+            embeddings = None
+        dense = embeddings is not None and embedder_name(embeddings) == generation.embedder
+        if not dense:
+            # The vectors were made by a model this machine cannot load: lexical search only.
+            log.warning("embedder %s unavailable; dense retrieval off", generation.embedder)
+        retriever = Retriever(generation, embeddings, self.location, dense_weight=1.0 if dense else 0.0)
+        name_grams, text_grams, bundles_of = {}, {}, {}
+        for record in generation.records.values():
+            name_grams[record.id] = _bigrams(normalize(" ".join([record.title, *record.aliases])))
+            text_grams[record.id] = set()
+            for member in record.members:
+                bundles_of.setdefault(member, []).append(record.id)
+        for chunk in generation.chunks:
+            text_grams[chunk.metadata["record_id"]] |= _bigrams(normalize(chunk.page_content))
+        self._generation, self._retriever = generation, retriever
+        self._name_grams, self._text_grams, self._bundles_of = name_grams, text_grams, bundles_of
+
+    # ----- retrieval -----
+    def rank(self, question: str, limit: int = 10) -> list[ItemHit]:
+        """Items for a question, best first (what `govbot eval` measures)."""
+        self.reload_if_changed()
+        if self._retriever is None:
+            return []
+        hits = self._retriever.search(expand(question), limit=limit)
+        intent = detect_intent(normalize(clean(question)))
+        wanted = {"bundle": "bundle", "subsidy": "policy", "eligibility": "policy"}.get(intent)
+        if wanted and hits and self.records[hits[0].record_id].kind != wanted:
+            # Prefer an item of the kind asked for when it is nearly as good as the top one.
+            for i, hit in enumerate(hits[1:3], 1):
+                if self.records[hit.record_id].kind == wanted and hit.score >= 0.8 * hits[0].score:
+                    hits.insert(0, hits.pop(i))
+                    break
+        return hits
+
+    def evidence(self, question: str, record_id: str) -> float:
+        """How much of what the question names is in the record: 0..1.
+
+        A score threshold cannot tell a near miss (规划许可 held, 施工许可 asked) from a hit;
+        the question's own content words must appear in the item.
+        """
+        terms = _bigrams(residue(expand(question)))
+        if not terms:
+            return 0.0
+        name = self._name_grams.get(record_id, set())
+        text = self._text_grams.get(record_id, set())
+        coverage = len(terms & text) / len(terms)
+        user_terms = _bigrams(residue(normalize(clean(question))))
+        names_it = bool(user_terms & name) or bool(terms & name and len(terms & name) >= 2)
+        return min(1.0, coverage + (0.25 if names_it else 0.0))
+
+    # ----- answering -----
+    def ask(self, question: str, state: dict[str, Any] | None = None) -> AnswerResult:
+        state = dict(state or {})
+        self.reload_if_changed()
+        text = clean(question)
+        if not re.search(r"[\u4e00-\u9fffA-Za-z0-9]", text):
+            return AnswerResult(C.EMPTY, state=state)
+        normalized = normalize(text)
+        intent = detect_intent(normalized)
+        if any(place in normalized for place in OTHER_PLACES):
+            return AnswerResult(C.OTHER_PLACE, intent=intent, state=state)
+        if not self.records:
+            return AnswerResult("知识库尚未导入，请管理员先运行 govbot ingest。", intent=intent, state=state)
+
+        switched = bool(SWITCH.match(normalized)) and len(residue(SWITCH.sub("", normalized))) > 2
+        text_for_search = SWITCH.sub("", text) if switched else text
+        previous = state.get("record_id")
+        follow_up = (not switched and previous in self.records and len(residue(normalized)) <= 2)
+
+        if follow_up:
+            record = self.records[previous]
+            if intent == "other":
+                intent = state.get("intent", "other")
+            confidence = 1.0
+        else:
+            hits = self.rank(text_for_search)
+            if not hits:
+                return self._refuse(intent, state)
+            record = self.records[hits[0].record_id]
+            confidence = self.evidence(text_for_search, record.id)
+            if confidence < self.min_confidence:
+                return self._refuse(intent, state, hits)
+            if intent == "other" and switched and state.get("intent"):
+                intent = state["intent"]
+        intent = self._intent_for(record, intent)
+        new_state = {"record_id": record.id, "intent": intent}
+        if not C.has_section(record, intent):
+            return AnswerResult(C.not_stated(record, intent), sources=[self._source(record, "overview")],
+                                grounded=False, intent=intent, record_ids=[record.id],
+                                suggestions=self._suggestions(record, intent), state=new_state,
+                                confidence=confidence)
+        composed = C.compose(record, intent, self.records)
+        body = composed.text
+        if self.llm is not None:
+            body = self.llm.compose(question, record, composed, self.records) or body
+        parts = [body, C.source_line(record)]
+        if record.confirm_at_window:
+            parts.append(C.CONFIRM)
+        return AnswerResult(
+            "\n".join(parts),
+            sources=[self._source(record, composed.section)],
+            grounded=True,
+            intent=intent,
+            record_ids=[record.id],
+            suggestions=self._suggestions(record, intent),
+            state=new_state,
+            confidence=confidence,
+        )
+
+    @staticmethod
+    def _intent_for(record: Record, intent: str) -> str:
+        if record.kind == "policy" and intent in ("condition",):
+            return "eligibility"
+        if record.kind == "policy" and intent in ("fee", "other"):
+            return "subsidy"
+        if record.kind == "bundle" and intent == "other":
+            return "bundle"
+        if record.kind != "policy" and intent == "eligibility":
+            return "condition"
+        if record.kind != "policy" and intent == "subsidy":
+            return "other"
+        return intent
+
+    def _source(self, record: Record, section: str) -> dict[str, str]:
+        return {"title": record.title, "source": record.source_path or (record.sources[0] if record.sources
+                                                                       else ""),
+                "section": section}
+
+    def _suggestions(self, record: Record, intent: str) -> list[str]:
+        keys = (["subsidy", "eligibility", "materials"] if record.kind == "policy"
+                else ["materials", "time", "fee", "where", "process", "condition"])
+        out = [SUGGEST[k] for k in keys if k != intent and C.has_section(record, k)]
+        for bundle_id in self._bundles_of.get(record.id, [])[:2]:
+            out.append(f"{self.records[bundle_id].title}包含哪些事项？")
+        return out[:6]
+
+    def _refuse(self, intent: str, state: dict[str, Any], hits: list[ItemHit] | None = None) -> AnswerResult:
+        suggestions = [f"{self.records[h.record_id].title}需要哪些材料？" if self.records[h.record_id].kind != "policy"
+                       else f"{self.records[h.record_id].title}能拿多少？" for h in (hits or [])[:3]]
+        return AnswerResult(C.REFUSAL, grounded=False, intent=intent, suggestions=suggestions, state=state)

@@ -1,0 +1,55 @@
+"""Rule-based intent: fast, and every decision can be explained by the keyword that fired."""
+
+from __future__ import annotations
+
+import re
+
+INTENTS = ("materials", "condition", "time", "fee", "where", "process", "bundle", "subsidy", "eligibility",
+           "other")
+
+# Checked in this order; the first rule with a keyword in the question wins.
+RULES: list[tuple[str, tuple[str, ...]]] = [
+    ("bundle", ("一件事", "套餐", "一次办", "联办", "打包办", "bundle")),
+    ("eligibility", ("符合条件吗", "能享受", "能不能享受", "可以享受", "能申请吗", "能不能申请", "够条件",
+                     "有资格", "申报条件", "享受条件", "eligib", "qualify")),
+    ("fee", ("收费", "费用", "要钱", "多少钱", "免费", "花钱", "交钱", "钱吗", "收钱", "工本费", "fee", "cost",
+             "free", "charge")),
+    ("time", ("多久", "几天", "多长时间", "时限", "多少天", "工作日", "期限", "多快", "当天", "周期", "几个月",
+              "公告期", "how long", "how many days", "when can")),
+    ("where", ("在哪", "哪里", "地点", "地址", "窗口", "去哪", "网上办", "线上办", "网上申请", "网址", "哪个部门",
+               "电话", "联系", "app", "where", "online", "办理时间", "几点")),
+    ("materials", ("材料", "资料", "带什么", "带啥", "要啥", "准备什么", "准备哪些", "提交什么", "交什么", "证件",
+                   "手续", "文件", "material", "document", "what do i need", "bring")),
+    ("process", ("流程", "步骤", "怎么办", "如何办", "怎么申请", "如何申请", "怎么弄", "程序", "怎么走", "how to",
+                 "process", "procedure", "steps")),
+    ("condition", ("条件", "要求", "资格", "能不能办", "可以办吗", "适用", "能办吗", "require", "condition")),
+    ("subsidy", ("补贴", "补助", "奖励", "奖补", "资助", "扶持", "政策", "贴息", "返还", "减免", "优惠", "退税",
+                 "奖金", "subsid", "reward", "grant", "incentive")),
+]
+
+_WORDS = {intent: words for intent, words in RULES}
+
+
+def detect_intent(normalized_question: str) -> str:
+    """The question's intent from keywords; ``other`` when none fires."""
+    text = normalized_question.lower()
+    for intent, words in RULES:
+        if any(w in text for w in words):
+            return intent
+    return "other"
+
+
+def intent_words() -> list[str]:
+    return [w for _, words in RULES for w in words]
+
+
+# What is left of "那要多久呀？" once intent words and fillers go: nothing, so it is a follow-up.
+_FILLERS = re.compile(r"请问|一下|需要|我们|可以|这个|那个|[那这的了吗呢啊呀吧么嘛还要是也都你您我想再就又能]|[^\u4e00-\u9fffa-z0-9]")
+
+
+def residue(normalized_question: str) -> str:
+    """The question minus intent keywords and filler characters: what names an item, if anything."""
+    text = normalized_question.lower()
+    for word in sorted(intent_words(), key=len, reverse=True):
+        text = text.replace(word, " ")
+    return _FILLERS.sub("", text)

@@ -1,0 +1,78 @@
+"""Hybrid retrieval: character BM25 and dense vectors (Chroma), fused by reciprocal rank, per item."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from langchain_core.embeddings import Embeddings
+
+from ingest.index import ChromaLocation, Generation
+from ingest.textnorm import char_tokens, normalize
+
+RRF_K = 60
+CANDIDATES = 40  # chunks taken from each retriever before fusion
+
+
+@dataclass
+class ItemHit:
+    record_id: str
+    score: float  # fused (RRF) score, comparable only within one query
+    bm25: float = 0.0  # best raw BM25 score of the item's chunks
+    dense: float = 0.0  # best cosine similarity of the item's chunks
+    sections: dict[str, float] = field(default_factory=dict)  # section key -> best fused chunk score
+
+
+class Retriever:
+    """Built once per index generation; ``search`` is the hot path."""
+
+    def __init__(self, generation: Generation, embeddings: Embeddings | None, location: ChromaLocation,
+                 bm25_weight: float = 1.0, dense_weight: float = 1.0) -> None:
+        self.generation = generation
+        self.embeddings = embeddings
+        self.location = location
+        self.chunks = generation.chunks
+        self.position = {c.id: i for i, c in enumerate(self.chunks)}
+        self.bm25_weight = bm25_weight
+        self.dense_weight = dense_weight
+        self._vocab = generation.bm25.vocab_dict if generation.bm25 is not None else {}
+
+    def _bm25(self, query: str) -> list[tuple[int, float]]:
+        bm25 = self.generation.bm25
+        tokens = [t for t in char_tokens(query) if t in self._vocab]
+        if bm25 is None or not tokens:
+            return []
+        k = min(CANDIDATES, len(self.chunks))
+        docs, scores = bm25.retrieve([tokens], k=k, show_progress=False, n_threads=1)
+        return [(int(d), float(s)) for d, s in zip(docs[0], scores[0], strict=True) if s > 0]
+
+    def _dense(self, query: str) -> list[tuple[int, float]]:
+        if not self.chunks or self.embeddings is None or self.dense_weight == 0:
+            return []
+        vector = np.asarray(self.embeddings.embed_query(normalize(query)), dtype=np.float32)
+        result = self.generation.collection(self.location).query(
+            query_embeddings=[vector], n_results=min(CANDIDATES, len(self.chunks)), include=["distances"]
+        )
+        return [(self.position[i], 1.0 - float(d))
+                for i, d in zip(result["ids"][0], result["distances"][0], strict=True) if i in self.position]
+
+    def search(self, query: str, limit: int = 10) -> list[ItemHit]:
+        fused: dict[int, float] = {}
+        bm25_hits = self._bm25(query)
+        dense_hits = self._dense(query)
+        for weight, hits in ((self.bm25_weight, bm25_hits), (self.dense_weight, dense_hits)):
+            for rank, (index, _) in enumerate(hits):
+                fused[index] = fused.get(index, 0.0) + weight / (RRF_K + rank + 1)
+        bm25_score = dict(bm25_hits)
+        dense_score = dict(dense_hits)
+
+        items: dict[str, ItemHit] = {}
+        for index, score in fused.items():
+            meta = self.chunks[index].metadata
+            hit = items.setdefault(meta["record_id"], ItemHit(meta["record_id"], 0.0))
+            hit.score = max(hit.score, score)
+            hit.bm25 = max(hit.bm25, bm25_score.get(index, 0.0))
+            hit.dense = max(hit.dense, dense_score.get(index, 0.0))
+            hit.sections[meta["section"]] = max(hit.sections.get(meta["section"], 0.0), score)
+        ranked = sorted(items.values(), key=lambda h: h.score, reverse=True)
+        return ranked[:limit]

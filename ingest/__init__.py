@@ -1,0 +1,1 @@
+"""The admin path: files -> records -> chunks -> an index generation, swapped in atomically."""

@@ -1,0 +1,55 @@
+"""`govbot check`: validate knowledge files before they are ingested."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ingest.loaders import check_structured_file
+from ingest.pipeline import discover
+from ingest.schema import Record
+
+
+@dataclass
+class CheckReport:
+    records: list[Record] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    def as_json(self) -> dict:
+        return {
+            "records": len(self.records),
+            "by_kind": dict(Counter(r.kind for r in self.records)),
+            "errors": self.errors,
+        }
+
+
+def check_paths(paths: list[Path]) -> CheckReport:
+    """Validate every structured Markdown file under ``paths``; other formats only need to exist."""
+    report = CheckReport()
+    files, missing = discover(paths)
+    report.errors.extend(f"{m.path}: {m.reason}" for m in missing)
+    where: dict[str, str] = {}
+    for path in files:
+        if path.suffix.lower() not in (".md", ".markdown"):
+            continue
+        record, problems = check_structured_file(path)
+        report.errors.extend(f"{path}:{line}: {message}" if line else f"{path}: {message}"
+                             for line, message in problems)
+        if record is None:
+            continue
+        if record.id in where:
+            report.errors.append(f"{path}: 编号 {record.id} 与 {where[record.id]} 重复")
+            continue
+        where[record.id] = str(path)
+        report.records.append(record)
+    by_id = {r.id: r for r in report.records}
+    for record in report.records:
+        for member in record.members:
+            if member not in by_id:
+                report.errors.append(f"{where[record.id]}: 一件事成员 {member} 不存在")
+            elif by_id[member].kind != "guide":
+                report.errors.append(f"{where[record.id]}: 一件事成员 {member} 不是办事指南")
+        if record.kind == "bundle" and not record.members:
+            report.errors.append(f"{where[record.id]}: 一件事套餐缺少 members")
+    return report

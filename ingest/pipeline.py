@@ -1,0 +1,236 @@
+"""The ingest run: walk files, load the changed ones, embed new chunks, write and switch a generation.
+
+A file that fails keeps its previous version in the new generation; unchanged files reuse their
+records and vectors; chunks are replaced by stable record id, so an edited or deleted file leaves
+nothing of its old version behind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from langchain_core.embeddings import Embeddings
+
+from ingest.chunking import chunk_record
+from ingest.embeddings import embedder_name
+from ingest.index import (
+    ChromaLocation,
+    Generation,
+    ingest_lock,
+    open_current,
+    sweep,
+    write_generation,
+)
+from ingest.loaders import MAX_FILE_BYTES, SUPPORTED_SUFFIXES, LoadError, load_file
+from ingest.schema import Record
+from ingest.textnorm import to_simplified
+
+EMBED_BATCH = 32
+Progress = Callable[[str, int, int], None]  # (stage, done, total)
+
+STATUS_LABELS = {
+    "added": "新增",
+    "updated": "更新",
+    "unchanged": "未变",
+    "removed": "移除",
+    "failed": "失败",
+    "missing": "源文件已删除（保留，使用 --prune 移除）",
+}
+
+
+@dataclass
+class FileResult:
+    path: str
+    status: str  # added | updated | unchanged | removed | failed | missing
+    reason: str = ""
+    record_ids: list[str] = field(default_factory=list)
+
+
+@dataclass
+class IngestSummary:
+    files: list[FileResult]
+    generation: str | None
+    records: int
+    chunks: int
+    embedded: int
+    seconds: float
+    embedder: str
+
+    def count(self, status: str) -> int:
+        return sum(1 for f in self.files if f.status == status)
+
+    @property
+    def failed(self) -> list[FileResult]:
+        return [f for f in self.files if f.status == "failed"]
+
+
+def discover(paths: Iterable[Path]) -> tuple[list[Path], list[FileResult]]:
+    """Files to ingest under the given paths; missing paths become failures, not exceptions."""
+    files: list[Path] = []
+    problems: list[FileResult] = []
+    for path in paths:
+        if path.is_dir():
+            for candidate in sorted(path.rglob("*")):
+                hidden = any(part.startswith(".") for part in candidate.relative_to(path).parts)
+                # README.md files describe a folder for admins; they are not knowledge.
+                if hidden or candidate.name.lower() == "readme.md" or candidate.is_dir():
+                    continue
+                if candidate.suffix.lower() in SUPPORTED_SUFFIXES:
+                    files.append(candidate)
+        elif path.exists() or path.is_symlink():
+            files.append(path)
+        else:
+            problems.append(FileResult(str(path), "failed", "文件或目录不存在"))
+    unique: dict[Path, Path] = {}
+    for f in files:
+        unique.setdefault(f.resolve(), f)
+    return list(unique.values()), problems
+
+
+def file_key(path: Path) -> str:
+    return str(path.resolve())
+
+
+def document_id(path: Path) -> str:
+    """Stable id for an unstructured file: the same path keeps the same id across re-ingests."""
+    return "doc-" + hashlib.sha1(file_key(path).encode("utf-8")).hexdigest()[:12]
+
+
+def file_hash(path: Path, max_bytes: int) -> str | None:
+    try:
+        if path.stat().st_size > max_bytes:
+            return None  # the loader reports the size; do not read 50 MB just to hash it
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
+def ingest(
+    paths: list[Path],
+    store_dir: Path,
+    embeddings: Embeddings,
+    *,
+    prune: bool = False,
+    rebuild: bool = False,
+    location: ChromaLocation | None = None,
+    max_bytes: int = MAX_FILE_BYTES,
+    progress: Progress | None = None,
+) -> IngestSummary:
+    """Ingest ``paths`` into a new generation under ``store_dir`` and make it current."""
+    location = location or ChromaLocation()
+    report = progress or (lambda stage, done, total: None)
+    started = time.perf_counter()
+    with ingest_lock(store_dir):
+        sweep(store_dir, location)
+        previous = None if rebuild else open_current(store_dir, with_bm25=False)
+        name = embedder_name(embeddings)
+        if previous is not None and previous.embedder != name:
+            previous_vectors: dict[str, np.ndarray] = {}  # other model, other vector space
+        else:
+            previous_vectors = _vectors_by_hash(previous)
+        prev_files: dict[str, dict] = previous.manifest["files"] if previous else {}
+        prev_records_by_file = _records_by_file(previous)
+
+        files, results = discover(paths)
+        manifest_files: dict[str, dict] = {}
+        records: list[Record] = []
+        owner: dict[str, str] = {}  # record id -> file key, to refuse duplicates
+
+        def keep_previous(key: str) -> None:
+            if key in prev_files:
+                manifest_files[key] = prev_files[key]
+                for record in prev_records_by_file.get(key, []):
+                    if record.id not in owner:
+                        owner[record.id] = key
+                        records.append(record)
+
+        for done, path in enumerate(files, 1):
+            report("读取文件", done, len(files))
+            key = file_key(path)
+            digest = file_hash(path, max_bytes)
+            old = prev_files.get(key)
+            if old and digest and old["sha256"] == digest:
+                keep_previous(key)
+                results.append(FileResult(str(path), "unchanged", record_ids=old["record_ids"]))
+                continue
+            try:
+                record = load_file(path, document_id(path), max_bytes=max_bytes)
+            except LoadError as exc:
+                keep_previous(key)
+                results.append(FileResult(str(path), "failed", exc.reason if exc.line is None
+                                          else f"第{exc.line}行：{exc.reason}"))
+                continue
+            if record.id in owner and owner[record.id] != key:
+                keep_previous(key)
+                results.append(FileResult(str(path), "failed", f"编号 {record.id} 与 {owner[record.id]} 重复"))
+                continue
+            owner[record.id] = key
+            records.append(record)
+            manifest_files[key] = {"path": str(path), "sha256": digest, "record_ids": [record.id]}
+            results.append(FileResult(str(path), "updated" if old else "added", record_ids=[record.id]))
+
+        seen = {file_key(p) for p in files}
+        for key, entry in prev_files.items():
+            if key in seen:
+                continue
+            if Path(key).exists() or not prune:
+                # Not named in this run (or deleted without --prune): it keeps serving as before.
+                keep_previous(key)
+                if not Path(key).exists():
+                    results.append(FileResult(entry["path"], "missing", record_ids=entry["record_ids"]))
+            else:
+                results.append(FileResult(entry["path"], "removed", record_ids=entry["record_ids"]))
+
+        changed = any(r.status in ("added", "updated", "removed") for r in results)
+        if previous is not None and not changed and not rebuild:
+            # Nothing new to serve: keep the current generation rather than copy it.
+            return IngestSummary(results, previous.name, len(previous.records), len(previous.chunks), 0,
+                                 time.perf_counter() - started, name)
+        if not records:
+            return IngestSummary(results, previous.name if previous else None, 0, 0, 0,
+                                 time.perf_counter() - started, name)
+
+        chunks = [chunk for record in records for chunk in chunk_record(record)]
+        vectors, embedded = _embed(chunks, embeddings, previous_vectors, report)
+        manifest = {"embedder": name, "dim": int(vectors.shape[1]), "files": manifest_files,
+                    "created": time.strftime("%Y-%m-%dT%H:%M:%S")}
+        report("写入索引", 0, 1)
+        generation = write_generation(store_dir, manifest, records, chunks, vectors, location)
+        report("写入索引", 1, 1)
+        sweep(store_dir, location)
+        return IngestSummary(results, generation, len(records), len(chunks), embedded,
+                             time.perf_counter() - started, name)
+
+
+def _vectors_by_hash(previous: Generation | None) -> dict[str, np.ndarray]:
+    if previous is None:
+        return {}
+    return {c.metadata["hash"]: previous.vectors[i] for i, c in enumerate(previous.chunks)}
+
+
+def _records_by_file(previous: Generation | None) -> dict[str, list[Record]]:
+    if previous is None:
+        return {}
+    by_file: dict[str, list[Record]] = {}
+    for key, entry in previous.manifest["files"].items():
+        by_file[key] = [previous.records[i] for i in entry["record_ids"] if i in previous.records]
+    return by_file
+
+
+def _embed(chunks, embeddings: Embeddings, cache: dict[str, np.ndarray], report: Progress):
+    todo = [i for i, c in enumerate(chunks) if c.metadata["hash"] not in cache]
+    fresh: dict[str, np.ndarray] = {}
+    for start in range(0, len(todo), EMBED_BATCH):
+        batch = [chunks[i] for i in todo[start : start + EMBED_BATCH]]
+        report("计算向量", start, len(todo))
+        for chunk, vector in zip(batch, embeddings.embed_documents([to_simplified(c.page_content) for c in batch]),
+                                 strict=True):
+            fresh[chunk.metadata["hash"]] = np.asarray(vector, dtype=np.float32)
+    report("计算向量", len(todo), len(todo))
+    rows = [fresh.get(c.metadata["hash"], cache.get(c.metadata["hash"])) for c in chunks]
+    return np.vstack(rows).astype(np.float32), len(todo)

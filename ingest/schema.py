@@ -1,0 +1,135 @@
+"""The knowledge record: one service item (guide, bundle, policy) or one plain document.
+
+Structured Markdown files under ``knowledge/`` carry these fields in YAML front matter;
+unstructured files (HTML, DOCX, PDF, TXT, plain Markdown) become records with the
+fields the guide parser could find and the rest of the text in ``sections``.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+Kind = Literal["guide", "bundle", "policy", "document"]
+MaterialForm = Literal["原件", "复印件", "原件及复印件", "电子件", "原件或复印件", ""]
+
+# Section keys, in the order a guide is usually read. The Chinese labels are what users see.
+SECTION_LABELS: dict[str, str] = {
+    "overview": "事项说明",
+    "conditions": "受理条件",
+    "materials": "申请材料",
+    "process": "办理流程",
+    "time": "办结时限",
+    "fee": "收费标准",
+    "where": "办理地点",
+    "hours": "办理时间",
+    "online": "网上办理",
+    "phone": "咨询电话",
+    "basis": "设定依据",
+    "members": "包含事项",
+    "amount": "支持标准",
+    "eligibility": "申报条件",
+    "how": "申报方式",
+    "deadline": "申报时间",
+    "body": "说明",
+}
+
+
+class _Strict(BaseModel):
+    # Unknown keys in front matter are almost always typos of a real field: reject them.
+    model_config = ConfigDict(extra="forbid")
+
+
+class Material(_Strict):
+    name: str = Field(min_length=1)
+    form: MaterialForm = ""
+    copies: int | None = Field(default=None, ge=0)
+    notes: str = ""
+    tolerance: bool = False  # 容缺受理: may be handed in after acceptance
+
+
+class TimeLimit(_Strict):
+    legal_days: float | None = Field(default=None, ge=0)  # 法定办结时限, working days
+    promised_days: float | None = Field(default=None, ge=0)  # 承诺办结时限, working days
+    notes: str = ""
+
+
+class Where(_Strict):
+    window: str = ""
+    address: str = ""
+    online: str = ""
+    hours: str = ""
+
+
+class Eligibility(_Strict):
+    """Machine-readable conditions a policy matcher can evaluate; None means no condition."""
+
+    in_zone: bool | None = None
+    industries: list[str] = []  # empty: any industry
+    certifications_any: list[str] = []  # at least one of these
+    certifications_all: list[str] = []  # all of these
+    min_employees: int | None = None
+    max_employees: int | None = None
+    min_revenue_wan: float | None = None
+    max_revenue_wan: float | None = None
+    min_rd_ratio: float | None = Field(default=None, ge=0, le=1)
+    min_new_hires: int | None = None
+    min_fixed_asset_investment_wan: float | None = None
+    founded_after_year: int | None = None  # founded in or after this year
+    notes: str = ""
+
+
+class Section(BaseModel):
+    """A titled block of prose, kept as written (traditional characters too)."""
+
+    key: str
+    heading: str
+    text: str
+
+
+class Record(_Strict):
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    kind: Kind
+    title: str = Field(min_length=1)
+    aliases: list[str] = []
+    department: str = ""
+    stage: str = ""  # life-cycle stage: 开办, 经营许可, 工程建设, 用工, 纳税, 变更, 注销, 扶持
+    summary: str = ""
+    conditions: list[str] = []
+    materials: list[Material] = []
+    time_limit: TimeLimit | None = None
+    fee: str = ""
+    where: Where | None = None
+    phone: str = ""
+    process: list[str] = []
+    legal_basis: list[str] = []
+    # bundle
+    members: list[str] = []
+    # policy
+    amount: str = ""
+    amount_max_wan: float | None = None
+    eligibility_text: list[str] = []
+    eligibility: Eligibility | None = None
+    how_to_apply: list[str] = []
+    deadline: str = ""
+    no_application_needed: bool = False  # 免申即享
+    issuer: str = ""
+    # provenance
+    sources: list[str] = []
+    updated: str = ""
+    confirm_at_window: bool = True  # end answers with 以窗口最新告知为准
+    sections: list[Section] = []
+    # filled by the loader, not by authors
+    source_path: str = ""
+
+    @field_validator("updated", mode="before")
+    @classmethod
+    def _date_to_str(cls, value: object) -> object:
+        # YAML turns 2026-11-01 into a date; we keep it as text.
+        return value.isoformat() if hasattr(value, "isoformat") else value
+
+    @field_validator("id", mode="before")
+    @classmethod
+    def _id_str(cls, value: object) -> object:
+        return str(value) if isinstance(value, int) else value

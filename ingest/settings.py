@@ -1,0 +1,51 @@
+"""Configuration from the environment (and an optional .env file)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    govbot_home: Path = Field(default=Path("./data"), description="数据目录：索引、数据库、会话状态")
+    govbot_embedding: str = Field(default="e5", description="e5 | use | st:<模型名或路径>")
+    govbot_knowledge_dir: Path = Field(default=Path("./knowledge"), description="/reload 与管理页重新导入的目录")
+    govbot_max_file_mb: int = Field(default=20, ge=1)
+    chroma_host: str | None = None
+    chroma_port: int = 8000
+
+    # Answer engine
+    govbot_min_confidence: float = 0.35
+
+    # Optional LLM composer (any OpenAI-compatible endpoint)
+    govbot_llm_base_url: str | None = None
+    govbot_llm_model: str | None = None
+    govbot_llm_api_key: str | None = None
+    govbot_llm_timeout: float = 20.0
+
+    # Telegram
+    telegram_bot_token: str | None = None
+    telegram_admin_ids: str = ""
+    govbot_telegram_base_url: str | None = None
+
+    # Web
+    govbot_admin_token: str | None = None
+    govbot_database_url: str | None = None
+
+    @property
+    def store_dir(self) -> Path:
+        return self.govbot_home / "index"
+
+    @property
+    def database_url(self) -> str:
+        return self.govbot_database_url or f"sqlite:///{self.govbot_home / 'govbot.sqlite3'}"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

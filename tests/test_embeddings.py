@@ -1,0 +1,86 @@
+"""The three embedder paths, with nothing downloaded: e5 and USE ship weights, ST uses a model built here."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ingest.embeddings import EmbedderError, embedder_name, load_embeddings
+
+CORPUS = "企业设立登记需要营业执照申请材料办理时限收费标准食品经营许可高新技术企业补贴奖励"
+
+
+def cosine(a: list[float], b: list[float]) -> float:
+    a_, b_ = np.asarray(a), np.asarray(b)
+    return float(a_ @ b_ / (np.linalg.norm(a_) * np.linalg.norm(b_)))
+
+
+def test_e5_ranks_the_related_passage_first():
+    e5 = load_embeddings("e5")
+    assert embedder_name(e5) == "e5"
+    passages = e5.embed_documents(["企业设立登记需要提交公司章程和股东身份证明", "食品经营许可证的有效期为五年"])
+    query = e5.embed_query("开公司要带什么材料")
+    assert len(query) == 384
+    assert cosine(query, passages[0]) > cosine(query, passages[1])
+
+
+def test_use_fallback_embeds_chinese():
+    use = load_embeddings("use")
+    vectors = use.embed_documents(["营业执照", "食品经营许可"])
+    assert np.asarray(vectors).shape == (2, 512)
+    assert abs(np.linalg.norm(vectors[0]) - 1) < 1e-4
+
+
+@pytest.fixture(scope="module")
+def tiny_st_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 214 kB BERT sentence-transformer built and saved by the test itself."""
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers.sentence_transformer.modules import Normalize, Pooling, Transformer
+    from transformers import BertConfig, BertModel, BertTokenizerFast
+
+    root = tmp_path_factory.mktemp("st")
+    hf_dir, st_dir = root / "hf", root / "st"
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *sorted(set(CORPUS))]
+    tokenizer = BertTokenizerFast(vocab={t: i for i, t in enumerate(vocab)}, do_lower_case=False)
+    config = BertConfig(vocab_size=len(vocab), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                        intermediate_size=64, max_position_embeddings=128)
+    BertModel(config).save_pretrained(hf_dir)
+    tokenizer.save_pretrained(hf_dir)
+    word = Transformer(str(hf_dir), max_seq_length=128)
+    model = SentenceTransformer(modules=[word, Pooling(word.get_embedding_dimension(), pooling_mode="mean"),
+                                         Normalize()])
+    model.save(str(st_dir))
+    return st_dir
+
+
+def test_sentence_transformers_path_loads_a_local_model(tiny_st_model: Path):
+    st = load_embeddings(f"st:{tiny_st_model}")
+    assert embedder_name(st) == f"st:{tiny_st_model}"
+    vectors = st.embed_documents(["营业执照", "食品经营许可"])
+    assert np.asarray(vectors).shape == (2, 32)
+    assert abs(np.linalg.norm(st.embed_query("营业执照")) - 1) < 1e-4
+
+
+def test_index_built_with_st_is_queried_with_st(tiny_st_model: Path, tmp_path: Path):
+    from bot.engine import Engine
+    from ingest.pipeline import ingest
+
+    folder = tmp_path / "kb"
+    folder.mkdir()
+    (folder / "a.md").write_text("---\nid: a\nkind: document\ntitle: 营业执照\n---\n企业设立登记需要申请材料。\n",
+                                 encoding="utf-8")
+    store = tmp_path / "index"
+    summary = ingest([folder], store, load_embeddings(f"st:{tiny_st_model}"))
+    assert summary.embedder == f"st:{tiny_st_model}"
+    engine = Engine(store)
+    assert engine._retriever.dense_weight == 1.0
+    assert engine.rank("营业执照")[0].record_id == "a"
+
+
+def test_unknown_or_missing_models_fail_clearly(tmp_path: Path):
+    with pytest.raises(EmbedderError, match="未知的向量模型"):
+        load_embeddings("word2vec")
+    with pytest.raises(EmbedderError, match="无法加载"):
+        load_embeddings(f"st:{tmp_path / 'no-such-model'}")
