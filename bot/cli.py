@@ -29,6 +29,7 @@ def _store(store: Path | None) -> Path:
 
 def _setup_logging() -> None:
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every index build at DEBUG
 
 
 def run_ingest(paths: list[Path], store_dir: Path, prune: bool = False, rebuild: bool = False,
@@ -65,18 +66,15 @@ def print_summary(summary, console: Console) -> None:
         counts.add_column(STATUS_LABELS[status], justify="right")
     counts.add_row(*(str(summary.count(s)) for s in ("added", "updated", "unchanged", "removed", "failed")))
     console.print(counts)
-    details = [f for f in summary.files if f.status in ("failed", "removed", "missing")]
-    if details:
-        table = Table(show_header=True)
-        table.add_column("文件")
-        table.add_column("状态")
-        table.add_column("原因")
-        for f in details:
-            table.add_row(f.path, STATUS_LABELS[f.status], f.reason)
-        console.print(table)
+    # One plain line per file: full paths, never truncated by the terminal width.
+    for f in summary.files:
+        if f.status in ("failed", "removed", "missing"):
+            console.print(f"{STATUS_LABELS[f.status]}：{f.path}" + (f"：{f.reason}" if f.reason else ""),
+                          markup=False, highlight=False, soft_wrap=True)
     console.print(
         f"当前索引：{summary.generation or '无'}；事项 {summary.records} 个，片段 {summary.chunks} 个，"
-        f"新计算向量 {summary.embedded} 个；向量模型 {summary.embedder}；用时 {summary.seconds:.1f} 秒"
+        f"新计算向量 {summary.embedded} 个；向量模型 {summary.embedder}；用时 {summary.seconds:.1f} 秒",
+        soft_wrap=True,
     )
 
 

@@ -7,22 +7,22 @@ It knows nothing about channels. Steps: clean -> intent -> follow-up or retrieva
 from __future__ import annotations
 
 import logging
+import math
 import re
 import threading
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bot import compose as C
+from bot.intent import detect_intent, residue
+from bot.normalize import clean, expand
+from bot.retrieval import ItemHit, Retriever
 from ingest.embeddings import EmbedderError, embedder_name, load_embeddings
 from ingest.index import ChromaLocation, Generation, current_name, open_current
 from ingest.schema import Record
 from ingest.settings import Settings, get_settings
 from ingest.textnorm import normalize
-
-from bot import compose as C
-from bot.intent import detect_intent, residue
-from bot.normalize import clean, expand
-from bot.retrieval import ItemHit, Retriever
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +32,11 @@ OTHER_PLACES = (
     "北京", "上海", "天津", "重庆", "广州", "深圳", "杭州", "南京", "武汉", "西安", "郑州", "长沙", "苏州", "成都",
     "绵阳", "德阳", "宜宾", "泸州", "内江", "乐山", "南充", "达州", "眉山", "资阳", "遂宁", "广安", "雅安", "巴中",
     "攀枝花", "广元", "凉山", "甘孜", "阿坝", "昆明", "贵阳", "香港", "澳门", "台湾", "海南", "广东", "浙江", "江苏",
+)
+# Personal affairs: this assistant serves enterprises; these near-namesakes must not match 企业所得税 & co.
+PERSONAL_AFFAIRS = (
+    "个人所得税", "个税", "护照", "签证", "港澳通行证", "出入境", "驾驶证", "驾照", "结婚", "离婚", "户口", "落户",
+    "身份证", "养老金", "退休", "高考", "中考", "医保报销", "天气", "彩票", "股票",
 )
 SUGGEST = {
     "materials": "需要哪些材料？",
@@ -77,6 +82,10 @@ class Engine:
         self.store_dir = store_dir or self.settings.store_dir
         self.location = ChromaLocation(self.settings.chroma_host, self.settings.chroma_port)
         self.min_confidence = self.settings.govbot_min_confidence
+        if llm is None and self.settings.govbot_llm_base_url and self.settings.govbot_llm_model:
+            from bot.llm import LLMComposer
+
+            llm = LLMComposer(self.settings)
         self.llm = llm
         self._lock = threading.Lock()
         self._generation: Generation | None = None
@@ -84,6 +93,7 @@ class Engine:
         self._name_grams: dict[str, set[str]] = {}
         self._text_grams: dict[str, set[str]] = {}
         self._bundles_of: dict[str, list[str]] = {}
+        self._idf: dict[str, float] = {}
         self.reload_if_changed()
 
     # ----- index -----
@@ -121,7 +131,9 @@ class Engine:
             # The vectors were made by a model this machine cannot load: lexical search only.
             log.warning("embedder %s unavailable; dense retrieval off", generation.embedder)
         retriever = Retriever(generation, embeddings, self.location, dense_weight=1.0 if dense else 0.0)
-        name_grams, text_grams, bundles_of = {}, {}, {}
+        name_grams: dict[str, set[str]] = {}
+        text_grams: dict[str, set[str]] = {}
+        bundles_of: dict[str, list[str]] = {}
         for record in generation.records.values():
             name_grams[record.id] = _bigrams(normalize(" ".join([record.title, *record.aliases])))
             text_grams[record.id] = set()
@@ -129,8 +141,15 @@ class Engine:
                 bundles_of.setdefault(member, []).append(record.id)
         for chunk in generation.chunks:
             text_grams[chunk.metadata["record_id"]] |= _bigrams(normalize(chunk.page_content))
+        frequency: dict[str, int] = {}
+        for grams in text_grams.values():
+            for gram in grams:
+                frequency[gram] = frequency.get(gram, 0) + 1
+        total = max(1, len(text_grams))
+        idf = {gram: math.log((total + 1) / (n + 0.5)) for gram, n in frequency.items()}
         self._generation, self._retriever = generation, retriever
         self._name_grams, self._text_grams, self._bundles_of = name_grams, text_grams, bundles_of
+        self._idf = idf
 
     # ----- retrieval -----
     def rank(self, question: str, limit: int = 10) -> list[ItemHit]:
@@ -160,7 +179,11 @@ class Engine:
             return 0.0
         name = self._name_grams.get(record_id, set())
         text = self._text_grams.get(record_id, set())
-        coverage = len(terms & text) / len(terms)
+        # Bigrams no item contains are mostly word-boundary noise (司不, 干怎); weigh the known ones.
+        weight = {t: self._idf[t] for t in terms if t in self._idf}
+        if not weight:
+            return 0.0
+        coverage = sum(w for t, w in weight.items() if t in text) / sum(weight.values())
         user_terms = _bigrams(residue(normalize(clean(question))))
         names_it = bool(user_terms & name) or bool(terms & name and len(terms & name) >= 2)
         return min(1.0, coverage + (0.25 if names_it else 0.0))
@@ -176,6 +199,8 @@ class Engine:
         intent = detect_intent(normalized)
         if any(place in normalized for place in OTHER_PLACES):
             return AnswerResult(C.OTHER_PLACE, intent=intent, state=state)
+        if any(topic in normalized for topic in PERSONAL_AFFAIRS):
+            return AnswerResult(C.PERSONAL, intent=intent, state=state)
         if not self.records:
             return AnswerResult("知识库尚未导入，请管理员先运行 govbot ingest。", intent=intent, state=state)
 

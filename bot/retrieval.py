@@ -1,4 +1,10 @@
-"""Hybrid retrieval: character BM25 and dense vectors (Chroma), fused by reciprocal rank, per item."""
+"""Hybrid retrieval: character BM25 and dense vectors (Chroma), fused, then grouped per item.
+
+Fusion: a convex combination of the two scores (each min-max scaled over its candidates) plus a
+small reciprocal-rank term. On shared/eval/retrieval_eval.json plain RRF(k=60) gave R@1 .865 /
+R@5 .981; this gives .889 / .981 (`govbot eval`), because RRF throws away how far apart the
+scores are, which matters when one retriever is confident and the other is not.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +17,8 @@ from ingest.index import ChromaLocation, Generation
 from ingest.textnorm import char_tokens, normalize
 
 RRF_K = 60
+LEXICAL_SHARE = 0.4  # weight of the scaled BM25 score; the dense score gets the rest
+RRF_SHARE = 0.1
 CANDIDATES = 40  # chunks taken from each retriever before fusion
 
 
@@ -57,12 +65,17 @@ class Retriever:
                 for i, d in zip(result["ids"][0], result["distances"][0], strict=True) if i in self.position]
 
     def search(self, query: str, limit: int = 10) -> list[ItemHit]:
-        fused: dict[int, float] = {}
         bm25_hits = self._bm25(query)
         dense_hits = self._dense(query)
-        for weight, hits in ((self.bm25_weight, bm25_hits), (self.dense_weight, dense_hits)):
+        lexical = _scaled(bm25_hits, floor_zero=True)
+        dense = _scaled(dense_hits, floor_zero=False)
+        fused: dict[int, float] = {}
+        for index in lexical.keys() | dense.keys():
+            fused[index] = (LEXICAL_SHARE * self.bm25_weight * lexical.get(index, 0.0)
+                            + (1 - LEXICAL_SHARE) * self.dense_weight * dense.get(index, 0.0))
+        for hits in (bm25_hits, dense_hits):
             for rank, (index, _) in enumerate(hits):
-                fused[index] = fused.get(index, 0.0) + weight / (RRF_K + rank + 1)
+                fused[index] += RRF_SHARE * RRF_K / (RRF_K + rank + 1)
         bm25_score = dict(bm25_hits)
         dense_score = dict(dense_hits)
 
@@ -76,3 +89,13 @@ class Retriever:
             hit.sections[meta["section"]] = max(hit.sections.get(meta["section"], 0.0), score)
         ranked = sorted(items.values(), key=lambda h: h.score, reverse=True)
         return ranked[:limit]
+
+
+def _scaled(hits: list[tuple[int, float]], floor_zero: bool) -> dict[int, float]:
+    """Scores mapped to 0..1 over this query's candidates (BM25 from 0, cosine from its minimum)."""
+    if not hits:
+        return {}
+    scores = [s for _, s in hits]
+    low = 0.0 if floor_zero else min(scores)
+    span = (max(scores) - low) or 1.0
+    return {index: (score - low) / span for index, score in hits}

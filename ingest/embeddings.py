@@ -61,18 +61,26 @@ class USEEmbeddings(Embeddings):
         return self._encode([text])[0].tolist()
 
 
-def _sentence_transformer(model: str) -> Embeddings:
-    # Never reach for the hub unless the operator explicitly allows it.
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    from langchain_huggingface import HuggingFaceEmbeddings
+class SentenceTransformerEmbeddings(Embeddings):
+    """langchain-huggingface's embedder, named after its model so an index records what made it."""
 
-    embeddings = HuggingFaceEmbeddings(
-        model_name=model,
-        model_kwargs={"device": "cpu"},
-        encode_kwargs={"normalize_embeddings": True},
-    )
-    embeddings.name = f"st:{model}"  # type: ignore[attr-defined]
-    return embeddings
+    def __init__(self, model: str) -> None:
+        # Never reach for the hub unless the operator explicitly allows it.
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        from langchain_huggingface import HuggingFaceEmbeddings
+
+        self.name = f"st:{model}"
+        self._model = HuggingFaceEmbeddings(
+            model_name=model,
+            model_kwargs={"device": "cpu"},
+            encode_kwargs={"normalize_embeddings": True},
+        )
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return self._model.embed_documents(list(texts)) if texts else []
+
+    def embed_query(self, text: str) -> list[float]:
+        return self._model.embed_query(text)
 
 
 class EmbedderError(RuntimeError):
@@ -89,7 +97,7 @@ def load_embeddings(spec: str = "e5") -> Embeddings:
     spec = spec.strip()
     if spec.startswith("st:"):
         try:
-            return _sentence_transformer(spec[3:])
+            return SentenceTransformerEmbeddings(spec[3:])
         except Exception as exc:  # the library raises many kinds; the admin needs one clear message
             raise EmbedderError(f"无法加载 sentence-transformers 模型 {spec[3:]!r}：{exc}") from exc
     if spec == "use":

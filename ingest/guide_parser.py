@@ -129,6 +129,8 @@ def classify_heading(text: str) -> str | None:
 
 def _classify_label(text: str) -> str | None:
     """Stricter match for plain lines and table cells, which are often ordinary sentences."""
+    if len(text) > 30:  # labels are short; skip the costly normalisation for ordinary sentences
+        return None
     label = _normalise_label(text)
     if not label or len(label) > 14 or _SENTENCE_PUNCT_RE.search(label):
         return None
@@ -332,7 +334,10 @@ def materials_from_table(rows: list[list[str]]) -> list[Material] | None:
             form = "原件及复印件" if has_original and has_copy else ("原件" if has_original else "复印件")
         if copies is None:
             if has_original and has_copy:
-                if original and copy and (original, copy) != ("√", "√"):
+                original_count, copy_count = _copies(original), _copies(copy)
+                if original_count is not None and original_count == copy_count:
+                    copies = original_count  # 原件及复印件各N份
+                elif original_count is not None or copy_count is not None:
                     notes.append(f"原件：{original}；复印件：{copy}")
             elif has_original or has_copy:
                 copies = _copies(original if has_original else copy)

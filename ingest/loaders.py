@@ -10,6 +10,7 @@ from __future__ import annotations
 import codecs
 import errno
 import io
+import logging
 import os
 import re
 import stat
@@ -403,22 +404,23 @@ def _knowledge_problems(parsed: _Structured) -> list[_Problem]:
     reported = {problem.loc for problem in parsed.problems}
     problems: list[_Problem] = []
 
-    def need(key: str, message: str) -> None:
+    def need(key: str, hint: str, why: str = "") -> None:
         if (key,) in reported:
             return
         if key not in data:
-            problems.append(_Problem(None, f"缺少 {message}", (key,)))
+            problems.append(_Problem(None, f"缺少 {key}（{hint}）{why}", (key,)))
         elif _blank(data[key]):
-            problems.append(_Problem(_node_line(parsed.root, (key,)), f"{message} 不能为空", (key,)))
+            line = _node_line(parsed.root, (key,))
+            problems.append(_Problem(line, f"{key}（{hint}）不能为空{why}", (key,)))
 
     is_guide = data.get("kind") == "guide"
-    need("title", "title（事项名称）")
+    need("title", "事项名称")
     if is_guide:
-        need("department", "department（办理部门）")
-    need("sources", "sources（官方网址或种子文件名，至少一项）")
-    need("updated", "updated（最近核对日期，如 2026-11-01）")
+        need("department", "办理部门")
+    need("sources", "官方网址或种子文件名", "，至少写一项")
+    need("updated", "最近核对日期", "，如 2026-11-01")
     if is_guide:
-        need("materials", "materials（办事指南至少要列出一项申请材料）")
+        need("materials", "申请材料", "：办事指南至少要列出一项")
     sources = data.get("sources")
     if isinstance(sources, list):
         for index, source in enumerate(sources):
@@ -482,7 +484,7 @@ def _markdown_blocks(text: str) -> tuple[str, list[Block]]:
             continue
         if line.startswith("|"):
             cells = [cell.strip() for cell in line.strip("|").split("|")]
-            if not all(re.fullmatch(r":?-{3,}:?", cell) for cell in cells if cell):
+            if not all(re.fullmatch(r":?-+:?", cell) for cell in cells if cell):
                 table.append(cells)
             continue
         flush_table()
@@ -680,6 +682,10 @@ def _pdf_blocks(data: bytes, path: Path) -> list[Block]:
 
     if b"%PDF-" not in data[:1024]:
         raise LoadError(path, "不是有效的 PDF 文件：缺少 %PDF 文件头（可能是改了扩展名的其他文件）")
+    # pypdf logs English warnings for every damaged object; the admin gets our one-line reason instead.
+    pypdf_logger = logging.getLogger("pypdf")
+    previous_level = pypdf_logger.level
+    pypdf_logger.setLevel(logging.CRITICAL)
     try:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted and reader.decrypt("") == PasswordType.NOT_DECRYPTED:
@@ -689,6 +695,8 @@ def _pdf_blocks(data: bytes, path: Path) -> list[Block]:
         raise
     except Exception:  # noqa: BLE001 - pypdf raises many kinds of errors for damaged files
         raise LoadError(path, "PDF 文件已损坏或加密，无法解析") from None
+    finally:
+        pypdf_logger.setLevel(previous_level)
     lines = [line.strip() for text in texts for line in text.split("\n")]
     blocks = [Block("paragraph", text=line) for line in lines if line]
     if not blocks:
@@ -716,9 +724,7 @@ def load_file(path: Path, record_id: str, max_bytes: int = MAX_FILE_BYTES) -> Re
     """Load one file into a Record. Raises only LoadError (one-line Chinese reason, line when known)."""
     try:
         return _load(Path(path), record_id, max_bytes)
-    except LoadError as exc:
-        if not exc.path:
-            raise LoadError(path, exc.reason, exc.line) from None
+    except LoadError:
         raise
     except ValidationError as exc:
         error = exc.errors()[0]

@@ -20,7 +20,7 @@ class Settings(BaseSettings):
     chroma_port: int = 8000
 
     # Answer engine
-    govbot_min_confidence: float = 0.35
+    govbot_min_confidence: float = 0.5
 
     # Optional LLM composer (any OpenAI-compatible endpoint)
     govbot_llm_base_url: str | None = None

@@ -91,15 +91,17 @@ def test_materials_table_with_separate_original_and_copy_columns() -> None:
         ["序号", "材料名称", "纸质材料", "", "是否容缺", "备注"],
         ["", "", "原件", "复印件", "", ""],
         ["1", "营业执照", "1", "0", "否", ""],
-        ["2", "身份证", "1", "1", "是", "核验后退还"],
-        ["3", "委托书", "", "2", "", ""],
+        ["2", "身份证", "1", "2", "是", "核验后退还"],
+        ["3", "户口簿", "1", "1", "", ""],
+        ["4", "委托书", "", "2", "", ""],
     ]
     materials = materials_from_table(rows)
     assert materials is not None
     by_name = {m.name: m for m in materials}
     assert by_name["营业执照"].form == "原件" and by_name["营业执照"].copies == 1
     assert by_name["身份证"].form == "原件及复印件" and by_name["身份证"].tolerance is True
-    assert "核验后退还" in by_name["身份证"].notes
+    assert by_name["身份证"].notes == "核验后退还；原件：1；复印件：2"
+    assert by_name["户口簿"].form == "原件及复印件" and by_name["户口簿"].copies == 1
     assert by_name["委托书"].form == "复印件" and by_name["委托书"].copies == 2
 
 
@@ -181,7 +183,12 @@ def test_time_without_qualifier_goes_to_notes() -> None:
 
 
 def test_traditional_text_kept_and_recognised() -> None:
-    blocks = [_p("一、申請材料"), _p("1. 營業執照複印件1份"), _p("二、辦理時限"), _p("承諾辦結時限：3個工作日")]
+    blocks = [
+        _p("一、申請材料"),
+        _p("1. 營業執照複印件1份"),
+        _p("二、辦理時限"),
+        _p("承諾辦結時限：3個工作日"),
+    ]
     record = parse_guide("營業執照辦理指南", blocks, "doc-tw", "tw.txt")
     assert record.kind == "guide"
     assert record.sections[0].heading == "一、申請材料"

@@ -1,0 +1,608 @@
+"""The front-desk web page, the JSON API and the admin page.
+
+Server-rendered (Jinja2) with one small script for filtering the item list: the page must work on
+government intranets, so every asset is served from here and nothing is fetched from a CDN.
+The engine does the answering; this module only renders its result, logs questions and feedback,
+and gives admins a way to upload guide files and start an ingest.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import hmac
+import http
+import logging
+import os
+import re
+import secrets
+import threading
+import unicodedata
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import FastAPI, Form, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import MutableHeaders, UploadFile
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from bot.engine import AnswerResult, Engine
+from bot.feedback import FeedbackStore
+from bot.web import charts
+from ingest.chunking import days
+from ingest.schema import SECTION_LABELS, Record
+from ingest.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
+
+HERE = Path(__file__).resolve().parent
+KIND_LABELS = {"guide": "办事指南", "bundle": "一件事", "policy": "惠企政策", "document": "其他文件"}
+INTENT_LABELS = {
+    "materials": "申请材料", "condition": "受理条件", "time": "办理时限", "fee": "收费标准",
+    "where": "办理地点", "process": "办理流程", "bundle": "一件事", "subsidy": "补贴金额",
+    "eligibility": "申报条件", "other": "其他",
+}
+STATUS_LABELS = {
+    "added": "新增", "updated": "更新", "unchanged": "未变", "removed": "移除", "failed": "失败",
+    "missing": "源文件已删除（保留）",
+}
+ERROR_TEXT = {
+    400: "请求有误，请检查后重试。",
+    401: "需要管理口令。",
+    404: "页面不存在，请从首页重新查找。",
+    405: "不支持这种访问方式。",
+    409: "另一个导入正在进行，请稍后再试。",
+    413: "上传的内容过大。",
+    500: "系统出错了，请稍后再试，或到自贡高新区政务服务中心窗口咨询。",
+}
+EXAMPLES = ["开公司需要哪些材料？", "食品经营许可要多久？", "高新技术企业认定有什么奖励？",
+            "注销公司怎么办？"]
+
+# A front-desk question is a sentence; a 10,000-character paste is cut here so it cannot tie up
+# retrieval (the embedder reads every window of the text), and the page says so.
+MAX_QUESTION = 500
+MAX_NOTE = 1000
+MAX_UPLOAD_FILES = 20
+CHUNK = 1024 * 1024
+ADMIN_COOKIE = "govbot_admin"
+VISITOR_COOKIE = "govbot_vid"
+VISITOR_RE = re.compile(r"^[0-9a-f]{16}$")
+ADMIN_HOURS = 8
+
+SECURITY_HEADERS = {
+    # Everything is same-origin; no inline script, so an injected <script> could not run anyway.
+    "content-security-policy": (
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+        "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+    ),
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "same-origin",
+    "x-frame-options": "DENY",
+}
+
+
+class SecurityHeaders:
+    """Pure ASGI middleware (cheaper than BaseHTTPMiddleware on the /api/ask hot path)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for key, value in SECURITY_HEADERS.items():
+                    headers.setdefault(key, value)
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+# ---------------------------------------------------------------- helpers used by templates
+
+
+def is_url(text: str) -> bool:
+    return text.startswith(("http://", "https://"))
+
+
+def source_label(text: str) -> str:
+    """A source as shown to the public: a URL as is, a local path by its file name only."""
+    if not text or is_url(text):
+        return text
+    return Path(text).name
+
+
+def dept_group(department: str) -> str:
+    """The main department, for grouping: '税务部门（主管税务机关）' and '税务部门' are one group."""
+    head = re.split(r"[（(；;，,]", department, maxsplit=1)[0].strip()
+    return head or "其他"
+
+
+def form_label(form: str) -> str:
+    return form or "—"
+
+
+# ---------------------------------------------------------------- uploads
+
+
+class UploadRejected(ValueError):
+    """One uploaded file that is not accepted; the message is shown to the admin."""
+
+
+def safe_filename(name: str, allowed: set[str]) -> str:
+    """A file name that cannot leave the upload directory and that ingest will not skip.
+
+    Browsers may send a full path (old IE) or '../' tricks; only the last component survives,
+    then anything but letters, digits, CJK and '._-' becomes '_'.
+    """
+    base = unicodedata.normalize("NFKC", name or "").replace("\\", "/").split("/")[-1]
+    base = "".join(ch for ch in base if unicodedata.category(ch)[0] != "C").strip()
+    base = re.sub(r"[^\w.\-\u4e00-\u9fff]+", "_", base).strip("._ ") if base else ""
+    stem, dot, suffix = base.rpartition(".")
+    if not dot:
+        stem, suffix = base, ""
+    suffix = f".{suffix.lower()}" if suffix else ""
+    if suffix not in allowed:
+        shown = suffix or "（无扩展名）"
+        raise UploadRejected(f"不支持的文件类型 {shown}，支持的类型：{'、'.join(sorted(allowed))}")
+    stem = stem.strip("._ ")[:80] or "upload"
+    if f"{stem}{suffix}".lower() in ("readme.md", "readme.markdown"):
+        stem += "-1"  # ingest treats README.md as a note for admins and skips it
+    return f"{stem}{suffix}"
+
+
+@dataclass
+class UploadOutcome:
+    saved: list[str] = field(default_factory=list)
+    errors: list[tuple[str, str]] = field(default_factory=list)  # (file name as sent, reason)
+
+
+def _mb(n: int) -> str:
+    return f"{n / (1024 * 1024):g} MB"
+
+
+# ---------------------------------------------------------------- the app
+
+
+def create_app(engine: Engine, settings: Settings, store_dir: Path, feedback: FeedbackStore,
+               upload_dir: Path | None = None) -> FastAPI:
+    """The FastAPI application; everything it needs is passed in, so tests build it with fixtures."""
+    upload_dir = upload_dir or settings.govbot_home / "uploads"
+    admin_token = (settings.govbot_admin_token or "").strip() or None
+    max_bytes = settings.govbot_max_file_mb * 1024 * 1024
+    ingest_running = threading.Lock()  # one admin ingest per process; other processes hit IngestLocked
+    browse_cache: dict[str, Any] = {}
+
+    app = FastAPI(title="高兴办 · 企业服务助手", docs_url=None, redoc_url=None,
+                  openapi_url="/api/openapi.json")
+    app.add_middleware(SecurityHeaders)
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+
+    def context(request: Request) -> dict[str, Any]:
+        return {"root": request.scope.get("root_path", "")}
+
+    templates = Jinja2Templates(directory=HERE / "templates", context_processors=[context])
+    templates.env.globals.update(
+        KIND_LABELS=KIND_LABELS, SECTION_LABELS=SECTION_LABELS, INTENT_LABELS=INTENT_LABELS,
+        STATUS_LABELS=STATUS_LABELS, is_url=is_url, source_label=source_label, form_label=form_label,
+    )
+    templates.env.filters["days"] = days
+    app.state.templates = templates
+
+    def records() -> dict[str, Record]:
+        engine.reload_if_changed()  # a CLI ingest elsewhere shows up on the next page view
+        return engine.records
+
+    def page(request: Request, name: str, status_code: int = 200, **values: Any) -> HTMLResponse:
+        return templates.TemplateResponse(request, name, values, status_code=status_code)
+
+    def wants_json(request: Request) -> bool:
+        return request.url.path.startswith(("/api/", "/healthz"))
+
+    def error_page(request: Request, status_code: int, message: str | None = None) -> Response:
+        text = message or ERROR_TEXT.get(status_code, "出错了。")
+        if wants_json(request):
+            return JSONResponse({"detail": text}, status_code=status_code)
+        return page(request, "error.html", status_code=status_code, status=status_code, message=text)
+
+    # ----- errors: Chinese pages for people, JSON for the API -----
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        try:
+            default = http.HTTPStatus(exc.status_code).phrase
+        except ValueError:
+            default = ""
+        message = None if exc.detail in (default, None, "") else str(exc.detail)
+        return error_page(request, exc.status_code, message)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> Response:
+        if wants_json(request):
+            return JSONResponse({"detail": exc.errors()}, status_code=422)
+        return error_page(request, 400)
+
+    @app.exception_handler(Exception)
+    async def server_error(request: Request, exc: Exception) -> Response:
+        log.exception("unhandled error on %s", request.url.path)
+        return error_page(request, 500)
+
+    # ----- asking -----
+
+    def visitor(request: Request) -> tuple[str, bool]:
+        """An anonymous id per browser, only to count distinct askers; nothing personal is stored."""
+        vid = request.cookies.get(VISITOR_COOKIE, "")
+        if VISITOR_RE.match(vid):
+            return vid, False
+        return secrets.token_hex(8), True
+
+    def remember_visitor(response: Response, vid: str, new: bool) -> Response:
+        if new:
+            response.set_cookie(VISITOR_COOKIE, vid, max_age=365 * 24 * 3600, httponly=True, samesite="lax")
+        return response
+
+    def state_from(rid: str, intent: str) -> dict[str, Any] | None:
+        # Only state that points at a real item is passed on: the hidden fields are user input.
+        if rid and rid in engine.records:
+            return {"record_id": rid, "intent": intent if intent in INTENT_LABELS else "other"}
+        return None
+
+    def ask(question: str, state: dict[str, Any] | None, user_id: str) -> AnswerResult:
+        result = engine.ask(question, state)
+        try:
+            feedback.log_question("web", user_id, question, result.intent, result.grounded,
+                                  result.record_ids[0] if result.record_ids else "")
+        except Exception:  # noqa: BLE001 - a full disk must not cost the user the answer
+            log.exception("could not log the question")
+        return result
+
+    def browse(all_records: dict[str, Record]) -> dict[str, Any]:
+        """Items grouped by kind, then department; built once per index generation."""
+        key = engine.generation_name or ""
+        if browse_cache.get("key") == key:
+            return browse_cache["value"]
+        kinds = []
+        departments: dict[str, int] = {}
+        for kind, label in KIND_LABELS.items():
+            items = [r for r in all_records.values() if r.kind == kind]
+            if not items:
+                continue
+            groups: dict[str, list[Record]] = {}
+            for record in items:
+                groups.setdefault(dept_group(record.department), []).append(record)
+            for name, members in groups.items():
+                departments[name] = departments.get(name, 0) + len(members)
+                members.sort(key=lambda r: (r.stage, r.title))
+            ordered = sorted(groups.items(), key=lambda g: (-len(g[1]), g[0]))
+            kinds.append({"key": kind, "label": label, "count": len(items), "groups": ordered})
+        value = {"kinds": kinds, "departments": sorted(departments, key=lambda d: (-departments[d], d)),
+                 "total": len(all_records)}
+        browse_cache.update(key=key, value=value)
+        return value
+
+    @app.get("/", response_class=HTMLResponse)
+    def home(request: Request, q: str = "", rid: str = "", intent: str = "", kind: str = "",
+             dept: str = "") -> Response:
+        all_records = records()
+        question = q.strip()
+        truncated = len(question) > MAX_QUESTION
+        question = question[:MAX_QUESTION]
+        vid, new = visitor(request)
+        result = record = None
+        state: dict[str, Any] = {}
+        if question:
+            result = ask(question, state_from(rid, intent), vid)
+            state = result.state
+            record = all_records.get(result.record_ids[0]) if result.record_ids else None
+        state_qs = ""
+        if state.get("record_id") in all_records:
+            state_qs = "&" + urlencode({"rid": state["record_id"], "intent": state.get("intent", "other")})
+        response = page(request, "index.html", q=question, truncated=truncated, result=result, record=record,
+                        state=state, state_qs=state_qs, browse=browse(all_records), kind=kind, dept=dept,
+                        examples=EXAMPLES, max_question=MAX_QUESTION)
+        return remember_visitor(response, vid, new)
+
+    @app.post("/feedback", response_class=HTMLResponse)
+    def post_feedback(request: Request, q: Annotated[str, Form(max_length=MAX_QUESTION * 2)] = "",
+                      record_id: Annotated[str, Form(max_length=128)] = "",
+                      vote: Annotated[int, Form()] = -1,
+                      note: Annotated[str, Form(max_length=MAX_NOTE * 2)] = "") -> Response:
+        vid, new = visitor(request)
+        known = record_id if record_id in engine.records else ""
+        feedback.add_feedback("web", vid, 1 if vote > 0 else -1, q.strip()[:MAX_QUESTION], known,
+                              note.strip()[:MAX_NOTE])
+        response = page(request, "thanks.html", record=engine.records.get(known), vote=vote)
+        return remember_visitor(response, vid, new)
+
+    # ----- items -----
+
+    def find(item_id: str) -> Record:
+        record = records().get(item_id)
+        if record is None:
+            raise StarletteHTTPException(404, f"未找到事项“{item_id[:60]}”，它可能已下线或编号有误。")
+        return record
+
+    def item_context(record: Record) -> dict[str, Any]:
+        all_records = engine.records
+        members = [(m, all_records.get(m)) for m in record.members]
+        bundles = [r for r in all_records.values() if record.id in r.members]
+        return {"record": record, "kind_label": KIND_LABELS.get(record.kind, record.kind), "members": members,
+                "bundles": bundles, "tolerance": any(m.tolerance for m in record.materials)}
+
+    @app.get("/items/{item_id}", response_class=HTMLResponse)
+    def item(request: Request, item_id: str) -> Response:
+        return page(request, "item.html", **item_context(find(item_id)))
+
+    @app.get("/items/{item_id}/print", response_class=HTMLResponse)
+    def item_print(request: Request, item_id: str) -> Response:
+        return page(request, "print.html", **item_context(find(item_id)))
+
+    # ----- JSON API -----
+
+    @app.get("/api/ask")
+    def api_ask(request: Request, q: str = "", rid: str = "", intent: str = "") -> JSONResponse:
+        """The same object as `govbot ask --json`; pass rid/intent (from record_ids/intent) to follow up."""
+        records()
+        vid = request.cookies.get(VISITOR_COOKIE, "")
+        user = vid if VISITOR_RE.match(vid) else "api"
+        result = ask(q.strip()[:MAX_QUESTION], state_from(rid, intent), user)
+        return JSONResponse(result.public())
+
+    @app.get("/api/items")
+    def api_items(kind: str = "") -> JSONResponse:
+        rows = [{"id": r.id, "kind": r.kind, "title": r.title, "department": r.department, "stage": r.stage}
+                for r in records().values() if not kind or r.kind == kind]
+        return JSONResponse(rows)
+
+    @app.get("/api/items/{item_id}")
+    def api_item(item_id: str) -> JSONResponse:
+        return JSONResponse(find(item_id).model_dump(mode="json"))
+
+    @app.get("/healthz")
+    def healthz() -> JSONResponse:
+        count = len(records())
+        body = {"status": "ok" if count else "no_index", "generation": engine.generation_name,
+                "records": count}
+        # 503 until an index is served, so a load balancer does not route questions to an empty replica.
+        return JSONResponse(body, status_code=200 if count else 503)
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> RedirectResponse:
+        return RedirectResponse("/static/favicon.svg", status_code=301)
+
+    # ----- admin -----
+
+    def session_value() -> str:
+        # The cookie holds a value derived from the token, never the token itself.
+        assert admin_token is not None
+        return hmac.new(admin_token.encode(), b"govbot-admin-session", hashlib.sha256).hexdigest()
+
+    def admin_check(request: Request, form_token: str | None = None) -> str:
+        """'ok', 'missing' or 'wrong' from the header, a form field, the query or the session cookie."""
+        assert admin_token is not None
+        offered = [t for t in (request.headers.get("x-admin-token"), form_token,
+                               request.query_params.get("token")) if t]
+        if any(hmac.compare_digest(t.strip().encode(), admin_token.encode()) for t in offered):
+            return "ok"
+        cookie = request.cookies.get(ADMIN_COOKIE)
+        if cookie and hmac.compare_digest(cookie.encode(), session_value().encode()):
+            return "ok"
+        return "wrong" if offered or cookie else "missing"
+
+    def admin_off(request: Request) -> Response:
+        message = "管理后台未开启：请在服务器上设置环境变量 GOVBOT_ADMIN_TOKEN（管理口令）后重启服务。"
+        return page(request, "error.html", status_code=404, status=404, message=message)
+
+    def unauthorized(request: Request, why: str) -> Response:
+        message = "口令错误，请重新输入。" if why == "wrong" else "请输入管理口令。"
+        response = page(request, "admin_login.html", status_code=401, message=message)
+        if why == "wrong":
+            response.delete_cookie(ADMIN_COOKIE, path="/admin")
+        return response
+
+    def start_session(request: Request, response: Response) -> Response:
+        response.set_cookie(ADMIN_COOKIE, session_value(), max_age=ADMIN_HOURS * 3600, httponly=True,
+                            samesite="strict", secure=request.url.scheme == "https", path="/admin")
+        return response
+
+    def uploaded_files() -> list[dict[str, Any]]:
+        if not upload_dir.is_dir():
+            return []
+        rows = []
+        for path in sorted(upload_dir.iterdir()):
+            if path.is_file() and not path.name.startswith("."):
+                info = path.stat()
+                rows.append({"name": path.name, "size": info.st_size, "mtime": info.st_mtime})
+        return rows
+
+    def admin_page(request: Request, status_code: int = 200, **values: Any) -> Response:
+        stats = feedback.stats(top=10, days=30)
+        chart = {
+            "per_day": charts.questions_per_day(stats.per_day),
+            "refused": charts.refused_share(stats.refused, stats.questions),
+            "intents": charts.horizontal_bars([(INTENT_LABELS.get(i, i), n) for i, n in stats.top_intents],
+                                              "问题类型分布"),
+            "unanswered": charts.horizontal_bars(stats.top_unanswered, "高频未答问题", color=charts.RED),
+        }
+        from ingest.loaders import SUPPORTED_SUFFIXES
+
+        return page(request, "admin.html", status_code=status_code, stats=stats, chart=chart,
+                    generation=engine.generation_name, record_count=len(records()),
+                    knowledge_dir=settings.govbot_knowledge_dir, upload_dir=upload_dir,
+                    files=uploaded_files(),
+                    max_mb=settings.govbot_max_file_mb, suffixes=sorted(SUPPORTED_SUFFIXES),
+                    accept=",".join(sorted(SUPPORTED_SUFFIXES)), all_records=engine.records, **values)
+
+    @app.get("/admin", response_class=HTMLResponse)
+    def admin(request: Request) -> Response:
+        if admin_token is None:
+            return admin_off(request)
+        status = admin_check(request)
+        if status != "ok":
+            return unauthorized(request, status)
+        if "token" in request.query_params:
+            # Drop the token from the address bar (and from history) once the cookie holds the session.
+            return start_session(request, RedirectResponse("/admin", status_code=303))
+        return start_session(request, admin_page(request))
+
+    @app.post("/admin/login")
+    def admin_login(request: Request, token: Annotated[str, Form(max_length=512)] = "") -> Response:
+        if admin_token is None:
+            return admin_off(request)
+        status = admin_check(request, token)
+        if status != "ok":
+            return unauthorized(request, status)
+        return start_session(request, RedirectResponse("/admin", status_code=303))
+
+    @app.post("/admin/logout")
+    def admin_logout(request: Request) -> Response:
+        response = RedirectResponse("/", status_code=303)
+        response.delete_cookie(ADMIN_COOKIE, path="/admin")
+        return response
+
+    async def save_uploads(files: list[UploadFile]) -> UploadOutcome:
+        """Check every file first, then move them all into place: a batch with one bad file saves nothing."""
+        from ingest.loaders import SUPPORTED_SUFFIXES, LoadError, load_file
+        from ingest.pipeline import document_id
+
+        outcome = UploadOutcome()
+        staging = upload_dir / ".incoming"  # hidden: ingest never reads half-written uploads
+        staging.mkdir(parents=True, exist_ok=True)
+        staged: list[tuple[Path, Path, str]] = []
+        try:
+            for upload in files:
+                sent = upload.filename or ""
+                try:
+                    name = safe_filename(sent, SUPPORTED_SUFFIXES)
+                    final = upload_dir / name
+                    if final.resolve().parent != upload_dir.resolve():
+                        raise UploadRejected("文件名不安全")
+                    if any(f == final for _, f, _ in staged):
+                        raise UploadRejected(f"同一批次中有两个文件都叫 {name}")
+                    temp = staging / f"{uuid.uuid4().hex}{final.suffix}"
+                    staged.append((temp, final, sent))
+                    size = 0
+                    with temp.open("wb") as out:
+                        while chunk := await upload.read(CHUNK):
+                            size += len(chunk)
+                            if size > max_bytes:
+                                raise UploadRejected(f"文件过大：超过上限 {_mb(max_bytes)}")
+                            out.write(chunk)
+                    if size == 0:
+                        raise UploadRejected("文件为空（0 字节）")
+                    # The real loader decides: a binary renamed .pdf or a broken front matter fails here,
+                    # with the same reason ingest would give, before anything reaches the upload folder.
+                    try:
+                        record = await run_in_threadpool(load_file, temp, document_id(final), max_bytes)
+                    except LoadError as exc:
+                        raise UploadRejected(exc.reason if exc.line is None
+                                             else f"第{exc.line}行：{exc.reason}") from None
+                    other = engine.records.get(record.id)
+                    if other is not None and other.source_path and \
+                            Path(other.source_path).resolve() != final.resolve():
+                        raise UploadRejected(f"编号 {record.id} 已被 {source_label(other.source_path)} 使用，"
+                                             "请修改 id 或直接更新原文件")
+                except UploadRejected as exc:
+                    outcome.errors.append((sent or "（无文件名）", str(exc)))
+            if not outcome.errors:
+                for temp, final, _ in staged:
+                    os.replace(temp, final)
+                    outcome.saved.append(final.name)
+        finally:
+            for temp, _, _ in staged:
+                with contextlib.suppress(FileNotFoundError):
+                    temp.unlink()
+        return outcome
+
+    @app.post("/admin/upload", response_class=HTMLResponse)
+    async def admin_upload(request: Request) -> Response:
+        if admin_token is None:
+            return admin_off(request)
+        length = int(request.headers.get("content-length") or 0)
+        if length > MAX_UPLOAD_FILES * max_bytes + CHUNK:
+            # Refuse before reading the body at all.
+            return error_page(request, 413, f"上传内容过大：每个文件不超过 {_mb(max_bytes)}，"
+                                            f"每次最多 {MAX_UPLOAD_FILES} 个文件。")
+        try:
+            form = await request.form(max_files=MAX_UPLOAD_FILES, max_fields=10)
+        except StarletteHTTPException as exc:
+            return error_page(request, 400, f"上传内容无法解析：{exc.detail}")
+        try:
+            token = form.get("token")
+            status = admin_check(request, token if isinstance(token, str) else None)
+            if status != "ok":
+                return unauthorized(request, status)
+            files = [f for f in form.getlist("files") if isinstance(f, UploadFile) and (f.filename or f.size)]
+            if not files:
+                missing = [("", "请选择要上传的文件")]
+                return start_session(request, admin_page(request, 400, upload_errors=missing))
+            outcome = await save_uploads(files)
+        finally:
+            await form.close()  # the spooled temporary files
+        code = 400 if outcome.errors else 200
+        return start_session(request, admin_page(request, code, upload_saved=outcome.saved,
+                                                 upload_errors=outcome.errors))
+
+    @app.post("/admin/ingest", response_class=HTMLResponse)
+    async def admin_ingest(request: Request) -> Response:
+        if admin_token is None:
+            return admin_off(request)
+        try:
+            form = await request.form(max_files=0, max_fields=10)
+        except StarletteHTTPException:
+            return error_page(request, 400)
+        token = form.get("token")
+        prune = form.get("prune") == "1"
+        await form.close()
+        status = admin_check(request, token if isinstance(token, str) else None)
+        if status != "ok":
+            return unauthorized(request, status)
+        from bot.cli import run_ingest
+        from ingest.embeddings import EmbedderError
+        from ingest.index import IngestLocked
+
+        if not ingest_running.acquire(blocking=False):
+            return start_session(request, admin_page(request, 409, ingest_error=ERROR_TEXT[409]))
+        try:
+            upload_dir.mkdir(parents=True, exist_ok=True)
+            paths = [settings.govbot_knowledge_dir, upload_dir]
+            # The ingest embeds new chunks for a while: keep it off the event loop.
+            summary = await run_in_threadpool(run_ingest, paths, store_dir, prune=prune, show_progress=False)
+        except IngestLocked as exc:
+            return start_session(request, admin_page(request, 409, ingest_error=str(exc)))
+        except EmbedderError as exc:
+            return start_session(request, admin_page(request, 500, ingest_error=str(exc)))
+        finally:
+            ingest_running.release()
+        engine.reload_if_changed()
+        return start_session(request, admin_page(request, ingest=summary))
+
+    return app
+
+
+def run_web(store_dir: Path | None, host: str = "127.0.0.1", port: int = 8000) -> None:
+    """`govbot web`: serve the page, the API and the admin page with uvicorn."""
+    import uvicorn
+
+    settings = get_settings()
+    store = store_dir or settings.store_dir
+    engine = Engine(store, settings)
+    if not engine.records:
+        log.warning("no index at %s yet: run `govbot ingest knowledge/` (or use the admin page)", store)
+    if not (settings.govbot_admin_token or "").strip():
+        log.warning("GOVBOT_ADMIN_TOKEN is not set: the admin page is off")
+    feedback = FeedbackStore(settings.database_url)
+    app = create_app(engine, settings, store, feedback)
+    uvicorn.run(app, host=host, port=port, log_level="info")
