@@ -7,9 +7,9 @@ import re
 INTENTS = ("materials", "condition", "time", "fee", "where", "process", "bundle", "subsidy", "eligibility",
            "other")
 
-# Checked in this order; the first rule with a keyword in the question wins.
+# Checked in this order; the first rule with a keyword in the question wins. Specific questions
+# (fee, time…) come before "bundle", so "一件事收费吗" asks about the fee of that bundle.
 RULES: list[tuple[str, tuple[str, ...]]] = [
-    ("bundle", ("一件事", "套餐", "一次办", "联办", "打包办", "bundle")),
     ("eligibility", ("符合条件吗", "能享受", "能不能享受", "可以享受", "能申请吗", "能不能申请", "够条件",
                      "有资格", "申报条件", "享受条件", "eligib", "qualify")),
     ("fee", ("收费", "费用", "要钱", "多少钱", "免费", "花钱", "交钱", "钱吗", "收钱", "工本费", "fee", "cost",
@@ -23,6 +23,7 @@ RULES: list[tuple[str, tuple[str, ...]]] = [
     ("process", ("流程", "步骤", "怎么办", "如何办", "怎么申请", "如何申请", "怎么弄", "程序", "怎么走", "how to",
                  "process", "procedure", "steps")),
     ("condition", ("条件", "要求", "资格", "能不能办", "可以办吗", "适用", "能办吗", "require", "condition")),
+    ("bundle", ("一件事", "套餐", "一次办", "联办", "打包办", "bundle")),
     ("subsidy", ("补贴", "补助", "奖励", "奖补", "资助", "扶持", "政策", "贴息", "返还", "减免", "优惠", "退税",
                  "奖金", "subsid", "reward", "grant", "incentive")),
 ]

@@ -11,6 +11,7 @@ MAX_QUERY_CHARS = 300  # a question longer than this is pasted text; its head ca
 
 _TAGS = re.compile(r"<[^>]{0,200}>")
 _MARKDOWN = re.compile(r"[*_`#>\[\]()~|]+")
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")  # terminal colour codes pasted along with text
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\ufeff]")
 
 # Colloquial or short forms -> the knowledge base's wording. The canonical form is appended, not
@@ -151,6 +152,7 @@ ENGLISH: dict[str, str] = {
 def clean(text: str) -> str:
     """Drop control characters and markup; keep the words."""
     text = unicodedata.normalize("NFKC", text or "")
+    text = _ANSI.sub(" ", text)
     text = _CONTROL.sub(" ", text)
     text = _TAGS.sub(" ", text)
     text = _MARKDOWN.sub(" ", text)

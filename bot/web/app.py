@@ -12,6 +12,7 @@ import contextlib
 import hashlib
 import hmac
 import http
+import json
 import logging
 import os
 import re
@@ -70,6 +71,7 @@ EXAMPLES = ["开公司需要哪些材料？", "食品经营许可要多久？", 
 # retrieval (the embedder reads every window of the text), and the page says so.
 MAX_QUESTION = 500
 MAX_NOTE = 1000
+MAX_JSON_BODY = 256 * 1024
 MAX_UPLOAD_FILES = 20
 CHUNK = 1024 * 1024
 ADMIN_COOKIE = "govbot_admin"
@@ -149,11 +151,12 @@ def safe_filename(name: str, allowed: set[str]) -> str:
     """
     base = unicodedata.normalize("NFKC", name or "").replace("\\", "/").split("/")[-1]
     base = "".join(ch for ch in base if unicodedata.category(ch)[0] != "C").strip()
-    base = re.sub(r"[^\w.\-\u4e00-\u9fff]+", "_", base).strip("._ ") if base else ""
     stem, dot, suffix = base.rpartition(".")
     if not dot:
         stem, suffix = base, ""
-    suffix = f".{suffix.lower()}" if suffix else ""
+    suffix = f".{suffix.strip().lower()}" if suffix.strip() else ""
+    # Leading dots would hide the file from ingest; anything unusual becomes '_'.
+    stem = re.sub(r"[^\w.\-\u4e00-\u9fff]+", "_", stem)
     if suffix not in allowed:
         shown = suffix or "（无扩展名）"
         raise UploadRejected(f"不支持的文件类型 {shown}，支持的类型：{'、'.join(sorted(allowed))}")
@@ -354,10 +357,29 @@ def create_app(engine: Engine, settings: Settings, store_dir: Path, feedback: Fe
     @app.get("/api/ask")
     def api_ask(request: Request, q: str = "", rid: str = "", intent: str = "") -> JSONResponse:
         """The same object as `govbot ask --json`; pass rid/intent (from record_ids/intent) to follow up."""
-        records()
         vid = request.cookies.get(VISITOR_COOKIE, "")
         user = vid if VISITOR_RE.match(vid) else "api"
         result = ask(q.strip()[:MAX_QUESTION], state_from(rid, intent), user)
+        return JSONResponse(result.public())
+
+    @app.post("/api/ask")
+    async def api_ask_post(request: Request) -> JSONResponse:
+        """JSON body {"q", "rid"?, "intent"?}: for long questions that do not fit in a URL."""
+        body = b""
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > MAX_JSON_BODY:
+                return JSONResponse({"detail": "请求体过大"}, status_code=413)
+        try:
+            data = json.loads(body or b"{}")
+        except ValueError:
+            data = None
+        if not isinstance(data, dict) or not all(isinstance(data.get(k, ""), str) for k in ("q", "rid", "intent")):
+            return JSONResponse({"detail": '请求体应为 JSON，例如 {"q": "开公司需要哪些材料？"}'}, status_code=400)
+        vid = request.cookies.get(VISITOR_COOKIE, "")
+        user = vid if VISITOR_RE.match(vid) else "api"
+        result = await run_in_threadpool(ask, data.get("q", "").strip()[:MAX_QUESTION],
+                                         state_from(data.get("rid", ""), data.get("intent", "")), user)
         return JSONResponse(result.public())
 
     @app.get("/api/items")
@@ -433,7 +455,7 @@ def create_app(engine: Engine, settings: Settings, store_dir: Path, feedback: Fe
             "per_day": charts.questions_per_day(stats.per_day),
             "refused": charts.refused_share(stats.refused, stats.questions),
             "intents": charts.horizontal_bars([(INTENT_LABELS.get(i, i), n) for i, n in stats.top_intents],
-                                              "问题类型分布"),
+                                              "问题类型分布", width=420, left=90, label_chars=6),
             "unanswered": charts.horizontal_bars(stats.top_unanswered, "高频未答问题", color=charts.RED),
         }
         from ingest.loaders import SUPPORTED_SUFFIXES

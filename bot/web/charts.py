@@ -49,7 +49,7 @@ def questions_per_day(per_day: list[tuple[str, int, int]], days: int = 30,
                       today: dt.date | None = None) -> Markup:
     """Stacked columns: answered (blue) and refused (red) questions for each of the last ``days`` days."""
     label = f"近 {days} 天每日提问量（蓝：已回答，红：拒答）"
-    width, height, left, bottom, top = 640, 230, 36, 34, 24
+    width, height, left, bottom, top = 900, 240, 36, 30, 24
     if not per_day:
         return _empty(width, height, label)
     today = today or dt.date.today()
@@ -111,10 +111,14 @@ def refused_share(refused: int, total: int) -> Markup:
     return _svg(size, size, f"{label} {share:.0%}（{refused}/{total}）", body)
 
 
-def horizontal_bars(rows: list[tuple[str, int]], label: str, color: str = BLUE,
-                    label_chars: int = 22) -> Markup:
-    """One bar per row, longest first; long labels are shortened, the full text is the tooltip."""
-    width, row_h, left = 640, 26, 260
+def horizontal_bars(rows: list[tuple[str, int]], label: str, color: str = BLUE, width: int = 900,
+                    left: int = 360, label_chars: int = 28) -> Markup:
+    """One bar per row, longest first; long labels are shortened, the full text is the tooltip.
+
+    ``width`` is the drawing's own unit width: give a narrow panel a narrow drawing so its text is
+    not scaled down to nothing.
+    """
+    row_h = 26
     height = max(60, row_h * len(rows) + 12)
     if not rows:
         return _empty(width, 60, label)

@@ -1,0 +1,835 @@
+"""Telegram channel: a python-telegram-bot adapter around the answer engine.
+
+All Telegram-specific code sits here; the engine returns plain results and this module only
+renders them (HTML, buttons, message splitting) and keeps the per-chat conversation state.
+Every sentence users see lives in ``bot.texts``.
+
+Entry points: ``run_telegram()`` (long polling, or a webhook with ``webhook_url``) and
+``build_application()`` (all wiring in one place; tests drive it against a fake Bot API).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import html
+import logging
+import math
+import re
+import sys
+import time
+from collections import OrderedDict, defaultdict, deque
+from collections.abc import Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import urlparse
+
+from telegram import (
+    BotCommand,
+    BotCommandScopeChat,
+    BotCommandScopeDefault,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    LinkPreviewOptions,
+    Message,
+    MessageEntity,
+    ReplyParameters,
+    Update,
+)
+from telegram.constants import ChatAction, ChatType, MessageLimit, ParseMode
+from telegram.error import BadRequest, InvalidToken, NetworkError, TelegramError
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    ApplicationHandlerStop,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    Defaults,
+    MessageHandler,
+    PersistenceInput,
+    PicklePersistence,
+    TypeHandler,
+    filters,
+)
+
+from bot import texts
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+Context = ContextTypes.DEFAULT_TYPE
+
+CHANNEL = "telegram"
+TOKEN_RE = re.compile(r"^\d+:[A-Za-z0-9_-]{20,}$")
+SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
+MAX_CALLBACK_BYTES = 64
+PAGE_SIZE = 8
+ANSWERS_KEPT = 50  # answers per chat remembered for 👍/👎 (question text and record)
+FLOOD_MAX, FLOOD_WINDOW = 8, 10.0
+
+# The engine's follow-up detection keys on short questions: these carry only the intent keyword,
+# so a button press always stays on the item it belongs to (see report: longer phrasings can drift).
+SECTION_PROMPTS = {
+    "materials": "材料？",
+    "time": "时限？",
+    "fee": "收费？",
+    "where": "地点？",
+    "process": "流程？",
+    "condition": "条件？",
+    "subsidy": "补贴？",
+    "eligibility": "申报条件？",
+    "bundle": "一件事？",
+}
+# What pressing an item in a list shows first.
+ITEM_INTENT = {"guide": "materials", "bundle": "bundle", "policy": "subsidy", "document": "materials"}
+MENU_KINDS = {"guide": texts.MENU_GUIDES, "bundle": texts.MENU_BUNDLES, "policy": texts.MENU_POLICIES}
+# Suffixes of the engine's suggestions that name another item (see Engine._suggestions/_refuse).
+SUGGESTION_SUFFIXES = (("包含哪些事项？", "bundle"), ("需要哪些材料？", "materials"), ("能拿多少？", "subsidy"))
+
+
+# ----------------------------------------------------------------------------- configuration
+
+
+def token_problem(token: str | None) -> str | None:
+    """A Chinese explanation of what is wrong with the token, or None when it looks right."""
+    if not token or not token.strip():
+        return texts.TOKEN_MISSING
+    if not TOKEN_RE.match(token.strip()):
+        return texts.TOKEN_MALFORMED
+    return None
+
+
+def parse_admin_ids(raw: str | None) -> frozenset[int]:
+    """TELEGRAM_ADMIN_IDS: comma-separated numeric user ids; anything else is ignored with a warning."""
+    ids: set[int] = set()
+    for part in re.split(r"[,，\s]+", raw or ""):
+        if not part:
+            continue
+        if re.fullmatch(r"-?\d+", part):
+            ids.add(int(part))
+        else:
+            log.warning("%s", texts.ADMIN_IDS_MALFORMED.format(value=part))
+    return frozenset(ids)
+
+
+def webhook_options(webhook_url: str, listen: str = "0.0.0.0", port: int = 8443,
+                    secret: str | None = None) -> dict[str, Any]:
+    """Keyword arguments for run_webhook/start_webhook; the local path mirrors the public URL's path."""
+    parsed = urlparse(webhook_url)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise ValueError(texts.WEBHOOK_URL_MALFORMED)
+    if secret is not None and not SECRET_RE.match(secret):
+        raise ValueError(texts.SECRET_MALFORMED)
+    return {"listen": listen, "port": port, "url_path": parsed.path.lstrip("/"), "webhook_url": webhook_url,
+            "secret_token": secret, "allowed_updates": ALLOWED_UPDATES}
+
+
+# ----------------------------------------------------------------------------- rendering
+
+
+def _utf16_len(text: str) -> int:
+    # Telegram measures message length in UTF-16 code units (an emoji counts twice).
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _format_line(line: str) -> str:
+    """One plain-text answer line as HTML: escaped, with whole-line headings (【申请材料】, 《标题》) bold."""
+    escaped = html.escape(line, quote=False)
+    stripped = line.strip()
+    if (stripped.startswith("【") and stripped.endswith("】")) or (
+            stripped.startswith("《") and stripped.endswith("》") and "》" not in stripped[:-1]):
+        return f"<b>{escaped}</b>"
+    return escaped
+
+
+def _cut_line(line: str, limit: int) -> list[str]:
+    """Pieces of one overlong raw line, each at most ``limit`` UTF-16 units (cut between characters)."""
+    pieces, current, size = [], [], 0
+    for char in line:
+        width = _utf16_len(char)
+        if size + width > limit and current:
+            pieces.append("".join(current))
+            current, size = [], 0
+        current.append(char)
+        size += width
+    if current:
+        pieces.append("".join(current))
+    return pieces
+
+
+def render_answer(answer: str, limit: int = MessageLimit.MAX_TEXT_LENGTH) -> list[str]:
+    """The engine's plain-text answer as HTML messages, split on line boundaries.
+
+    Telegram counts the limit after entity parsing, so chunks are measured on the visible text; each
+    line is escaped on its own, so no tag or entity can straddle two messages.
+    """
+    lines: list[str] = []
+    for raw in answer.split("\n"):
+        lines.extend(_cut_line(raw, limit) if _utf16_len(raw) > limit else [raw])
+    chunks: list[list[str]] = []
+    current: list[str] = []
+    size = 0
+    for line in lines:
+        width = _utf16_len(line) + (1 if current else 0)
+        if current and size + width > limit:
+            chunks.append(current)
+            current, size = [], 0
+            width = _utf16_len(line)
+        current.append(line)
+        size += width
+    if current:
+        chunks.append(current)
+    # Telegram rejects empty messages; a chunk of blank lines can appear at a split.
+    rendered = ["\n".join(_format_line(line) for line in chunk) for chunk in chunks if "".join(chunk).strip()]
+    return rendered or [html.escape(texts.ERROR)]
+
+
+def _short(label: str, width: int = 40) -> str:
+    return label if len(label) <= width else label[: width - 1] + "…"
+
+
+# ----------------------------------------------------------------------------- retries
+
+
+class RetryingRateLimiter(AIORateLimiter):
+    """AIORateLimiter (Telegram's flood limits, retries on 429 with retry_after) plus retries with
+    backoff for 5xx answers and timeouts, which AIORateLimiter passes straight through.
+
+    A timed-out sendMessage may have reached Telegram; retrying risks a rare duplicate, which beats a
+    question left unanswered.
+    """
+
+    __slots__ = ("_backoff", "_network_retries")
+
+    def __init__(self, *, network_retries: int = 3, backoff: float = 0.5, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._network_retries = network_retries
+        self._backoff = backoff
+
+    async def process_request(self, callback: Callable[..., Coroutine[Any, Any, Any]], args: Any,
+                              kwargs: dict[str, Any], endpoint: str, data: dict[str, Any],
+                              rate_limit_args: int | None) -> Any:
+        for attempt in range(self._network_retries + 1):
+            try:
+                return await super().process_request(callback, args, kwargs, endpoint, data, rate_limit_args)
+            except BadRequest:
+                raise  # our request is wrong: sending it again cannot help
+            except NetworkError as exc:  # 5xx, TimedOut, connection reset
+                if attempt == self._network_retries:
+                    raise
+                delay = self._backoff * 2**attempt
+                log.warning("%s failed (%s); retry %d/%d in %.1f s", endpoint, exc, attempt + 1,
+                            self._network_retries, delay)
+                await asyncio.sleep(delay)
+        raise AssertionError("unreachable")
+
+
+# ----------------------------------------------------------------------------- the bot
+
+
+class GovBot:
+    """Handlers and the little state they share (executors, flood counters, per-chat locks)."""
+
+    def __init__(self, engine: Any, settings: Any, store_dir: Path, feedback: Any, *,
+                 flood_max: int = FLOOD_MAX, flood_window: float = FLOOD_WINDOW) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.store_dir = Path(store_dir)
+        self.feedback = feedback
+        self.admin_ids = parse_admin_ids(settings.telegram_admin_ids)
+        self.flood_max, self.flood_window = flood_max, flood_window
+        # The engine is CPU-bound and not documented as thread-safe: one worker keeps it serial while
+        # the event loop stays free for network I/O. SQLite likes a single writer too.
+        self._engine_pool = ThreadPoolExecutor(1, thread_name_prefix="govbot-engine")
+        self._db_pool = ThreadPoolExecutor(1, thread_name_prefix="govbot-db")
+        self._hits: dict[int, deque[float]] = defaultdict(deque)
+        self._warned_until: dict[int, float] = {}
+        self._chat_locks: dict[int, asyncio.Lock] = {}
+        self._reload_lock = asyncio.Lock()
+        self._titles: tuple[str | None, dict[str, str]] = (None, {})
+
+    # ----- plumbing -----
+    async def _run(self, fn: Callable[..., T], *args: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._engine_pool, fn, *args)
+
+    async def _db(self, fn: Callable[..., T], *args: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._db_pool, fn, *args)
+
+    def close(self) -> None:
+        self._engine_pool.shutdown(wait=False, cancel_futures=True)
+        self._db_pool.shutdown(wait=False, cancel_futures=True)
+
+    def _chat_lock(self, chat_id: int) -> asyncio.Lock:
+        # Chats are answered concurrently, but one chat's questions in order: a follow-up must see
+        # the state its predecessor left.
+        lock = self._chat_locks.get(chat_id)
+        if lock is None:
+            if len(self._chat_locks) > 10_000:
+                self._chat_locks = {k: v for k, v in self._chat_locks.items() if v.locked()}
+            lock = self._chat_locks[chat_id] = asyncio.Lock()
+        return lock
+
+    def _ref(self, record_id: str) -> str:
+        """A record id short enough for callback data (≤ 64 bytes with prefix and intent)."""
+        if len(record_id.encode()) <= 40:
+            return record_id
+        return "#" + hashlib.sha1(record_id.encode()).hexdigest()[:12]
+
+    def _resolve(self, ref: str) -> str | None:
+        records = self.engine.records
+        if not ref.startswith("#"):
+            return ref if ref in records else None
+        return next((rid for rid in records if self._ref(rid) == ref), None)
+
+    @staticmethod
+    def _data(*parts: str) -> str:
+        data = ":".join(parts)
+        if len(data.encode()) > MAX_CALLBACK_BYTES:
+            raise ValueError(f"callback data too long: {data!r}")
+        return data
+
+    def _title_index(self) -> dict[str, str]:
+        generation = self.engine.generation_name
+        if self._titles[0] != generation:
+            self._titles = (generation, {r.title: r.id for r in self.engine.records.values()})
+        return self._titles[1]
+
+    def is_admin(self, user_id: int | None) -> bool:
+        return user_id is not None and user_id in self.admin_ids
+
+    # ----- startup -----
+    async def post_init(self, application: Application) -> None:
+        """Register the command menu; admins also see /reload and /stats in their own chat."""
+        bot = application.bot
+        commands = [BotCommand(c, d) for c, d in texts.COMMANDS]
+        await bot.set_my_commands(commands, scope=BotCommandScopeDefault())
+        admin_commands = commands + [BotCommand(c, d) for c, d in texts.ADMIN_COMMANDS]
+        for admin in sorted(self.admin_ids):
+            try:
+                await bot.set_my_commands(admin_commands, scope=BotCommandScopeChat(admin))
+            except TelegramError as exc:  # the admin has not opened a chat with the bot yet
+                log.info("admin commands for %s not registered: %s", admin, exc)
+        log.info("telegram bot @%s ready; %d items in the knowledge base", bot.username,
+                 len(self.engine.records))
+
+    async def post_shutdown(self, application: Application) -> None:
+        self.close()
+
+    # ----- who is talking to us -----
+    def _group_question(self, message: Message, bot: Any) -> str | None:
+        """In a group, the question when the bot is mentioned or replied to; None otherwise."""
+        text = message.text or ""
+        username = (bot.username or "").lower()
+        mentioned = False
+        for entity, value in message.parse_entities([MessageEntity.MENTION, MessageEntity.TEXT_MENTION]).items():
+            if entity.type == MessageEntity.MENTION and value[1:].lower() == username:
+                mentioned = True
+            elif entity.type == MessageEntity.TEXT_MENTION and entity.user and entity.user.id == bot.id:
+                mentioned = True
+        reply = message.reply_to_message
+        replied = bool(reply and reply.from_user and reply.from_user.id == bot.id)
+        if not (mentioned or replied):
+            return None
+        if username:
+            text = re.sub(rf"@{re.escape(username)}\b", " ", text, flags=re.IGNORECASE)
+        return text.strip()
+
+    def _counts_for_flood(self, update: Update, bot: Any) -> bool:
+        """Only what the bot acts on counts: group chatter that does not address it is not a flood."""
+        message = update.message
+        if update.callback_query is not None:
+            return True
+        if message is None or not message.text:
+            return False
+        if message.chat.type == ChatType.PRIVATE or message.text.startswith("/"):
+            return True
+        return self._group_question(message, bot) is not None
+
+    async def flood_guard(self, update: Update, context: Context) -> None:
+        """More than ``flood_max`` updates in ``flood_window`` seconds: one polite note, then silence."""
+        user = update.effective_user
+        if user is None or not self._counts_for_flood(update, context.bot):
+            return
+        now = time.monotonic()
+        hits = self._hits[user.id]
+        while hits and now - hits[0] > self.flood_window:
+            hits.popleft()
+        hits.append(now)
+        if len(hits) <= self.flood_max:
+            return
+        if len(self._hits) > 10_000:  # forget users who went quiet
+            for uid in [u for u, h in self._hits.items() if not h or now - h[-1] > self.flood_window]:
+                self._hits.pop(uid, None)
+                self._warned_until.pop(uid, None)
+        query = update.callback_query
+        if self._warned_until.get(user.id, 0.0) <= now:
+            self._warned_until[user.id] = now + self.flood_window
+            seconds = max(1, math.ceil(hits[0] + self.flood_window - now))
+            note = texts.FLOOD.format(seconds=seconds)
+            if query is not None:
+                await query.answer(note, show_alert=True)
+            elif update.effective_message is not None:
+                await update.effective_message.reply_text(html.escape(note))
+        elif query is not None:
+            await query.answer()  # never leave a spinner, even when ignoring the press
+        log.info("flood limit: user %s ignored", user.id)
+        raise ApplicationHandlerStop
+
+    # ----- answering -----
+    def _state_key(self, chat_type: str, user_id: int | None) -> str:
+        # In a group each member has their own thread of follow-ups.
+        return "state" if chat_type == ChatType.PRIVATE else f"state:{user_id}"
+
+    async def _typing(self, bot: Any, chat_id: int) -> None:
+        try:
+            await bot.send_chat_action(chat_id, ChatAction.TYPING)
+        except TelegramError as exc:  # cosmetic: never let it cost the answer
+            log.debug("typing action failed: %s", exc)
+
+    async def answer(self, context: Context, chat_id: int, chat_type: str, user_id: int | None,
+                     question: str, *, reply_to: int | None = None, state: dict | None = None,
+                     logged_as: str | None = None) -> Message | None:
+        """Ask the engine and send the rendered answer; the chat's state moves on to the new item."""
+        chat_data = context.chat_data if context.chat_data is not None else {}
+        key = self._state_key(chat_type, user_id)
+        async with self._chat_lock(chat_id):
+            typing = asyncio.create_task(self._typing(context.bot, chat_id))
+            try:
+                current = chat_data.get(key) if state is None else state
+                result = await self._run(self.engine.ask, question, current)
+            finally:
+                await typing  # the typing action must not land after the answer
+            chat_data[key] = result.state
+            record_id = result.record_ids[0] if result.record_ids else ""
+            asked = logged_as or question
+            logged = None
+            if asked.strip():
+                logged = asyncio.ensure_future(self._db(
+                    self.feedback.log_question, CHANNEL, str(user_id or ""), asked, result.intent,
+                    result.grounded, record_id))
+            try:
+                sent = await self._send(context.bot, chat_id, render_answer(result.answer),
+                                        self._answer_keyboard(result), reply_to)
+            finally:
+                if logged is not None:
+                    try:
+                        await logged
+                    except Exception:  # a lost log line must not lose the answer
+                        log.exception("could not log question")
+            self._remember(chat_data, sent.message_id, asked, record_id)
+            return sent
+
+    async def _send(self, bot: Any, chat_id: int, chunks: list[str], markup: InlineKeyboardMarkup | None,
+                    reply_to: int | None) -> Message:
+        sent = None
+        for i, chunk in enumerate(chunks):
+            last = i == len(chunks) - 1
+            sent = await bot.send_message(
+                chat_id, chunk, reply_markup=markup if last else None,
+                reply_parameters=ReplyParameters(reply_to, allow_sending_without_reply=True)
+                if reply_to is not None and i == 0 else None)
+        assert sent is not None
+        return sent
+
+    @staticmethod
+    def _remember(chat_data: dict, message_id: int, question: str, record_id: str) -> None:
+        answers: OrderedDict = chat_data.setdefault("answers", OrderedDict())
+        answers[message_id] = {"q": question, "r": record_id, "voters": []}
+        while len(answers) > ANSWERS_KEPT:
+            answers.popitem(last=False)
+
+    def _answer_keyboard(self, result: Any) -> InlineKeyboardMarkup:
+        """Other sections of the same item, related bundles, then 👍/👎 (from the engine's suggestions)."""
+        record_id = result.record_ids[0] if result.record_ids else ""
+        intent_of = {question: intent for intent, question in _engine_suggestions().items()}
+        titles = self._title_index()
+        records = self.engine.records
+        sections: list[InlineKeyboardButton] = []
+        items: list[InlineKeyboardButton] = []
+        for suggestion in result.suggestions:
+            if record_id and suggestion in intent_of:
+                intent = intent_of[suggestion]
+                sections.append(InlineKeyboardButton(
+                    texts.SECTION_BUTTONS[intent], callback_data=self._data("q", self._ref(record_id), intent)))
+                continue
+            for suffix, intent in SUGGESTION_SUFFIXES:
+                target = titles.get(suggestion.removesuffix(suffix)) if suggestion.endswith(suffix) else None
+                if target is None:
+                    continue
+                if intent == "bundle" and record_id and records[target].kind == "bundle":
+                    label = texts.RELATED_BUNDLE.format(title=records[target].title)
+                else:
+                    label = suggestion
+                items.append(InlineKeyboardButton(_short(label), callback_data=self._data(
+                    "q", self._ref(target), intent)))
+                break
+        rows = [sections[i: i + 3] for i in range(0, len(sections), 3)] + [[b] for b in items]
+        ref = self._ref(record_id) if record_id else "-"
+        rows.append([InlineKeyboardButton(texts.HELPFUL, callback_data=self._data("f", "+", ref)),
+                     InlineKeyboardButton(texts.UNHELPFUL, callback_data=self._data("f", "-", ref))])
+        if not result.grounded:
+            rows.append([InlineKeyboardButton(texts.MENU_HUMAN, callback_data=self._data("m", "human"))])
+        return InlineKeyboardMarkup(rows)
+
+    # ----- commands -----
+    def menu_keyboard(self) -> InlineKeyboardMarkup:
+        return InlineKeyboardMarkup([
+            [InlineKeyboardButton(texts.MENU_GUIDES, callback_data="m:guide"),
+             InlineKeyboardButton(texts.MENU_BUNDLES, callback_data="m:bundle")],
+            [InlineKeyboardButton(texts.MENU_POLICIES, callback_data="m:policy"),
+             InlineKeyboardButton(texts.MENU_HUMAN, callback_data="m:human")],
+        ])
+
+    async def start(self, update: Update, context: Context) -> None:
+        user = update.effective_user
+        name = f"，{html.escape(user.first_name)}" if user and user.first_name else ""
+        await update.effective_message.reply_text(texts.START.format(name=name), reply_markup=self.menu_keyboard())
+
+    async def help(self, update: Update, context: Context) -> None:
+        await update.effective_message.reply_text(texts.HELP, reply_markup=self.menu_keyboard())
+
+    async def bundles(self, update: Update, context: Context) -> None:
+        text, markup = self.list_page("bundle", 1)
+        await update.effective_message.reply_text(text, reply_markup=markup)
+
+    async def policies(self, update: Update, context: Context) -> None:
+        text, markup = self.list_page("policy", 1)
+        await update.effective_message.reply_text(text, reply_markup=markup)
+
+    def list_page(self, kind: str, page: int) -> tuple[str, InlineKeyboardMarkup | None]:
+        items = sorted((r for r in self.engine.records.values() if r.kind == kind), key=lambda r: (r.stage, r.title))
+        if not items:
+            return texts.LIST_EMPTY, None
+        pages = math.ceil(len(items) / PAGE_SIZE)
+        page = min(max(page, 1), pages)
+        rows = [[InlineKeyboardButton(_short(r.title), callback_data=self._data(
+            "q", self._ref(r.id), ITEM_INTENT[kind]))] for r in items[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]]
+        nav = []
+        if page > 1:
+            nav.append(InlineKeyboardButton(texts.PREV_PAGE, callback_data=self._data("l", kind, str(page - 1))))
+        if page < pages:
+            nav.append(InlineKeyboardButton(texts.NEXT_PAGE, callback_data=self._data("l", kind, str(page + 1))))
+        if nav:
+            rows.append(nav)
+        text = texts.LIST_TITLES[kind]
+        if pages > 1:
+            text += "\n" + texts.LIST_PAGE.format(page=page, pages=pages)
+        return text, InlineKeyboardMarkup(rows)
+
+    async def private_text(self, update: Update, context: Context) -> None:
+        message = update.message
+        await self.answer(context, message.chat_id, message.chat.type, message.from_user.id, message.text)
+
+    async def group_text(self, update: Update, context: Context) -> None:
+        message = update.message
+        question = self._group_question(message, context.bot)
+        if question is None:
+            return  # not addressed to us
+        await self.answer(context, message.chat_id, message.chat.type, message.from_user.id, question,
+                          reply_to=message.message_id)
+
+    async def ask_command(self, update: Update, context: Context) -> None:
+        message = update.message
+        # Keep the user's own spacing: take the text after the command instead of joining args.
+        question = re.sub(r"^/\S+\s*", "", message.text or "", count=1).strip()
+        if not question:
+            await message.reply_text(texts.ASK_USAGE)
+            return
+        group = message.chat.type != ChatType.PRIVATE
+        await self.answer(context, message.chat_id, message.chat.type, message.from_user.id, question,
+                          reply_to=message.message_id if group else None)
+
+    # ----- buttons -----
+    async def on_menu(self, update: Update, context: Context) -> None:
+        query = update.callback_query
+        await query.answer()
+        choice = query.data.split(":", 1)[1]
+        if choice == "human":
+            await context.bot.send_message(query.message.chat.id, texts.HUMAN)
+            return
+        text, markup = self.list_page(choice, 1)
+        await context.bot.send_message(query.message.chat.id, text, reply_markup=markup)
+
+    async def on_list_page(self, update: Update, context: Context) -> None:
+        query = update.callback_query
+        await query.answer()
+        _, kind, page = query.data.split(":")
+        text, markup = self.list_page(kind, int(page))
+        try:
+            await query.edit_message_text(text, reply_markup=markup)
+        except BadRequest as exc:  # "message is not modified" on a double press
+            log.debug("list page not edited: %s", exc)
+
+    async def on_section(self, update: Update, context: Context) -> None:
+        query = update.callback_query
+        _, ref, intent = query.data.split(":")
+        record_id = self._resolve(ref)
+        if record_id is None or intent not in SECTION_PROMPTS:
+            await query.answer(texts.ITEM_GONE, show_alert=True)
+            return
+        await query.answer()
+        record = self.engine.records[record_id]
+        label = texts.SECTION_BUTTONS.get(intent, intent)
+        chat = query.message.chat
+        await self.answer(context, chat.id, chat.type, query.from_user.id, SECTION_PROMPTS[intent],
+                          state={"record_id": record_id, "intent": intent},
+                          logged_as=texts.SECTION_QUESTION.format(title=record.title, question=label))
+
+    async def on_vote(self, update: Update, context: Context) -> None:
+        query = update.callback_query
+        _, sign, ref = query.data.split(":")
+        vote = 1 if sign == "+" else -1
+        message = query.message
+        answers = context.chat_data.setdefault("answers", OrderedDict())
+        entry = answers.get(message.message_id)
+        if entry is None:  # older than what we remember: the button still carries the record
+            entry = answers[message.message_id] = {"q": "", "r": self._resolve(ref) or "", "voters": []}
+        if query.from_user.id in entry["voters"]:
+            await query.answer(texts.ALREADY_VOTED)
+            return
+        entry["voters"].append(query.from_user.id)
+        await self._db(self.feedback.add_feedback, CHANNEL, str(query.from_user.id), vote, entry["q"], entry["r"])
+        await query.answer(texts.THANKS)
+        if message.chat.type == ChatType.PRIVATE and message.reply_markup:
+            # Drop the 👍/👎 row so the chat shows the vote was taken; keep the section buttons.
+            rows = [row for row in message.reply_markup.inline_keyboard
+                    if not any((b.callback_data or "").startswith("f:") for b in row)]
+            try:
+                await query.edit_message_reply_markup(InlineKeyboardMarkup(rows))
+            except BadRequest as exc:
+                log.debug("feedback row not removed: %s", exc)
+
+    async def on_stale_button(self, update: Update, context: Context) -> None:
+        # Buttons from an older version of the bot: answer anyway so no spinner is left.
+        await update.callback_query.answer(texts.ITEM_GONE, show_alert=True)
+
+    # ----- admins -----
+    async def _require_admin(self, update: Update, command: str) -> bool:
+        user = update.effective_user
+        if self.is_admin(user.id if user else None):
+            return True
+        log.warning("refused %s for user %s (@%s) in chat %s", command, user.id if user else "?",
+                    user.username if user else "?", update.effective_chat.id if update.effective_chat else "?")
+        await update.effective_message.reply_text(texts.NOT_ADMIN)
+        return False
+
+    def _ingest(self, knowledge_dir: Path) -> Any:
+        from bot.cli import run_ingest  # late: the CLI imports this module to wire `govbot telegram`
+
+        return run_ingest([knowledge_dir], self.store_dir, show_progress=False)
+
+    async def reload(self, update: Update, context: Context) -> None:
+        if not await self._require_admin(update, "/reload"):
+            return
+        message = update.effective_message
+        if self._reload_lock.locked():
+            await message.reply_text(texts.RELOAD_BUSY)
+            return
+        async with self._reload_lock:
+            knowledge_dir = Path(self.settings.govbot_knowledge_dir)
+            await message.reply_text(texts.RELOAD_STARTED.format(path=html.escape(str(knowledge_dir))))
+            try:
+                summary = await asyncio.to_thread(self._ingest, knowledge_dir)
+            except Exception as exc:  # IngestLocked (a CLI ingest is running), EmbedderError, disk errors
+                log.exception("reload failed")
+                await message.reply_text(texts.RELOAD_FAILED.format(reason=html.escape(str(exc))))
+                return
+            await self._run(self.engine.reload_if_changed)  # serve it now, not at the next question
+            log.info("reload by %s: generation %s", update.effective_user.id, summary.generation)
+            for chunk in render_reload(summary):
+                await message.reply_text(chunk)
+
+    async def stats(self, update: Update, context: Context) -> None:
+        if not await self._require_admin(update, "/stats"):
+            return
+        stats = await self._db(self.feedback.stats)
+        lines = [texts.STATS.format(questions=stats.questions, refused=stats.refused, share=stats.refused_share,
+                                    helpful=stats.helpful, unhelpful=stats.unhelpful)]
+        if stats.top_unanswered:
+            lines.append(texts.STATS_UNANSWERED)
+            lines += [texts.STATS_UNANSWERED_ROW.format(n=n, question=html.escape(_short(q, 80)))
+                      for q, n in stats.top_unanswered]
+        else:
+            lines.append(texts.STATS_NONE)
+        await update.effective_message.reply_text("\n".join(lines))
+
+    # ----- errors -----
+    async def on_error(self, update: object, context: Context) -> None:
+        """Log the stack trace for us; the user only ever sees a short apology."""
+        log.error("error while handling an update", exc_info=context.error)
+        if not isinstance(update, Update):
+            return
+        if update.callback_query is not None:
+            try:
+                await update.callback_query.answer()
+            except TelegramError:
+                pass  # already answered, or too old
+        chat = update.effective_chat
+        if chat is not None:
+            try:
+                await context.bot.send_message(chat.id, html.escape(texts.ERROR))
+            except TelegramError as exc:
+                log.error("could not send the error notice: %s", exc)
+
+
+def _engine_suggestions() -> dict[str, str]:
+    from bot.engine import SUGGEST
+
+    return SUGGEST
+
+
+def render_reload(summary: Any, max_failed: int = 30) -> list[str]:
+    """The /reload report as HTML messages: counts, then each failed file with its reason."""
+    statuses = ("added", "updated", "unchanged", "removed", "failed")
+    counts = {s: summary.count(s) for s in statuses}
+    lines = [texts.RELOAD_DONE.format(**counts, generation=html.escape(summary.generation or texts.NO_GENERATION),
+                                      records=summary.records)]
+    failed = summary.failed
+    if failed:
+        lines.append(texts.RELOAD_FAILED_FILES)
+        lines += [texts.RELOAD_FAILED_FILE.format(path=html.escape(f.path), reason=html.escape(f.reason))
+                  for f in failed[:max_failed]]
+        if len(failed) > max_failed:
+            lines.append(texts.RELOAD_MORE.format(n=len(failed) - max_failed))
+    # The lines are HTML already; split them like an answer but without escaping again.
+    chunks, current = [], ""
+    for line in lines:
+        candidate = f"{current}\n{line}" if current else line
+        if current and _utf16_len(candidate) > MessageLimit.MAX_TEXT_LENGTH:
+            chunks.append(current)
+            candidate = line
+        current = candidate
+    return [*chunks, current]
+
+
+# ----------------------------------------------------------------------------- wiring
+
+
+def build_application(engine: Any, settings: Any, store_dir: Path, feedback: Any, *,
+                      persistence_path: Path | None = None, timeout: float = 10.0,
+                      network_retries: int = 3, retry_backoff: float = 0.5, max_retries_429: int = 3,
+                      flood_max: int = FLOOD_MAX, flood_window: float = FLOOD_WINDOW,
+                      overall_rate: float = 30, group_rate: float = 20) -> Application:
+    """The whole Telegram application, wired in one place (python-telegram-bot examples style).
+
+    ``settings`` provides telegram_bot_token, telegram_admin_ids, govbot_telegram_base_url,
+    govbot_home and govbot_knowledge_dir. Keyword arguments exist for tests and the benchmark.
+    """
+    token = (settings.telegram_bot_token or "").strip()
+    problem = token_problem(token)
+    if problem:
+        raise ValueError(problem)
+    govbot = GovBot(engine, settings, store_dir, feedback, flood_max=flood_max, flood_window=flood_window)
+    path = Path(persistence_path or Path(settings.govbot_home) / "telegram.pickle")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # Only chat_data (the engine's conversation state and recent answers) needs to survive a restart.
+    persistence = PicklePersistence(
+        filepath=path, update_interval=5,
+        store_data=PersistenceInput(bot_data=False, chat_data=True, user_data=False, callback_data=False))
+    builder = (
+        ApplicationBuilder()
+        .token(token)
+        .defaults(Defaults(parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True)))
+        .persistence(persistence)
+        .rate_limiter(RetryingRateLimiter(network_retries=network_retries, backoff=retry_backoff,
+                                          max_retries=max_retries_429, overall_max_rate=overall_rate,
+                                          group_max_rate=group_rate))
+        .concurrent_updates(True)  # chats in parallel; GovBot keeps each chat in order
+        .connect_timeout(timeout).read_timeout(timeout).write_timeout(timeout).pool_timeout(timeout)
+        .get_updates_connect_timeout(timeout).get_updates_read_timeout(timeout)
+        .get_updates_write_timeout(timeout).get_updates_pool_timeout(timeout)
+        .post_init(govbot.post_init)
+        .post_shutdown(govbot.post_shutdown)
+    )
+    if settings.govbot_telegram_base_url:
+        builder = builder.base_url(settings.govbot_telegram_base_url)
+    application = builder.build()
+    application.bot_data["govbot"] = govbot  # bot_data is not persisted; tests reach the handlers here
+
+    application.add_handler(TypeHandler(Update, govbot.flood_guard), group=-1)
+    new_text = filters.UpdateType.MESSAGE & filters.TEXT & ~filters.COMMAND
+    application.add_handlers([
+        CommandHandler("start", govbot.start),
+        CommandHandler("help", govbot.help),
+        CommandHandler("bundles", govbot.bundles),
+        CommandHandler("policies", govbot.policies),
+        CommandHandler("ask", govbot.ask_command),
+        CommandHandler("reload", govbot.reload),
+        CommandHandler("stats", govbot.stats),
+        MessageHandler(new_text & filters.ChatType.PRIVATE, govbot.private_text),
+        MessageHandler(new_text & filters.ChatType.GROUPS, govbot.group_text),
+        CallbackQueryHandler(govbot.on_menu, pattern=r"^m:"),
+        CallbackQueryHandler(govbot.on_list_page, pattern=r"^l:(guide|bundle|policy|document):\d+$"),
+        CallbackQueryHandler(govbot.on_section, pattern=r"^q:[^:]+:[a-z]+$"),
+        CallbackQueryHandler(govbot.on_vote, pattern=r"^f:[+-]:[^:]+$"),
+        CallbackQueryHandler(govbot.on_stale_button),
+    ])
+    application.add_error_handler(govbot.on_error)
+    return application
+
+
+def run_telegram(store_dir: Path | None = None, webhook_url: str | None = None, listen: str = "0.0.0.0",
+                 port: int = 8443, secret: str | None = None) -> int:
+    """Run the bot until interrupted: long polling, or a webhook when ``webhook_url`` is given.
+
+    Returns the exit status: 0 after a normal stop, 2 for a missing, malformed or rejected token or
+    bad webhook options, 1 when Telegram cannot be reached.
+    """
+    from ingest.settings import get_settings
+
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one INFO line per request otherwise
+    settings = get_settings()
+    problem = token_problem(settings.telegram_bot_token)
+    if problem:
+        print(problem, file=sys.stderr)
+        return 2
+    try:
+        hook = webhook_options(webhook_url, listen, port, secret) if webhook_url else None
+    except ValueError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+
+    from bot.engine import Engine
+    from bot.feedback import FeedbackStore
+
+    store_dir = store_dir or settings.store_dir
+    engine = Engine(store_dir, settings=settings)
+    if not engine.records:
+        print(texts.KB_EMPTY.format(store=store_dir), file=sys.stderr)
+    application = build_application(engine, settings, store_dir, FeedbackStore(settings.database_url))
+    try:
+        if hook:
+            print(texts.STARTING_WEBHOOK.format(url=webhook_url, listen=listen, port=port), file=sys.stderr)
+            application.run_webhook(**hook)
+        else:
+            print(texts.STARTING_POLLING, file=sys.stderr)
+            application.run_polling(allowed_updates=ALLOWED_UPDATES)
+    except InvalidToken as exc:
+        print(texts.TOKEN_REJECTED.format(reason=exc), file=sys.stderr)
+        return 2
+    except NetworkError as exc:
+        print(texts.NETWORK_DOWN.format(reason=exc), file=sys.stderr)
+        return 1
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m bot.telegram_bot [--webhook-url URL --listen ADDR --port N --secret S]`."""
+    parser = argparse.ArgumentParser(prog="python -m bot.telegram_bot", description=texts.BOT_NAME)
+    parser.add_argument("--store", type=Path, default=None, help="索引目录（默认 $GOVBOT_HOME/index）")
+    parser.add_argument("--webhook-url", default=None, help="公网 Webhook 地址；不设则用长轮询")
+    parser.add_argument("--listen", default="0.0.0.0", help="Webhook 监听地址")
+    parser.add_argument("--port", type=int, default=8443, help="Webhook 监听端口")
+    parser.add_argument("--secret", default=None, help="Webhook 密钥（X-Telegram-Bot-Api-Secret-Token）")
+    args = parser.parse_args(argv)
+    return run_telegram(args.store, args.webhook_url, args.listen, args.port, args.secret)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,497 @@
+"""The Telegram channel: the real python-telegram-bot Application over real HTTP against a fake Bot API.
+
+Each test starts the application the way ``run_polling`` does (initialize, post_init, polling, start)
+against ``tests/fake_bot_api.py`` and talks to it as users would: messages, button presses, faults.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import socket
+import sys
+from contextlib import asynccontextmanager
+from pathlib import Path
+from types import SimpleNamespace
+
+import httpx
+import pytest
+from sqlalchemy import select
+
+from telegram import BotCommand
+
+from bot import texts
+from bot.feedback import FeedbackStore
+from bot.feedback import feedback as feedback_table
+from bot.telegram_bot import (
+    build_application,
+    parse_admin_ids,
+    render_answer,
+    run_telegram,
+    token_problem,
+    webhook_options,
+)
+from ingest.settings import get_settings
+from fake_bot_api import BOT_USER, TOKEN, FakeBotAPI, parse_html, utf16_len
+
+ROOT = Path(__file__).resolve().parent.parent
+ADMIN = 900001
+USER = 4242
+GROUP = -100777
+SETUP = "企业设立登记（有限责任公司）"
+MATERIALS_Q = "开公司需要哪些材料？"
+
+
+# ----------------------------------------------------------------------------- fixtures
+
+
+@pytest.fixture
+async def api():
+    server = await FakeBotAPI().start()
+    yield server
+    await server.stop()
+
+
+@pytest.fixture
+def settings(home: Path, api: FakeBotAPI, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", TOKEN)
+    monkeypatch.setenv("TELEGRAM_ADMIN_IDS", f"{ADMIN}, ")
+    monkeypatch.setenv("GOVBOT_TELEGRAM_BASE_URL", api.base_url)
+    get_settings.cache_clear()
+    return get_settings()
+
+
+@pytest.fixture
+def feedback(settings) -> FeedbackStore:
+    return FeedbackStore(settings.database_url)
+
+
+@asynccontextmanager
+async def running(engine, settings, store: Path, feedback: FeedbackStore, **kwargs):
+    """Start the application like run_polling does, without owning the event loop."""
+    kwargs = {"timeout": 5.0, "retry_backoff": 0.1, **kwargs}
+    app = build_application(engine, settings, store, feedback, **kwargs)
+    errors: list[BaseException] = []
+
+    async def collect(update: object, context) -> None:
+        errors.append(context.error)
+
+    app.add_error_handler(collect)
+    async with app:
+        await app.post_init(app)
+        await app.updater.start_polling(poll_interval=0, timeout=1)
+        await app.start()
+        try:
+            yield SimpleNamespace(app=app, errors=errors, govbot=app.bot_data["govbot"])
+        finally:
+            await app.updater.stop()
+            await app.stop()
+            await app.post_shutdown(app)
+
+
+@pytest.fixture
+async def bot(engine, kb_store, settings, feedback):
+    async with running(engine, settings, kb_store, feedback) as harness:
+        yield harness
+    assert not harness.errors, harness.errors
+
+
+def numbered(text: str) -> list[str]:
+    return [line for line in text.splitlines() if line[:1].isdigit() and ". " in line[:5]]
+
+
+def all_callback_data(sent) -> list[str]:
+    return [b["callback_data"] for b in sent.buttons() if "callback_data" in b]
+
+
+# ----------------------------------------------------------------------------- pure helpers
+
+
+def test_token_and_admin_parsing() -> None:
+    assert token_problem(None) == texts.TOKEN_MISSING
+    assert token_problem("  ") == texts.TOKEN_MISSING
+    assert token_problem("123:short") == texts.TOKEN_MALFORMED
+    assert token_problem("abc:" + "A" * 30) == texts.TOKEN_MALFORMED
+    assert token_problem(TOKEN) is None
+    assert parse_admin_ids("1, 2，3 x4") == {1, 2, 3}
+    assert parse_admin_ids("") == frozenset()
+
+
+def test_render_answer_splits_on_lines_and_escapes() -> None:
+    lines = [f"{i}. 材料 <{i}> & 说明" + "字" * 50 for i in range(120)]
+    chunks = render_answer("\n".join(lines))
+    assert len(chunks) >= 2
+    assert all(utf16_len(parse_html(c)) <= 4096 for c in chunks)
+    assert "\n".join(parse_html(c) for c in chunks) == "\n".join(lines)  # split exactly at line ends
+    one_line = "<&>" * 3000  # a single 9,000-character line must be cut, never inside an entity
+    cut = render_answer(one_line)
+    assert len(cut) == 3 and "".join(parse_html(c) for c in cut) == one_line
+
+
+# ----------------------------------------------------------------------------- conversations
+
+
+async def test_start_shows_menu_and_registers_commands(bot, api: FakeBotAPI) -> None:
+    sent = await api.ask(USER, "/start")
+    assert "您好" in sent.text and texts.BOT_NAME in sent.text
+    labels = [b["text"] for b in sent.buttons()]
+    assert labels == [texts.MENU_GUIDES, texts.MENU_BUNDLES, texts.MENU_POLICIES, texts.MENU_HUMAN]
+    # post_init registered the command menu, and the admin's chat gets the admin commands too.
+    assert await bot.app.bot.get_my_commands() == tuple(
+        BotCommand(c, d) for c, d in texts.COMMANDS)
+    scopes = [c.params.get("scope") for c in api.calls_of("setMyCommands")]
+    assert {"type": "chat", "chat_id": ADMIN} in scopes
+    helped = await api.ask(USER, "/help")
+    assert "/bundles" in helped.text and "/ask" in helped.text
+
+
+async def test_materials_answer_lists_every_material(bot, api: FakeBotAPI, engine, feedback) -> None:
+    sent = await api.ask(USER, MATERIALS_Q)
+    record = engine.records["company-setup"]
+    assert sent.text.splitlines()[0] == f"《{record.title}》"
+    lines = numbered(sent.text)
+    assert len(lines) == len(record.materials)
+    for i, (line, material) in enumerate(zip(lines, record.materials, strict=True), 1):
+        assert line.startswith(f"{i}. {material.name}")
+    assert "来源：" in sent.text
+    # typing first, then the answer, as HTML with the heading in bold
+    typing = [c for c in api.calls_of("sendChatAction") if c.params["chat_id"] == USER]
+    assert typing and typing[0].params["action"] == "typing" and typing[0].at <= sent.at
+    assert sent.html.startswith(f"<b>《{record.title}》</b>")
+    # the other sections of the same item, the related bundle, and feedback; all callback data ≤ 64 bytes
+    labels = [b["text"] for b in sent.buttons()]
+    for label in ("时限", "收费", "地点", "流程", "条件", texts.HELPFUL, texts.UNHELPFUL):
+        assert label in labels
+    assert any(label.startswith("相关一件事：企业开办") for label in labels)
+    assert "材料" not in labels  # that is what was just answered
+    assert all(len(d.encode()) <= 64 for d in all_callback_data(sent))
+    await asyncio.sleep(0.1)
+    assert feedback.stats().questions == 1
+
+
+async def test_follow_up_answers_the_same_item(bot, api: FakeBotAPI) -> None:
+    await api.ask(USER, MATERIALS_Q)
+    sent = await api.ask(USER, "那要多久？")
+    assert sent.text.startswith(f"《{SETUP}》")
+    assert "【办理时限】" in sent.text and "3个工作日" in sent.text
+    assert bot.app.chat_data[USER]["state"]["record_id"] == "company-setup"
+
+
+async def test_answer_buttons_answer_in_the_same_chat(bot, api: FakeBotAPI) -> None:
+    answer = await api.ask(USER, MATERIALS_Q)
+    expected = {"时限": "【办理时限】", "收费": "【收费标准】", "地点": "【办理地点】", "流程": "【办理流程】",
+                "条件": "【受理条件】", "相关一件事": "【包含事项】"}
+    for label, heading in expected.items():
+        reply = await api.click(answer, label)
+        assert reply.chat_id == USER and heading in reply.text, (label, reply.text[:80])
+    bundle = await api.click(answer, "相关一件事")
+    assert bundle.text.startswith("《企业开办“一件事”》")
+    presses = len(expected) + 1
+    await api.wait_until(lambda: len(api.calls_of("answerCallbackQuery")) >= presses)
+    assert len(api.calls_of("answerCallbackQuery")) == presses  # every press answered: no spinner left
+
+
+async def test_menu_lists_and_paging(bot, api: FakeBotAPI, engine) -> None:
+    menu = await api.ask(USER, "/start")
+    guides = await api.click(menu, texts.MENU_GUIDES)
+    assert "办事指南" in guides.text and "第 1/" in guides.text
+    first_page = [b["text"] for b in guides.buttons()]
+    await api.press_for_answer(guides, texts.NEXT_PAGE)
+    await api.wait_until(lambda: guides.edits)  # edited in place (editMessageText)
+    assert "第 2/" in guides.text and [b["text"] for b in guides.buttons()] != first_page
+    item = guides.buttons()[0]["text"]
+    materials = await api.click(guides, item)
+    assert materials.text.startswith(f"《{item}》") and "【申请材料】" in materials.text
+
+    bundles = await api.click(menu, texts.MENU_BUNDLES)
+    assert "一件事套餐" in bundles.text
+    names = {r.title for r in engine.records.values() if r.kind == "bundle"}
+    assert {b["text"] for b in bundles.buttons()} & names
+    policies = await api.ask(USER, "/policies")
+    policy_title = policies.buttons()[0]["text"]
+    policy = await api.click(policies, policy_title)
+    assert policy.text.startswith(f"《{policy_title}》") and "【支持标准】" in policy.text
+    listed = await api.ask(USER, "/bundles")
+    assert {b["text"] for b in listed.buttons()} & names
+    human = await api.click(menu, texts.MENU_HUMAN)
+    assert "政务服务中心" in human.text
+    assert all(len(d.encode()) <= 64 for s in api.messages(USER) for d in all_callback_data(s))
+
+
+async def test_feedback_is_stored(bot, api: FakeBotAPI, feedback: FeedbackStore) -> None:
+    answer = await api.ask(USER, MATERIALS_Q)
+    call = await api.press_for_answer(answer, texts.HELPFUL)
+    assert call.params.get("text") == texts.THANKS
+    again = await api.press_for_answer(answer, texts.UNHELPFUL)
+    assert again.params.get("text") == texts.ALREADY_VOTED
+    await api.wait_until(lambda: not any(texts.HELPFUL == b["text"] for b in answer.buttons()))
+    assert "时限" in [b["text"] for b in answer.buttons()]  # the section buttons stay
+    other = await api.ask(USER, "那要多久？")
+    await api.press_for_answer(other, texts.UNHELPFUL)
+    stats = feedback.stats()
+    assert (stats.helpful, stats.unhelpful) == (1, 1)
+    with feedback.db.connect() as conn:
+        rows = conn.execute(select(feedback_table).order_by(feedback_table.c.id)).mappings().all()
+    assert [(r["vote"], r["question"], r["record_id"], r["channel"]) for r in rows] == [
+        (1, MATERIALS_Q, "company-setup", "telegram"), (-1, "那要多久？", "company-setup", "telegram")]
+
+
+# ----------------------------------------------------------------------------- rendering
+
+
+async def test_long_answer_is_split(bot, api: FakeBotAPI, engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot.engine import AnswerResult
+
+    body = "\n".join(f"{i:03d}. " + "很长的说明文字" * 12 for i in range(70))
+    assert len(body) >= 6000
+    monkeypatch.setattr(engine, "ask", lambda q, s=None: AnswerResult(
+        body, grounded=True, intent="materials", record_ids=["company-setup"], suggestions=["要多久？"],
+        state={"record_id": "company-setup", "intent": "materials"}))
+    await api.ask(USER, "长答案")
+    parts = api.messages(USER)
+    assert len(parts) == 2
+    assert all(utf16_len(p.text) <= 4096 for p in parts)
+    assert "\n".join(p.text for p in parts) == body  # nothing lost, split on a line boundary
+    assert parts[0].reply_markup is None and parts[-1].buttons()  # buttons under the last part only
+
+
+async def test_html_is_escaped(bot, api: FakeBotAPI, engine, feedback, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A user question with markup goes through (the fake server rejects unescaped HTML like Telegram).
+    weird = "<b>开公司</b> & 需要哪些材料？"
+    sent = await api.ask(USER, weird)
+    assert "《" in sent.text
+    await api.ask(ADMIN, "<b>火星</b>&月球 的 <i>补贴</i>")  # refused: shows up in /stats below
+    stats = await api.ask(ADMIN, "/stats")
+    assert "<b>火星</b>&月球 的 <i>补贴</i>" in stats.text
+    assert "&lt;b&gt;火星&lt;/b&gt;&amp;月球" in stats.html
+
+    from bot.engine import AnswerResult
+
+    answer = "《标题 <b>》\n价格 < 100 & 数量 > 3\n<script>alert(1)</script>"
+    monkeypatch.setattr(engine, "ask", lambda q, s=None: AnswerResult(answer, grounded=True, record_ids=[]))
+    sent = await api.ask(USER, "任意")
+    assert sent.text == answer
+    assert "&lt;script&gt;" in sent.html and "&amp;" in sent.html and "<script>" not in sent.html
+
+
+# ----------------------------------------------------------------------------- groups
+
+
+async def test_group_answers_only_when_addressed(bot, api: FakeBotAPI) -> None:
+    api.message(GROUP, MATERIALS_Q, user_id=501, chat_type="supergroup")  # not for us
+    mentioned = await api.ask(GROUP, f"@{BOT_USER['username']} {MATERIALS_Q}", user_id=501, chat_type="supergroup")
+    assert mentioned.text.startswith(f"《{SETUP}》")
+    assert mentioned.reply_to is not None
+    assert len(api.messages(GROUP)) == 1  # the unaddressed question was ignored
+    bot_message = mentioned.as_message(api.chats[GROUP])
+    follow = await api.ask(GROUP, "那要多久？", user_id=501, chat_type="supergroup", reply_to=bot_message)
+    assert "【办理时限】" in follow.text
+    asked = await api.ask(GROUP, "/ask 食品经营许可要多久？", user_id=502, chat_type="supergroup")
+    assert "食品" in asked.text.splitlines()[0]
+    asked_at = await api.ask(GROUP, f"/ask@{BOT_USER['username']} 食品经营许可在哪里办？", user_id=502,
+                             chat_type="supergroup")
+    assert "【办理地点】" in asked_at.text
+    usage = await api.ask(GROUP, "/ask", user_id=502, chat_type="supergroup")
+    assert usage.text == texts.ASK_USAGE
+    api.message(GROUP, "大家好，今天开会", user_id=503, chat_type="supergroup")
+    await asyncio.sleep(0.5)
+    assert len(api.messages(GROUP)) == 5
+
+
+# ----------------------------------------------------------------------------- admins
+
+
+async def test_admin_commands_refused_for_others(bot, api: FakeBotAPI, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level("WARNING", logger="bot.telegram_bot")
+    for command in ("/reload", "/stats"):
+        sent = await api.ask(USER, command)
+        assert sent.text == texts.NOT_ADMIN
+    refusals = [r.getMessage() for r in caplog.records if "refused" in r.getMessage()]
+    assert len(refusals) == 2 and all(str(USER) in r for r in refusals)
+
+
+async def test_admin_stats(bot, api: FakeBotAPI) -> None:
+    await api.ask(USER, MATERIALS_Q)
+    await api.ask(USER, "怎么申请火星移民签证")
+    answer = await api.ask(USER, "那要多久？")
+    await api.press_for_answer(answer, texts.HELPFUL)
+    stats = await api.ask(ADMIN, "/stats")
+    assert "提问 3 次" in stats.text and "👍 1" in stats.text and "👎 0" in stats.text
+
+
+async def test_reload_and_new_generations_are_served(tmp_path: Path, settings, feedback, api: FakeBotAPI,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot.cli import run_ingest
+    from bot.engine import Engine
+
+    knowledge = tmp_path / "knowledge"
+    knowledge.mkdir()
+    for name in ("company-setup.md", "food-business-license.md"):
+        shutil.copy(ROOT / "knowledge" / "guides" / name, knowledge / name)
+    (knowledge / "broken.md").write_text("---\nid: Bad Id\nkind: guide\n---\n正文\n", encoding="utf-8")
+    monkeypatch.setenv("GOVBOT_KNOWLEDGE_DIR", str(knowledge))
+    get_settings.cache_clear()
+    settings = get_settings()
+    store = tmp_path / "store"
+    engine = Engine(store, settings=settings)
+    assert not engine.records
+    async with running(engine, settings, store, feedback) as harness:
+        empty = await api.ask(USER, MATERIALS_Q)
+        assert "尚未导入" in empty.text
+        api.message(ADMIN, "/reload")
+        report = (await api.wait_until(lambda: [s for s in api.messages(ADMIN) if "导入完成" in s.text],
+                                       timeout=90))[0]
+        assert api.messages(ADMIN)[0].text.startswith("正在重新导入")
+        assert "新增 2" in report.text and "失败 1" in report.text
+        assert "broken.md" in report.text
+        sent = await api.ask(USER, MATERIALS_Q)
+        assert sent.text.startswith(f"《{SETUP}》")
+        # A generation made outside the bot (the CLI) is served without a restart.
+        shutil.copy(ROOT / "knowledge" / "guides" / "hnte-recognition.md", knowledge / "hnte-recognition.md")
+        summary = await asyncio.to_thread(run_ingest, [knowledge], store, show_progress=False)
+        assert summary.count("added") == 1
+        sent = await api.ask(USER, "高新技术企业认定需要哪些材料？")
+        assert "高新技术企业" in sent.text.splitlines()[0] and "【申请材料】" in sent.text
+    assert not harness.errors, harness.errors
+
+
+# ----------------------------------------------------------------------------- resilience
+
+
+@pytest.mark.parametrize("mode", ["429", "502", "hang"])
+async def test_delivery_survives_api_faults(mode: str, engine, kb_store, settings, feedback,
+                                            api: FakeBotAPI) -> None:
+    async with running(engine, settings, kb_store, feedback, timeout=1.0) as harness:
+        api.fail_next("sendMessage", mode, times=2 if mode != "hang" else 1, retry_after=1, hang=2.5)
+        sent = await api.ask(USER, MATERIALS_Q, timeout=30)
+        assert sent.text.startswith(f"《{SETUP}》")
+        attempts = api.calls_of("sendMessage")
+        assert [c.fault for c in attempts] == ([mode, mode, ""] if mode != "hang" else ["hang", ""])
+        if mode == "429":
+            assert attempts[-1].at - attempts[0].at >= 2.0  # honoured retry_after twice
+        assert len(api.messages(USER)) == 1  # delivered once
+    assert not harness.errors, harness.errors
+
+
+async def test_fifty_chats_at_once(bot, api: FakeBotAPI) -> None:
+    questions = [MATERIALS_Q, "食品经营许可要多久？", "开公司收费吗？", "高新技术企业认定需要哪些材料？", "怎么刻公章？"]
+    chats = [10_000 + i for i in range(50)]
+    for i, chat in enumerate(chats):
+        api.message(chat, questions[i % len(questions)])
+    await api.wait_until(lambda: all(api.messages(c) for c in chats), timeout=120)
+    await asyncio.sleep(0.3)
+    for i, chat in enumerate(chats):
+        got = api.messages(chat)
+        assert len(got) == 1 and got[0].text.startswith("《"), (chat, got[0].text[:60])
+    first = {c: api.messages(c)[0].text.splitlines()[0] for c in chats}
+    assert first[chats[0]] == first[chats[5]] == f"《{SETUP}》"
+
+
+async def test_flood_limit(bot, api: FakeBotAPI) -> None:
+    for _ in range(10):
+        api.message(USER, "开公司收费吗？")
+    await api.wait_messages(USER, 9, timeout=60)
+    await asyncio.sleep(0.5)
+    got = [s.text for s in api.messages(USER)]
+    notes = [t for t in got if "发得有点快" in t]
+    assert len(got) == 9 and len(notes) == 1  # 8 answers, one polite note, the 10th ignored
+
+
+async def test_errors_reach_the_user_as_an_apology(engine, kb_store, settings, feedback, api: FakeBotAPI,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(question, state=None):
+        raise RuntimeError("index exploded")
+
+    monkeypatch.setattr(engine, "ask", broken)
+    async with running(engine, settings, kb_store, feedback) as harness:
+        sent = await api.ask(USER, MATERIALS_Q)
+        assert sent.text == texts.ERROR
+        assert "Traceback" not in sent.text and "exploded" not in sent.text
+    assert [type(e) for e in harness.errors] == [RuntimeError]
+
+
+async def test_state_survives_restart(engine, kb_store, settings, feedback, api: FakeBotAPI) -> None:
+    async with running(engine, settings, kb_store, feedback) as first:
+        await api.ask(USER, MATERIALS_Q)
+    assert (Path(settings.govbot_home) / "telegram.pickle").exists()
+    async with running(engine, settings, kb_store, feedback) as second:
+        sent = await api.ask(USER, "那要多久？")
+        assert sent.text.startswith(f"《{SETUP}》") and "【办理时限】" in sent.text
+    assert not first.errors and not second.errors
+
+
+async def test_webhook_mode(engine, kb_store, settings, feedback, api: FakeBotAPI) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    options = webhook_options(f"http://127.0.0.1:{port}/tg-hook", "127.0.0.1", port, "s3cret_token")
+    app = build_application(engine, settings, kb_store, feedback, timeout=5.0)
+    async with app:
+        await app.post_init(app)
+        await app.updater.start_webhook(**options)
+        await app.start()
+        try:
+            assert api.webhook["url"] == f"http://127.0.0.1:{port}/tg-hook"
+            assert api.webhook["secret_token"] == "s3cret_token"
+            update = {"update_id": 1, "message": {
+                "message_id": 1, "date": 0, "chat": api._chat(USER, "private"), "text": MATERIALS_Q,
+                "from": {"id": USER, "is_bot": False, "first_name": "测试用户"}}}
+            async with httpx.AsyncClient() as client:
+                bad = await client.post(f"http://127.0.0.1:{port}/tg-hook", json=update,
+                                        headers={"X-Telegram-Bot-Api-Secret-Token": "wrong"})
+                assert bad.status_code == 403
+                ok = await client.post(f"http://127.0.0.1:{port}/tg-hook", json=update,
+                                       headers={"X-Telegram-Bot-Api-Secret-Token": "s3cret_token"})
+                assert ok.status_code == 200
+            sent = (await api.wait_messages(USER, 1))[0]
+            assert sent.text.startswith(f"《{SETUP}》")
+        finally:
+            await app.updater.stop()
+            await app.stop()
+            await app.post_shutdown(app)
+    with pytest.raises(ValueError):
+        webhook_options("ftp://x", secret="s3cret")
+    with pytest.raises(ValueError):
+        webhook_options("https://example.com/hook", secret="bad secret!")
+
+
+# ----------------------------------------------------------------------------- start-up
+
+
+def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "GOVBOT_"))}
+    env.update(PYTHONPATH=str(ROOT), GOVBOT_HOME=str(tmp_path / "home"), **extra)
+    return env
+
+
+async def test_bad_token_exits_2_with_a_chinese_message(tmp_path: Path) -> None:
+    for token, expected in (("12345:short", "格式不对"), ("", "未设置")):
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot.telegram_bot", cwd=tmp_path, env=_env(tmp_path, TELEGRAM_BOT_TOKEN=token),
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        _, err = await asyncio.wait_for(proc.communicate(), 60)
+        stderr = err.decode()
+        assert proc.returncode == 2, stderr
+        assert expected in stderr and "TELEGRAM_BOT_TOKEN" in stderr and "Traceback" not in stderr
+
+
+async def test_token_rejected_by_telegram_exits_2(tmp_path: Path, api: FakeBotAPI) -> None:
+    wrong = "987654321:" + "B" * 30  # well-formed, but not the token the server knows
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot.telegram_bot", cwd=tmp_path,
+        env=_env(tmp_path, TELEGRAM_BOT_TOKEN=wrong, GOVBOT_TELEGRAM_BASE_URL=api.base_url),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    _, err = await asyncio.wait_for(proc.communicate(), 90)
+    stderr = err.decode()
+    assert proc.returncode == 2, stderr
+    assert "拒绝" in stderr and "Traceback" not in stderr
+
+
+def test_run_telegram_missing_token_in_process(home: Path, monkeypatch: pytest.MonkeyPatch,
+                                               capsys: pytest.CaptureFixture, tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)  # no .env here
+    monkeypatch.delenv("TELEGRAM_BOT_TOKEN", raising=False)
+    get_settings.cache_clear()
+    assert run_telegram() == 2
+    assert texts.TOKEN_MISSING in capsys.readouterr().err

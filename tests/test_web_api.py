@@ -1,0 +1,488 @@
+"""The web channel over HTTP (ASGI, no network): pages, JSON API, feedback and the admin page."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from starlette.testclient import TestClient
+
+from bot.feedback import FeedbackStore, questions
+from bot.web.app import MAX_QUESTION, UploadRejected, create_app, safe_filename
+from ingest.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+KNOWLEDGE = ROOT / "knowledge"
+TOKEN = "test-admin-token"
+PUBLIC_KEYS = {"answer", "sources", "grounded", "intent", "record_ids", "suggestions"}
+MATERIALS_Q = "开公司需要哪些材料？"
+
+# An unstructured guide as a government site publishes it; the item is not in knowledge/.
+UPLOAD_GUIDE = """<html><head><meta charset="utf-8"><title>城市建筑垃圾处置核准办事指南</title></head><body>
+<h1>城市建筑垃圾处置核准办事指南</h1>
+<h2>一、受理条件</h2><p>在自贡高新区内处置建筑垃圾的施工单位和运输单位。</p>
+<h2>二、申请材料</h2>
+<table>
+<tr><th>序号</th><th>材料名称</th><th>材料形式</th><th>份数</th></tr>
+<tr><td>1</td><td>城市建筑垃圾处置核准申请表</td><td>原件</td><td>1</td></tr>
+<tr><td>2</td><td>建筑垃圾运输车辆行驶证</td><td>复印件</td><td>1</td></tr>
+<tr><td>3</td><td>建筑垃圾消纳场所证明</td><td>原件</td><td>1</td></tr>
+</table>
+<h2>三、办理时限</h2><p>法定办结时限：20个工作日；承诺办结时限：5个工作日。</p>
+<h2>四、收费标准</h2><p>不收费。</p>
+<h2>五、办理地点</h2><p>自贡高新区政务服务中心城市管理窗口。</p>
+</body></html>
+"""
+UPLOAD_Q = "建筑垃圾处置核准需要哪些材料？"
+
+
+def _settings(home: Path, **values) -> Settings:
+    values.setdefault("govbot_admin_token", TOKEN)
+    values.setdefault("govbot_max_file_mb", 1)
+    return Settings(govbot_home=home, govbot_knowledge_dir=home / "knowledge", **values)
+
+
+@pytest.fixture
+def feedback(tmp_path: Path) -> FeedbackStore:
+    return FeedbackStore(f"sqlite:///{tmp_path / 'feedback.sqlite3'}")
+
+
+@pytest.fixture
+def client(engine, kb_store: Path, feedback: FeedbackStore, tmp_path: Path) -> TestClient:
+    """The app over the shared session index. Admin is on but these tests never ingest into it."""
+    settings = _settings(tmp_path / "home")
+    app = create_app(engine, settings, kb_store, feedback, upload_dir=tmp_path / "uploads")
+    return TestClient(app)
+
+
+def _logged(feedback: FeedbackStore) -> list[tuple[str, str, bool]]:
+    with feedback.db.connect() as conn:
+        rows = conn.execute(select(questions.c.channel, questions.c.question, questions.c.grounded)).all()
+    return [tuple(r) for r in rows]
+
+
+# ---------------------------------------------------------------- JSON API
+
+
+def test_api_ask_is_the_cli_json_object_and_is_logged(client, engine, feedback):
+    response = client.get("/api/ask", params={"q": MATERIALS_Q})
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("application/json")
+    body = response.json()
+    assert set(body) == PUBLIC_KEYS
+    assert body == engine.ask(MATERIALS_Q).public()  # exactly what `govbot ask --json` prints
+    assert body["grounded"] is True and body["intent"] == "materials"
+    assert body["record_ids"] and body["record_ids"][0] in engine.records
+    assert all(set(s) == {"title", "source", "section"} for s in body["sources"])
+    assert isinstance(body["suggestions"], list) and body["suggestions"]
+    assert _logged(feedback) == [("web", MATERIALS_Q, True)]
+
+
+def test_api_ask_follow_up_keeps_the_item(client):
+    first = client.get("/api/ask", params={"q": MATERIALS_Q}).json()
+    follow = client.get("/api/ask", params={"q": "要多久？", "rid": first["record_ids"][0],
+                                            "intent": first["intent"]}).json()
+    assert follow["intent"] == "time"
+    assert follow["record_ids"] == first["record_ids"]
+    # A forged state pointing at no item is ignored rather than trusted.
+    forged = client.get("/api/ask", params={"q": "要多久？", "rid": "../../etc/passwd"}).json()
+    assert set(forged) == PUBLIC_KEYS
+
+
+def test_api_items_list_and_detail(client, engine):
+    items = client.get("/api/items").json()
+    assert len(items) == len(engine.records)
+    assert all(set(i) == {"id", "kind", "title", "department", "stage"} for i in items)
+    assert {"guide", "bundle", "policy"} <= {i["kind"] for i in items}
+    only_policies = client.get("/api/items", params={"kind": "policy"}).json()
+    assert only_policies and all(i["kind"] == "policy" for i in only_policies)
+
+    detail = client.get("/api/items/company-setup")
+    assert detail.status_code == 200
+    record = detail.json()
+    assert record == engine.records["company-setup"].model_dump(mode="json")
+    assert record["materials"] and {"name", "form", "copies", "notes", "tolerance"} <= set(record["materials"][0])
+
+    missing = client.get("/api/items/no-such-item")
+    assert missing.status_code == 404
+    assert "未找到" in missing.json()["detail"]
+
+
+def test_healthz(client, engine):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "generation": engine.generation_name,
+                               "records": len(engine.records)}
+
+
+def test_healthz_without_index_is_503(tmp_path, feedback):
+    from bot.engine import Engine
+
+    store = tmp_path / "empty-index"
+    settings = _settings(tmp_path / "home")
+    app = create_app(Engine(store, settings), settings, store, feedback)
+    response = TestClient(app).get("/healthz")
+    assert response.status_code == 503
+    assert response.json() == {"status": "no_index", "generation": None, "records": 0}
+
+
+# ---------------------------------------------------------------- pages
+
+
+def test_home_answers_with_sources_suggestions_and_state(client, engine, feedback):
+    response = client.get("/", params={"q": MATERIALS_Q})
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    html = response.text
+    result = engine.ask(MATERIALS_Q)
+    record = engine.records[result.record_ids[0]]
+    assert record.materials[0].name in html  # the whole list is quoted, not summarised
+    assert f'href="/items/{record.id}"' in html  # the full item one click away
+    assert f'href="/items/{record.id}/print"' in html
+    # Conversation state for a follow-up typed into the box, and on the suggestion links.
+    assert f'name="rid" value="{record.id}"' in html
+    assert f"rid={record.id}&amp;intent=materials" in html
+    assert "要多久？" in html
+    assert 'action="/feedback"' in html
+    assert ("web", MATERIALS_Q, True) in _logged(feedback)
+    # Browsing: every item listed, by kind and department, with the filter box.
+    assert 'id="browse-filter"' in html
+    for kind_label in ("办事指南", "一件事", "惠企政策"):
+        assert kind_label in html
+    assert html.count('class="item"') == len(engine.records)
+
+
+def test_home_follow_up_through_hidden_fields(client, engine):
+    rid = engine.ask(MATERIALS_Q).record_ids[0]
+    html = client.get("/", params={"q": "那要多久？", "rid": rid, "intent": "materials"}).text
+    assert "办结时限" in html or "时限" in html
+    assert f'name="rid" value="{rid}"' in html
+
+
+def test_home_without_question_does_not_log(client, feedback):
+    response = client.get("/")
+    assert response.status_code == 200
+    assert "想办什么事" in response.text
+    assert _logged(feedback) == []
+    assert "script-src 'self'" in response.headers["content-security-policy"]
+
+
+def test_ten_thousand_character_question(client, feedback):
+    long_q = MATERIALS_Q + "x" * (10_000 - len(MATERIALS_Q))  # ASCII so the URL stays under 64 kB
+    page = client.get("/", params={"q": long_q})
+    assert page.status_code == 200
+    assert f"只按前 {MAX_QUESTION} 个字检索" in page.text
+    api = client.get("/api/ask", params={"q": long_q})
+    assert api.status_code == 200 and set(api.json()) == PUBLIC_KEYS
+    # 10,000 Chinese characters do not fit in a URL (90 kB encoded): POST them as JSON.
+    chinese = ("开公司需要哪些材料" * 1200)[:10_000]
+    posted = client.post("/api/ask", json={"q": chinese})
+    assert posted.status_code == 200 and set(posted.json()) == PUBLIC_KEYS
+    assert all(len(q) <= MAX_QUESTION for _, q, _ in _logged(feedback))
+    assert client.post("/api/ask", content=b"not json").status_code == 400
+    assert client.post("/api/ask", json={"q": ["list"]}).status_code == 400
+
+
+@pytest.mark.parametrize("attack", [
+    '<script>alert("x")</script>开公司需要哪些材料',
+    '"><img src=x onerror=alert(1)>注册公司',
+    "</textarea><script>alert(1)</script>",
+])
+def test_markup_in_question_is_escaped(client, attack):
+    html = client.get("/", params={"q": attack}).text
+    assert "<script>alert" not in html
+    assert "<img src=x" not in html
+    assert "&lt;script&gt;" in html or "&lt;img" in html
+    api = client.get("/api/ask", params={"q": attack})
+    assert api.headers["content-type"].startswith("application/json")
+
+
+def test_item_pages(client, engine):
+    guide = engine.records["company-setup"]
+    html = client.get("/items/company-setup").text
+    assert guide.title in html
+    for material in guide.materials:
+        assert material.name in html
+    assert "申请材料" in html and "受理条件" in html and "办理流程" in html
+    assert 'href="/items/company-setup/print"' in html
+
+    bundle = next(r for r in engine.records.values() if r.kind == "bundle" and r.members)
+    html = client.get(f"/items/{bundle.id}").text
+    assert "包含事项" in html
+    for member in bundle.members:
+        if member in engine.records:
+            assert f'href="/items/{member}"' in html  # member items are linked
+        else:
+            assert member in html  # named even when its guide is not in the knowledge base
+
+    policy = next(r for r in engine.records.values() if r.kind == "policy" and r.amount)
+    html = client.get(f"/items/{policy.id}").text
+    assert "支持标准" in html and policy.amount in html
+
+
+def test_print_view_is_a_complete_checklist(client, engine):
+    guide = engine.records["company-setup"]
+    response = client.get("/items/company-setup/print")
+    assert response.status_code == 200
+    html = response.text
+    assert "一次性告知单" in html and guide.title in html
+    assert html.count("☐") == len(guide.materials)
+    for material in guide.materials:
+        assert material.name in html
+    assert "原件" in html and "复印件" in html and "份数" in html
+    assert "以窗口最新告知为准" in html
+    assert guide.updated in html and guide.where.window in html and guide.fee in html
+    assert "/static/print.css" in html
+
+
+def test_unknown_item_and_page_are_chinese_404(client):
+    response = client.get("/items/no-such-item")
+    assert response.status_code == 404
+    assert response.headers["content-type"].startswith("text/html")
+    assert "未找到事项" in response.text and "返回首页" in response.text
+    assert client.get("/items/no-such-item/print").status_code == 404
+    other = client.get("/no/such/page")
+    assert other.status_code == 404 and "页面不存在" in other.text
+
+
+def test_static_assets_are_served_locally(client):
+    html = client.get("/").text
+    assert "http://" not in html.split("<main")[0] and "https://" not in html.split("<main")[0]
+    for asset in ("/static/style.css", "/static/app.js", "/static/print.css", "/static/favicon.svg"):
+        assert client.get(asset).status_code == 200
+
+
+# ---------------------------------------------------------------- feedback
+
+
+def test_mark_answer_wrong(client, feedback, engine):
+    rid = engine.ask(MATERIALS_Q).record_ids[0]
+    response = client.post("/feedback", data={"q": MATERIALS_Q, "record_id": rid, "vote": "-1",
+                                              "note": "材料清单已更新"})
+    assert response.status_code == 200 and "感谢反馈" in response.text
+    stats = feedback.stats()
+    assert stats.unhelpful == 1 and stats.helpful == 0
+    entry = stats.recent_feedback[0]
+    assert (entry["channel"], entry["vote"], entry["record_id"], entry["question"], entry["note"]) == (
+        "web", -1, rid, MATERIALS_Q, "材料清单已更新")
+    # An unknown record id is not stored as if it were one.
+    client.post("/feedback", data={"q": "x", "record_id": "<b>nope</b>", "vote": "-1"})
+    assert feedback.stats().recent_feedback[0]["record_id"] == ""
+
+
+# ---------------------------------------------------------------- admin
+
+
+@pytest.fixture(scope="module")
+def small_kb(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A two-item knowledge dir and its index: the admin tests may change it, the session index never."""
+    from ingest.embeddings import load_embeddings
+    from ingest.pipeline import ingest
+
+    base = tmp_path_factory.mktemp("small-kb")
+    knowledge = base / "knowledge"
+    knowledge.mkdir()
+    for name in ("guides/seal-engraving.md", "policies/policy-hnte-award.md"):
+        shutil.copy(KNOWLEDGE / name, knowledge / Path(name).name)
+    store = base / "index"
+    summary = ingest([knowledge], store, load_embeddings("e5"))
+    assert not summary.failed
+    return knowledge, store
+
+
+@pytest.fixture
+def small_app(small_kb, tmp_path, feedback):
+    from bot.engine import Engine
+
+    knowledge, store = small_kb
+    settings = Settings(govbot_home=tmp_path / "home", govbot_knowledge_dir=knowledge,
+                        govbot_admin_token=TOKEN, govbot_max_file_mb=1)
+    engine = Engine(store, settings)
+    upload_dir = tmp_path / "uploads"
+    client = TestClient(create_app(engine, settings, store, feedback, upload_dir=upload_dir))
+    return client, engine, store, upload_dir
+
+
+def _uploaded(upload_dir: Path) -> list[str]:
+    return sorted(p.name for p in upload_dir.rglob("*") if p.is_file()) if upload_dir.exists() else []
+
+
+def _current(store: Path) -> str:
+    return (store / "CURRENT").read_text().strip()
+
+
+def test_admin_off_without_token(engine, kb_store, feedback, tmp_path):
+    settings = _settings(tmp_path / "home", govbot_admin_token=None)
+    client = TestClient(create_app(engine, settings, kb_store, feedback, upload_dir=tmp_path / "uploads"))
+    response = client.get("/admin")
+    assert response.status_code == 404 and "管理后台未开启" in response.text
+    assert client.get("/admin", headers={"X-Admin-Token": ""}).status_code == 404
+    upload = client.post("/admin/upload", files={"files": ("a.md", b"# x\n")})
+    assert upload.status_code == 404
+    assert client.post("/admin/ingest").status_code == 404
+    assert _uploaded(tmp_path / "uploads") == []
+
+
+def test_admin_requires_the_token_and_nothing_changes(small_app):
+    client, engine, store, upload_dir = small_app
+    before = _current(store)
+    assert client.get("/admin").status_code == 401
+    assert "请输入管理口令" in client.get("/admin").text
+    assert client.get("/admin", headers={"X-Admin-Token": "wrong"}).status_code == 401
+    assert client.get("/admin", params={"token": "wrong"}).status_code == 401
+    client.cookies.set("govbot_admin", "forged", path="/admin")
+    assert client.get("/admin").status_code == 401
+    client.cookies.clear()
+
+    good = ("guide.html", UPLOAD_GUIDE.encode(), "text/html")
+    for auth in ({}, {"headers": {"X-Admin-Token": "wrong"}}, {"data": {"token": "wrong"}}):
+        kwargs = dict(auth)
+        headers = kwargs.pop("headers", None)
+        response = client.post("/admin/upload", files={"files": good}, headers=headers, **kwargs)
+        assert response.status_code == 401
+        response = client.post("/admin/ingest", headers=headers, **kwargs)
+        assert response.status_code == 401
+    assert _uploaded(upload_dir) == []
+    assert _current(store) == before and engine.generation_name == before
+    assert client.post("/admin/login", data={"token": "wrong"}).status_code == 401
+
+    # The right token, in each of the accepted places, then a session cookie.
+    assert client.get("/admin", headers={"X-Admin-Token": TOKEN}).status_code == 200
+    client.cookies.clear()
+    login = client.get("/admin", params={"token": TOKEN}, follow_redirects=False)
+    assert login.status_code == 303 and login.headers["location"] == "/admin"
+    assert TOKEN not in login.headers["set-cookie"]  # the cookie holds a derived value
+    assert "HttpOnly" in login.headers["set-cookie"] and "samesite=strict" in login.headers["set-cookie"].lower()
+    page = client.get("/admin")
+    assert page.status_code == 200 and "上传办事指南" in page.text
+    client.cookies.clear()
+    assert client.post("/admin/login", data={"token": TOKEN}, follow_redirects=False).status_code == 303
+    assert client.get("/admin").status_code == 200
+    client.post("/admin/logout")
+    assert client.get("/admin").status_code == 401
+
+
+def test_admin_page_shows_svg_charts_and_feedback(small_app, feedback):
+    client, *_ = small_app
+    for q in ("开公司需要哪些材料？", "刻章需要哪些材料？", "怎么办理出国护照？", "怎么办理出国护照？",
+              "<script>alert(1)</script>护照"):
+        feedback.log_question("web", "u", q, "materials", grounded=q.startswith("刻章"))
+    feedback.add_feedback("web", "u", -1, "刻章需要哪些材料？", "seal-engraving", "电话变了")
+    html = client.get("/admin", headers={"X-Admin-Token": TOKEN}).text
+    assert html.count("<svg") == 4
+    assert "每日提问量" in html and "拒答占比" in html and "问题类型" in html and "高频未答问题" in html
+    assert "怎么办理出国护照？" in html  # the most frequent unanswered question, drawn as a bar label
+    assert "80%" in html  # 4 of 5 refused
+    assert "电话变了" in html
+    assert "<script>alert(1)" not in html and "&lt;script&gt;" in html
+    assert "<table" not in html.split("最近反馈")[0]  # the statistics are charts, not tables
+
+
+@pytest.mark.parametrize(("name", "expected"), [
+    ("guide.md", "guide.md"),
+    ("../../etc/passwd.md", "passwd.md"),
+    ("..\\..\\windows\\evil.txt", "evil.txt"),
+    ("/abs/path/营业执照 办理指南.PDF", "营业执照_办理指南.pdf"),
+    (".hidden.md", "hidden.md"),
+    ("README.md", "README-1.md"),
+    ("a\x00b\n.html", "ab.html"),
+    ("..md", "upload.md"),
+])
+def test_safe_filename(name, expected):
+    assert safe_filename(name, {".md", ".txt", ".pdf", ".html"}) == expected
+
+
+@pytest.mark.parametrize("name", ["evil.exe", "noext", "report.pdf.exe", "", "../"])
+def test_safe_filename_rejects_other_types(name):
+    with pytest.raises(UploadRejected):
+        safe_filename(name, {".md", ".txt", ".pdf", ".html"})
+
+
+def test_bad_uploads_are_refused_and_the_index_is_untouched(small_app):
+    client, engine, store, upload_dir = small_app
+    headers = {"X-Admin-Token": TOKEN}
+    question = "刻章需要哪些材料？"
+    before_generation, before_answer = _current(store), client.get("/api/ask", params={"q": question}).json()
+
+    binary = bytes(range(256)) * 64  # an executable or image renamed .pdf
+    response = client.post("/admin/upload", files={"files": ("指南.pdf", binary, "application/pdf")},
+                           headers=headers)
+    assert response.status_code == 400
+    assert "上传失败" in response.text and "PDF" in response.text and "指南.pdf" in response.text
+
+    oversized = ("刻章办事指南。申请材料：营业执照复印件。\n" * 60_000).encode()  # > 1 MB
+    assert len(oversized) > 1024 * 1024
+    response = client.post("/admin/upload", files={"files": ("big.txt", oversized, "text/plain")},
+                           headers=headers)
+    assert response.status_code == 400 and "文件过大" in response.text and "1 MB" in response.text
+
+    response = client.post("/admin/upload", files={"files": ("tool.exe", b"MZ\x90\x00", "application/x-msdos")},
+                           headers=headers)
+    assert response.status_code == 400 and "不支持的文件类型" in response.text
+
+    # One good file and one bad file in a batch: nothing is saved.
+    response = client.post("/admin/upload", headers=headers, files=[
+        ("files", ("good.html", UPLOAD_GUIDE.encode(), "text/html")),
+        ("files", ("bad.pdf", binary, "application/pdf")),
+    ])
+    assert response.status_code == 400
+
+    # A structured file reusing an id that belongs to another file is refused too.
+    clash = (KNOWLEDGE / "guides" / "seal-engraving.md").read_bytes()
+    response = client.post("/admin/upload", files={"files": ("copy.md", clash, "text/markdown")},
+                           headers=headers)
+    assert response.status_code == 400 and "seal-engraving" in response.text
+
+    assert _uploaded(upload_dir) == []
+    assert _current(store) == before_generation and engine.generation_name == before_generation
+    assert client.get("/api/ask", params={"q": question}).json() == before_answer
+
+
+def test_good_upload_is_ingested_and_answerable(home, monkeypatch, tmp_path, feedback):
+    """The whole admin path on a fresh store: upload, ingest, answer, browse."""
+    from bot.cli import run_ingest
+    from bot.engine import Engine
+    from ingest.pipeline import document_id
+    from ingest.settings import get_settings
+
+    knowledge = tmp_path / "knowledge"
+    knowledge.mkdir()
+    shutil.copy(KNOWLEDGE / "guides" / "seal-engraving.md", knowledge)
+    monkeypatch.setenv("GOVBOT_KNOWLEDGE_DIR", str(knowledge))
+    monkeypatch.setenv("GOVBOT_ADMIN_TOKEN", TOKEN)
+    monkeypatch.setenv("GOVBOT_MAX_FILE_MB", "1")
+    get_settings.cache_clear()
+    settings = get_settings()
+    store = home / "index"
+    assert not run_ingest([knowledge], store, show_progress=False).failed
+    engine = Engine(store, settings)
+    client = TestClient(create_app(engine, settings, store, feedback))  # default upload dir
+    upload_dir = home / "uploads"
+    first_generation = engine.generation_name
+    assert client.get("/api/ask", params={"q": UPLOAD_Q}).json()["grounded"] is False
+
+    response = client.post("/admin/upload", data={"token": TOKEN},
+                           files={"files": ("../建筑垃圾处置核准.html", UPLOAD_GUIDE.encode(), "text/html")})
+    assert response.status_code == 200 and "已保存" in response.text
+    assert _uploaded(upload_dir) == ["建筑垃圾处置核准.html"]
+    assert not (home / "建筑垃圾处置核准.html").exists()
+    assert engine.generation_name == first_generation  # saved, not yet ingested
+
+    response = client.post("/admin/ingest")  # the session cookie from the upload authorises this
+    assert response.status_code == 200, response.text
+    assert "导入结果" in response.text and "新增 1" in response.text and "失败 0" in response.text
+    assert engine.generation_name != first_generation
+
+    answer = client.get("/api/ask", params={"q": UPLOAD_Q}).json()
+    record_id = document_id(upload_dir / "建筑垃圾处置核准.html")
+    assert answer["grounded"] is True and answer["record_ids"] == [record_id]
+    assert "建筑垃圾运输车辆行驶证" in answer["answer"]
+    assert record_id in {i["id"] for i in client.get("/api/items").json()}
+    assert client.get(f"/items/{record_id}").status_code == 200
+    assert "城市建筑垃圾处置核准申请表" in client.get(f"/items/{record_id}/print").text
+    # The original knowledge still answers.
+    assert client.get("/api/ask", params={"q": "刻章需要哪些材料？"}).json()["grounded"] is True
+    assert os.listdir(upload_dir / ".incoming") == []  # no staging leftovers
