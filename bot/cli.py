@@ -177,5 +177,63 @@ def eval_command(
     out.print(table)
 
 
+HostOpt = Annotated[str, typer.Option("--host", help="监听地址")]
+PortOpt = Annotated[int, typer.Option("--port", help="监听端口")]
+
+
+@app.command("web")
+def web_command(store: StoreOpt = None, host: HostOpt = "127.0.0.1", port: PortOpt = 8000) -> None:
+    """前台网页、JSON API 和管理后台。"""
+    _setup_logging()
+    from bot.web.app import run_web
+
+    run_web(_store(store), host=host, port=port)
+
+
+@app.command("telegram")
+def telegram_command(
+    store: StoreOpt = None,
+    webhook_url: Annotated[str | None, typer.Option("--webhook-url", help="Webhook 地址；不设则长轮询")] = None,
+    listen: Annotated[str, typer.Option("--listen", help="Webhook 监听地址")] = "0.0.0.0",
+    port: Annotated[int, typer.Option("--port", help="Webhook 监听端口")] = 8443,
+    secret: Annotated[str | None, typer.Option("--secret", help="Webhook 密钥")] = None,
+) -> None:
+    """Telegram 机器人（TELEGRAM_BOT_TOKEN）。"""
+    from bot.telegram_bot import run_telegram
+
+    raise typer.Exit(run_telegram(_store(store), webhook_url=webhook_url, listen=listen, port=port, secret=secret))
+
+
+@app.command("serve")
+def serve_command(store: StoreOpt = None, host: HostOpt = "127.0.0.1", port: PortOpt = 8000) -> None:
+    """导入自带知识库（$GOVBOT_KNOWLEDGE_DIR），然后提供网页；设置了 TELEGRAM_BOT_TOKEN 时同时运行机器人。"""
+    _setup_logging()
+    import threading
+
+    from ingest.embeddings import EmbedderError
+    from ingest.index import IngestLocked
+
+    settings = get_settings()
+    store_dir = _store(store)
+    try:
+        summary = run_ingest([settings.govbot_knowledge_dir], store_dir)
+    except (IngestLocked, EmbedderError) as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from exc
+    print_summary(summary, err)  # bad files are reported; the rest of the knowledge base still serves
+    from bot.web.app import run_web
+
+    if not settings.telegram_bot_token:
+        err.print(f"网页：http://{host}:{port}/（未设置 TELEGRAM_BOT_TOKEN，不启动 Telegram 机器人）")
+        run_web(store_dir, host=host, port=port)
+        return
+    from bot.telegram_bot import run_telegram
+
+    # The bot's polling loop wants the main thread (signal handling); the web server runs beside it.
+    threading.Thread(target=run_web, args=(store_dir, host, port), daemon=True, name="web").start()
+    err.print(f"网页：http://{host}:{port}/；Telegram 机器人启动中")
+    raise typer.Exit(run_telegram(store_dir))
+
+
 if __name__ == "__main__":
     app()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import hashlib
 import html
 import logging
@@ -325,12 +326,10 @@ class GovBot:
         """In a group, the question when the bot is mentioned or replied to; None otherwise."""
         text = message.text or ""
         username = (bot.username or "").lower()
-        mentioned = False
-        for entity, value in message.parse_entities([MessageEntity.MENTION, MessageEntity.TEXT_MENTION]).items():
-            if entity.type == MessageEntity.MENTION and value[1:].lower() == username:
-                mentioned = True
-            elif entity.type == MessageEntity.TEXT_MENTION and entity.user and entity.user.id == bot.id:
-                mentioned = True
+        mentioned = any(
+            (entity.type == MessageEntity.MENTION and value[1:].lower() == username)
+            or (entity.type == MessageEntity.TEXT_MENTION and entity.user is not None and entity.user.id == bot.id)
+            for entity, value in message.parse_entities([MessageEntity.MENTION, MessageEntity.TEXT_MENTION]).items())
         reply = message.reply_to_message
         replied = bool(reply and reply.from_user and reply.from_user.id == bot.id)
         if not (mentioned or replied):
@@ -665,10 +664,8 @@ class GovBot:
         if not isinstance(update, Update):
             return
         if update.callback_query is not None:
-            try:
+            with contextlib.suppress(TelegramError):  # already answered, or too old
                 await update.callback_query.answer()
-            except TelegramError:
-                pass  # already answered, or too old
         chat = update.effective_chat
         if chat is not None:
             try:
@@ -822,11 +819,11 @@ def run_telegram(store_dir: Path | None = None, webhook_url: str | None = None, 
 def main(argv: list[str] | None = None) -> int:
     """`python -m bot.telegram_bot [--webhook-url URL --listen ADDR --port N --secret S]`."""
     parser = argparse.ArgumentParser(prog="python -m bot.telegram_bot", description=texts.BOT_NAME)
-    parser.add_argument("--store", type=Path, default=None, help="索引目录（默认 $GOVBOT_HOME/index）")
-    parser.add_argument("--webhook-url", default=None, help="公网 Webhook 地址；不设则用长轮询")
-    parser.add_argument("--listen", default="0.0.0.0", help="Webhook 监听地址")
-    parser.add_argument("--port", type=int, default=8443, help="Webhook 监听端口")
-    parser.add_argument("--secret", default=None, help="Webhook 密钥（X-Telegram-Bot-Api-Secret-Token）")
+    parser.add_argument("--store", type=Path, default=None, help=texts.ARG_STORE)
+    parser.add_argument("--webhook-url", default=None, help=texts.ARG_WEBHOOK_URL)
+    parser.add_argument("--listen", default="0.0.0.0", help=texts.ARG_LISTEN)
+    parser.add_argument("--port", type=int, default=8443, help=texts.ARG_PORT)
+    parser.add_argument("--secret", default=None, help=texts.ARG_SECRET)
     args = parser.parse_args(argv)
     return run_telegram(args.store, args.webhook_url, args.listen, args.port, args.secret)
 

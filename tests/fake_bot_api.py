@@ -9,6 +9,7 @@ every ``<``, ``>`` and ``&`` escaped, at most 4096 characters after parsing) and
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import html
 import itertools
 import json
@@ -359,10 +360,8 @@ class FakeBotAPI:
             self._changed.clear()
             wait = min(float(params.get("timeout") or 0), self.long_poll_cap)
             if wait > 0:
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._changed.wait(), wait)
-                except TimeoutError:
-                    pass
         return self._pending[:limit]
 
     def _store(self, params: dict) -> Sent:

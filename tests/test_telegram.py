@@ -17,8 +17,8 @@ from types import SimpleNamespace
 
 import httpx
 import pytest
+from fake_bot_api import BOT_USER, TOKEN, FakeBotAPI, parse_html, utf16_len
 from sqlalchemy import select
-
 from telegram import BotCommand
 
 from bot import texts
@@ -33,14 +33,13 @@ from bot.telegram_bot import (
     webhook_options,
 )
 from ingest.settings import get_settings
-from fake_bot_api import BOT_USER, TOKEN, FakeBotAPI, parse_html, utf16_len
 
 ROOT = Path(__file__).resolve().parent.parent
 ADMIN = 900001
 USER = 4242
 GROUP = -100777
 SETUP = "企业设立登记（有限责任公司）"
-MATERIALS_Q = "开公司需要哪些材料？"
+MATERIALS_Q = "企业设立登记需要哪些材料？"
 
 
 # ----------------------------------------------------------------------------- fixtures
@@ -225,7 +224,7 @@ async def test_feedback_is_stored(bot, api: FakeBotAPI, feedback: FeedbackStore)
     assert call.params.get("text") == texts.THANKS
     again = await api.press_for_answer(answer, texts.UNHELPFUL)
     assert again.params.get("text") == texts.ALREADY_VOTED
-    await api.wait_until(lambda: not any(texts.HELPFUL == b["text"] for b in answer.buttons()))
+    await api.wait_until(lambda: not any(b["text"] == texts.HELPFUL for b in answer.buttons()))
     assert "时限" in [b["text"] for b in answer.buttons()]  # the section buttons stay
     other = await api.ask(USER, "那要多久？")
     await api.press_for_answer(other, texts.UNHELPFUL)
@@ -381,7 +380,7 @@ async def test_fifty_chats_at_once(bot, api: FakeBotAPI) -> None:
         api.message(chat, questions[i % len(questions)])
     await api.wait_until(lambda: all(api.messages(c) for c in chats), timeout=120)
     await asyncio.sleep(0.3)
-    for i, chat in enumerate(chats):
+    for chat in chats:
         got = api.messages(chat)
         assert len(got) == 1 and got[0].text.startswith("《"), (chat, got[0].text[:60])
     first = {c: api.messages(c)[0].text.splitlines()[0] for c in chats}
