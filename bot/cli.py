@@ -235,5 +235,30 @@ def serve_command(store: StoreOpt = None, host: HostOpt = "127.0.0.1", port: Por
     raise typer.Exit(run_telegram(store_dir))
 
 
+@app.command("match")
+def match_command(
+    profile: Annotated[Path, typer.Option("--profile", help="企业档案 JSON 文件")],
+    store: StoreOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="输出 JSON")] = False,
+) -> None:
+    """按企业档案匹配政策：符合条件、差一项条件（指明哪一项）、信息不足和不适用。"""
+    _setup_logging()
+    from bot.matcher import MatchResult, load_policies, load_profile, match, render_text
+    from bot.matcher import as_json as result_json
+
+    policies, source = load_policies(_store(store), get_settings().govbot_knowledge_dir)
+    err.print(source, markup=False, highlight=False, soft_wrap=True)
+    parsed, errors = load_profile(profile, policies)
+    result = match(parsed, policies) if parsed is not None else MatchResult()
+    result.profile_errors = errors
+    if as_json:
+        typer.echo(json.dumps(result_json(result), ensure_ascii=False))
+    else:
+        typer.echo(render_text(result))
+    if not policies:
+        err.print("[yellow]没有可匹配的政策：请先运行 govbot ingest knowledge/ 或检查知识目录[/yellow]")
+    raise typer.Exit(1 if errors or not policies else 0)
+
+
 if __name__ == "__main__":
     app()

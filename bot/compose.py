@@ -51,7 +51,9 @@ def has_section(record: Record, intent: str) -> bool:
         "fee": bool(record.fee),
         "where": bool(record.where and (record.where.window or record.where.address or record.where.online)),
         "process": bool(record.process),
-        "amount": bool(record.amount) or record.no_application_needed,
+        # A policy answer is useful without a published amount: it says so and gives the rest.
+        "amount": bool(record.amount or record.no_application_needed or record.eligibility_text
+                       or record.how_to_apply),
         "eligibility": bool(record.eligibility_text),
     }[key]
     parsed = any(s.key == key or (key == "where" and s.key in ("online", "hours")) for s in record.sections)
@@ -102,8 +104,11 @@ def _parsed(record: Record, key: str) -> list[str]:
     return [s.text for s in record.sections if s.key in keys]
 
 
+NO_AMOUNT = "知识库未写明具体金额，以主管部门最新通知为准。"
+
+
 def _policy(record: Record) -> list[str]:
-    lines = _lines("【支持标准】", [record.amount] if record.amount else [])
+    lines = _lines("【支持标准】", [record.amount or NO_AMOUNT])
     if record.no_application_needed:
         lines.append("免申即享：符合条件的无需申请。")
     lines += _lines("【申报条件】", record.eligibility_text)

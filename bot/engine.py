@@ -7,7 +7,6 @@ It knows nothing about channels. Steps: clean -> intent -> follow-up or retrieva
 from __future__ import annotations
 
 import logging
-import math
 import re
 import threading
 from dataclasses import asdict, dataclass, field
@@ -15,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from bot import compose as C
-from bot.intent import detect_intent, residue
+from bot.intent import content, detect_intent, residue
 from bot.normalize import clean, expand
 from bot.retrieval import ItemHit, Retriever
 from ingest.embeddings import EmbedderError, embedder_name, load_embeddings
@@ -38,6 +37,9 @@ PERSONAL_AFFAIRS = (
     "个人所得税", "个税", "护照", "签证", "港澳通行证", "出入境", "驾驶证", "驾照", "结婚", "离婚", "户口", "落户",
     "身份证", "养老金", "退休", "高考", "中考", "医保报销", "天气", "彩票", "股票",
 )
+BUNDLE_DAMPING = 0.85
+NOT_NAMED = 0.4  # evidence kept when the question does not name the item (title/aliases) at all
+CLOSE_CALL = 0.75  # candidates within this share of the top score compete on evidence
 SUGGEST = {
     "materials": "需要哪些材料？",
     "time": "要多久？",
@@ -69,8 +71,7 @@ class AnswerResult:
 
 def _bigrams(text: str) -> set[str]:
     runs = re.findall(r"[\u4e00-\u9fff]+", text)
-    grams = {run[i : i + 2] for run in runs for i in range(len(run) - 1)}
-    return grams | {run for run in runs if len(run) == 1}
+    return {run[i : i + 2] for run in runs for i in range(len(run) - 1)}
 
 
 class Engine:
@@ -93,7 +94,7 @@ class Engine:
         self._name_grams: dict[str, set[str]] = {}
         self._text_grams: dict[str, set[str]] = {}
         self._bundles_of: dict[str, list[str]] = {}
-        self._idf: dict[str, float] = {}
+        self._known: set[str] = set()
         self.reload_if_changed()
 
     # ----- index -----
@@ -141,15 +142,10 @@ class Engine:
                 bundles_of.setdefault(member, []).append(record.id)
         for chunk in generation.chunks:
             text_grams[chunk.metadata["record_id"]] |= _bigrams(normalize(chunk.page_content))
-        frequency: dict[str, int] = {}
-        for grams in text_grams.values():
-            for gram in grams:
-                frequency[gram] = frequency.get(gram, 0) + 1
-        total = max(1, len(text_grams))
-        idf = {gram: math.log((total + 1) / (n + 0.5)) for gram, n in frequency.items()}
+        known = set().union(*text_grams.values()) if text_grams else set()
         self._generation, self._retriever = generation, retriever
         self._name_grams, self._text_grams, self._bundles_of = name_grams, text_grams, bundles_of
-        self._idf = idf
+        self._known = known
 
     # ----- retrieval -----
     def rank(self, question: str, limit: int = 10) -> list[ItemHit]:
@@ -159,6 +155,14 @@ class Engine:
             return []
         hits = self._retriever.search(expand(question), limit=limit)
         intent = detect_intent(normalize(clean(question)))
+        if intent != "bundle" and len(hits) > 1 and self.records[hits[0].record_id].kind == "bundle":
+            # A bundle repeats its members' text; unless a bundle is asked for, a member that is
+            # nearly as good is the more precise answer (简易注销公告 -> 简易注销, not 注销一件事).
+            for i, hit in enumerate(hits[1:3], 1):
+                if (hit.record_id in self.records[hits[0].record_id].members
+                        and hit.score >= BUNDLE_DAMPING * hits[0].score):
+                    hits.insert(0, hits.pop(i))
+                    break
         wanted = {"bundle": "bundle", "subsidy": "policy", "eligibility": "policy"}.get(intent)
         if wanted and hits and self.records[hits[0].record_id].kind != wanted:
             # Prefer an item of the kind asked for when it is nearly as good as the top one.
@@ -174,19 +178,21 @@ class Engine:
         A score threshold cannot tell a near miss (规划许可 held, 施工许可 asked) from a hit;
         the question's own content words must appear in the item.
         """
-        terms = _bigrams(residue(expand(question)))
+        terms = _bigrams(content(expand(question)))
         if not terms:
             return 0.0
         name = self._name_grams.get(record_id, set())
         text = self._text_grams.get(record_id, set())
-        # Bigrams no item contains are mostly word-boundary noise (司不, 干怎); weigh the known ones.
-        weight = {t: self._idf[t] for t in terms if t in self._idf}
-        if not weight:
+        # Bigrams no item contains are mostly word-boundary noise (司不, 干怎): count the known ones.
+        # (IDF weights were tried: rare boundary noise such as 办执 then outweighs 营业执照.)
+        known = [t for t in terms if t in self._known]
+        if not known:
             return 0.0
-        coverage = sum(w for t, w in weight.items() if t in text) / sum(weight.values())
-        user_terms = _bigrams(residue(normalize(clean(question))))
-        names_it = bool(user_terms & name) or bool(terms & name and len(terms & name) >= 2)
-        return min(1.0, coverage + (0.25 if names_it else 0.0))
+        coverage = sum(1 for t in known if t in text) / len(known)
+        # The item the question names must be this record (title or aliases), or the answer is a
+        # near miss: 营业执照有效期 must not be answered from a guide that merely mentions 营业执照.
+        names_it = len(terms & name) >= 1
+        return coverage if names_it else coverage * NOT_NAMED
 
     # ----- answering -----
     def ask(self, question: str, state: dict[str, Any] | None = None) -> AnswerResult:
@@ -218,8 +224,14 @@ class Engine:
             hits = self.rank(text_for_search)
             if not hits:
                 return self._refuse(intent, state)
-            record = self.records[hits[0].record_id]
-            confidence = self.evidence(text_for_search, record.id)
+            # Retrieval scores are close calls more often than lexical evidence is: among the
+            # near-top candidates, answer from the one whose text holds what was asked.
+            close = [h for h in hits[:3] if h.score >= CLOSE_CALL * hits[0].score]
+            scored = [(self.evidence(text_for_search, h.record_id)
+                       * (BUNDLE_DAMPING if intent != "bundle" and self.records[h.record_id].kind == "bundle"
+                          else 1.0), -i, h) for i, h in enumerate(close)]
+            confidence, _, best = max(scored, key=lambda x: (x[0], x[1]))
+            record = self.records[best.record_id]
             if confidence < self.min_confidence:
                 return self._refuse(intent, state, hits)
             if intent == "other" and switched and state.get("intent"):
@@ -253,8 +265,9 @@ class Engine:
     def _intent_for(record: Record, intent: str) -> str:
         if record.kind == "policy" and intent in ("condition",):
             return "eligibility"
-        if record.kind == "policy" and intent in ("fee", "other"):
-            return "subsidy"
+        if record.kind == "policy" and (intent in ("fee", "other", "time", "where", "process")
+                                        or (intent == "materials" and not record.materials)):
+            return "subsidy"  # a policy answer carries amount, conditions, how and when to apply
         if record.kind == "bundle" and intent == "other":
             return "bundle"
         if record.kind != "policy" and intent == "eligibility":

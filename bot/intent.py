@@ -54,3 +54,20 @@ def residue(normalized_question: str) -> str:
     for word in sorted(intent_words(), key=len, reverse=True):
         text = text.replace(word, " ")
     return _FILLERS.sub("", text)
+
+
+_FILLER_WORDS = ("请问", "一下", "需要", "我们", "我想", "可以", "这个", "那个", "什么", "怎么", "哪些", "有没有", "是不是",
+                 "能不能", "要不要", "多少")
+
+
+def content(normalized_question: str) -> str:
+    """The question minus intent keywords and filler words, each replaced by a space so no bigram
+    spans the gap. Gentler than ``residue``: characters inside names (新能源) are never dropped."""
+    text = normalized_question.lower()
+    for word in sorted([*intent_words(), *_FILLER_WORDS], key=len, reverse=True):
+        text = text.replace(word, " ")
+    return _PARTICLES.sub(" ", text)
+
+
+# Particles that never sit inside a service's name; left in, they make junk bigrams (照要, 字要).
+_PARTICLES = re.compile(r"[要带啥吗呢啊呀吧嘛了的么哪些个]")

@@ -770,6 +770,14 @@ def build_application(engine: Any, settings: Any, store_dir: Path, feedback: Any
     return application
 
 
+async def _check_token(token: str, base_url: str | None) -> None:
+    """getMe with a throwaway Bot: raises InvalidToken when Telegram rejects the token."""
+    from telegram import Bot
+
+    async with Bot(token, base_url=base_url or "https://api.telegram.org/bot") as bot:
+        await bot.get_me()
+
+
 def run_telegram(store_dir: Path | None = None, webhook_url: str | None = None, listen: str = "0.0.0.0",
                  port: int = 8443, secret: str | None = None) -> int:
     """Run the bot until interrupted: long polling, or a webhook when ``webhook_url`` is given.
@@ -791,6 +799,16 @@ def run_telegram(store_dir: Path | None = None, webhook_url: str | None = None, 
     except ValueError as exc:
         print(exc, file=sys.stderr)
         return 2
+
+    # Check the token before PTB's start-up loop, which logs a rejected token with a stack trace.
+    try:
+        asyncio.run(_check_token(settings.telegram_bot_token.strip(), settings.govbot_telegram_base_url))
+    except InvalidToken as exc:
+        print(texts.TOKEN_REJECTED.format(reason=exc), file=sys.stderr)
+        return 2
+    except (NetworkError, OSError) as exc:
+        print(texts.NETWORK_DOWN.format(reason=exc), file=sys.stderr)
+        return 1
 
     from bot.engine import Engine
     from bot.feedback import FeedbackStore

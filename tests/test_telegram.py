@@ -203,26 +203,31 @@ async def test_menu_lists_and_paging(bot, api: FakeBotAPI, engine) -> None:
     materials = await api.click(guides, item)
     assert materials.text.startswith(f"《{item}》") and "【申请材料】" in materials.text
 
+    # another user for the rest: one user pressing this fast would hit the flood limit (8 in 10 s)
+    other = USER + 1
+    menu = await api.ask(other, "/start")
     bundles = await api.click(menu, texts.MENU_BUNDLES)
     assert "一件事套餐" in bundles.text
     names = {r.title for r in engine.records.values() if r.kind == "bundle"}
     assert {b["text"] for b in bundles.buttons()} & names
-    policies = await api.ask(USER, "/policies")
-    policy_title = policies.buttons()[0]["text"]
+    policies = await api.ask(other, "/policies")
+    with_amount = {r.title for r in engine.records.values() if r.kind == "policy" and r.amount}
+    policy_title = next(b["text"] for b in policies.buttons() if b["text"] in with_amount)
     policy = await api.click(policies, policy_title)
     assert policy.text.startswith(f"《{policy_title}》") and "【支持标准】" in policy.text
-    listed = await api.ask(USER, "/bundles")
+    listed = await api.ask(other, "/bundles")
     assert {b["text"] for b in listed.buttons()} & names
     human = await api.click(menu, texts.MENU_HUMAN)
     assert "政务服务中心" in human.text
-    assert all(len(d.encode()) <= 64 for s in api.messages(USER) for d in all_callback_data(s))
+    assert all(len(d.encode()) <= 64 for s in api.sent for d in all_callback_data(s))
 
 
 async def test_feedback_is_stored(bot, api: FakeBotAPI, feedback: FeedbackStore) -> None:
     answer = await api.ask(USER, MATERIALS_Q)
+    down = answer.button(texts.UNHELPFUL)["callback_data"]
     call = await api.press_for_answer(answer, texts.HELPFUL)
     assert call.params.get("text") == texts.THANKS
-    again = await api.press_for_answer(answer, texts.UNHELPFUL)
+    again = await api.press_for_answer(answer, down, by_data=True)  # a second vote on the same answer
     assert again.params.get("text") == texts.ALREADY_VOTED
     await api.wait_until(lambda: not any(b["text"] == texts.HELPFUL for b in answer.buttons()))
     assert "时限" in [b["text"] for b in answer.buttons()]  # the section buttons stay
@@ -494,3 +499,22 @@ def test_run_telegram_missing_token_in_process(home: Path, monkeypatch: pytest.M
     get_settings.cache_clear()
     assert run_telegram() == 2
     assert texts.TOKEN_MISSING in capsys.readouterr().err
+
+
+async def test_run_telegram_polls_and_stops_cleanly(tmp_path: Path, kb_store: Path, api: FakeBotAPI) -> None:
+    """The real entry point end to end: `python -m bot.telegram_bot` long-polls, answers, stops on SIGINT."""
+    import signal
+
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot.telegram_bot", "--store", str(kb_store), cwd=tmp_path,
+        env=_env(tmp_path, TELEGRAM_BOT_TOKEN=TOKEN, GOVBOT_TELEGRAM_BASE_URL=api.base_url),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    try:
+        await api.wait_until(lambda: api.calls_of("setMyCommands"), timeout=90)  # post_init ran
+        sent = await api.ask(USER, MATERIALS_Q, timeout=30)
+        assert sent.text.startswith(f"《{SETUP}》")
+    finally:
+        proc.send_signal(signal.SIGINT)
+        _, err = await asyncio.wait_for(proc.communicate(), 30)
+    assert proc.returncode == 0, err.decode()
+    assert (tmp_path / "home" / "telegram.pickle").exists()  # state flushed on the way out
