@@ -160,7 +160,8 @@ def main() -> int:
     for label, messages, chats, limited, burst in runs:
         engine_ms.clear()
         result = asyncio.run(run_once(engine, store, messages, chats, limited, burst))
-        print(f"{label:<40} {result['per_second']:6.1f} messages/s; update→sendMessage "
+        rate = f"{result['per_second']:6.1f} messages/s" if burst else " " * 17
+        print(f"{label:<40} {rate}; update→sendMessage "
               f"p50 {result['p50_ms']:6.0f} ms, p95 {result['p95_ms']:6.0f} ms; engine.ask p50 "
               f"{statistics.median(engine_ms):4.0f} ms ({result['answered']} answered, {result['errors']} errors)")
     return 0

@@ -124,16 +124,35 @@ def industry_matches(industry: str, listed: Iterable[str]) -> bool:
     return bool(_lineage(industry) & {canonical_industry(name) for name in listed})
 
 
-def known_industries(records: Iterable[Record] = ()) -> list[str]:
-    """The policies' own industries first, then the general sectors; canonical names, no duplicates."""
+Records = Iterable[Record] | Mapping[str, Record]
+
+
+def _records(records: Records) -> list[Record]:
+    # Engine.records is a dict by id; check_paths gives a list.
+    return list(records.values() if isinstance(records, Mapping) else records)
+
+
+def policy_industries(records: Records) -> list[str]:
     names: dict[str, None] = {}
-    for record in records:
+    for record in _records(records):
         if record.eligibility is not None:
             for name in record.eligibility.industries:
                 names[canonical_industry(name)] = None
-    for name in (*INDUSTRY_PARENT, *INDUSTRY_PARENT.values(), *BASE_INDUSTRIES):
-        names[name] = None
     return list(names)
+
+
+def known_industries(records: Records = ()) -> list[str]:
+    """The policies' own industries first, then the general sectors; canonical names, no duplicates."""
+    names = dict.fromkeys(policy_industries(records))
+    names.update(dict.fromkeys((*BASE_INDUSTRIES, *INDUSTRY_PARENT, *INDUSTRY_PARENT.values())))
+    return list(names)
+
+
+def _unknown_industry_message(industry: str, records: Records) -> str:
+    named = policy_industries(records)
+    others = [name for name in known_industries(records) if name not in named]
+    return (f"industry（所属行业）“{industry}”无法识别。政策所列行业：{'、'.join(named) or '无'}；"
+            f"其他可填行业：{'、'.join(others)}；也接受常见简称，如钠电、锂电、软件、餐饮")
 
 
 def _contradictions(values: Mapping[str, Any]) -> list[tuple[str, tuple[str, ...]]]:
@@ -153,8 +172,8 @@ def _contradictions(values: Mapping[str, Any]) -> list[tuple[str, tuple[str, ...
     if taxpayer:
         types.add(TAXPAYER_CERTS[taxpayer])
     if len(types) > 1:
-        problems.append(("增值税一般纳税人与小规模纳税人只能是其中一种，taxpayer 与 certifications 相互矛盾，"
-                         "请核对", ("taxpayer", "certifications")))
+        problems.append(("增值税一般纳税人与小规模纳税人只能是其中一种，请核对 taxpayer（增值税纳税人类型）"
+                         "与 certifications（资质与身份）", ("taxpayer", "certifications")))
     return problems
 
 
@@ -251,9 +270,6 @@ class Profile(BaseModel):
             raise ValueError("；".join(message for message, _ in problems))
         return self
 
-    def given(self) -> list[str]:
-        return [name for name in type(self).model_fields if getattr(self, name) is not None]
-
     def has_cert(self, cert: str) -> bool | None:
         """True/False when the profile says; None when it does not (no certifications, no taxpayer type)."""
         if cert in (self.certifications or []):
@@ -302,7 +318,7 @@ def _pydantic_messages(exc: ValidationError) -> list[str]:
     return messages
 
 
-def parse_profile(data: object, records: Iterable[Record] = ()) -> tuple[Profile | None, list[str]]:
+def parse_profile(data: object, records: Records = ()) -> tuple[Profile | None, list[str]]:
     """Validate a profile field by field: bad fields are reported and left out, the rest is still usable.
 
     Returns (profile, errors); profile is None only when ``data`` is not a JSON object at all.
@@ -331,15 +347,13 @@ def parse_profile(data: object, records: Iterable[Record] = ()) -> tuple[Profile
         for name in fields:
             values.pop(name, None)
     industry = values.get("industry")
-    if industry is not None:
-        known = known_industries(records)
-        if canonical_industry(industry) not in known:
-            errors.append(f"industry（所属行业）“{industry}”无法识别，可填写：" + "、".join(known))
-            values.pop("industry")
+    if industry is not None and canonical_industry(industry) not in known_industries(records):
+        errors.append(_unknown_industry_message(industry, records))
+        values.pop("industry")
     return Profile.model_validate(values), errors
 
 
-def load_profile(path: Path, records: Iterable[Record] = ()) -> tuple[Profile | None, list[str]]:
+def load_profile(path: Path, records: Records = ()) -> tuple[Profile | None, list[str]]:
     """Read a profile JSON file; unreadable files give (None, [reason])."""
     try:
         text = path.read_text(encoding="utf-8-sig")
@@ -443,7 +457,7 @@ def _cert_phrase(cert: str) -> str:
 
 def _certs_now(profile: Profile) -> str:
     certs = profile.all_certs()
-    return "当前资质与身份：" + "、".join(certs) if certs else "当前未填写任何资质"
+    return "当前资质与身份：" + "、".join(certs) if certs else "当前无任何资质"
 
 
 def _persons_only(eligibility: Eligibility) -> bool:
@@ -557,19 +571,18 @@ def judge(record: Record, profile: Profile) -> Verdict:
     return verdict
 
 
-def match(profile: Profile, records: Iterable[Record] | Mapping[str, Record]) -> MatchResult:
+def match(profile: Profile, records: Records) -> MatchResult:
     """Sort every policy among ``records`` (other kinds are ignored) into the four buckets, by id."""
-    items = records.values() if isinstance(records, Mapping) else records
     result = MatchResult()
-    for record in sorted((r for r in items if r.kind == "policy"), key=lambda r: r.id):
+    for record in sorted((r for r in _records(records) if r.kind == "policy"), key=lambda r: r.id):
         verdict = judge(record, profile)
         getattr(result, verdict.status).append(verdict)
     return result
 
 
-def match_data(data: object, records: Iterable[Record] | Mapping[str, Record]) -> MatchResult:
+def match_data(data: object, records: Records) -> MatchResult:
     """Parse and match in one step, for channels that receive a profile as a dict."""
-    policies = list(records.values() if isinstance(records, Mapping) else records)
+    policies = _records(records)
     profile, errors = parse_profile(data, policies)
     result = match(profile, policies) if profile is not None else MatchResult()
     result.profile_errors = errors
@@ -644,7 +657,7 @@ def render_text(result: MatchResult) -> str:
         for n, v in enumerate(result.undecided, 1):
             lines.append(f"{n}. {v.title}（{v.id}）：{v.missing}")
         if result.missing_fields:
-            lines.append("   补充以下信息可判断更多政策：" + "、".join(_field_text(f) for f in result.missing_fields))
+            lines.append("补充以下信息可判断更多政策：" + "、".join(_field_text(f) for f in result.missing_fields))
         lines.append("")
     if result.not_applicable:
         lines.append(f"【不适用】共 {len(result.not_applicable)} 项")

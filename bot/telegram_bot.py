@@ -215,6 +215,10 @@ class RetryingRateLimiter(AIORateLimiter):
     async def process_request(self, callback: Callable[..., Coroutine[Any, Any, Any]], args: Any,
                               kwargs: dict[str, Any], endpoint: str, data: dict[str, Any],
                               rate_limit_args: int | None) -> Any:
+        if endpoint == "sendChatAction":
+            # Cosmetic, and not a message: it does not spend the 30 messages/s budget (which would halve
+            # the answers per second) and is never retried.
+            return await callback(*args, **kwargs)
         for attempt in range(self._network_retries + 1):
             try:
                 return await super().process_request(callback, args, kwargs, endpoint, data, rate_limit_args)
@@ -271,6 +275,7 @@ class GovBot:
         lock = self._chat_locks.get(chat_id)
         if lock is None:
             if len(self._chat_locks) > 10_000:
+                # Safe: an unlocked lock has no waiters, and acquiring a free lock does not yield.
                 self._chat_locks = {k: v for k, v in self._chat_locks.items() if v.locked()}
             lock = self._chat_locks[chat_id] = asyncio.Lock()
         return lock
@@ -392,7 +397,7 @@ class GovBot:
 
     async def answer(self, context: Context, chat_id: int, chat_type: str, user_id: int | None,
                      question: str, *, reply_to: int | None = None, state: dict | None = None,
-                     logged_as: str | None = None) -> Message | None:
+                     logged_as: str | None = None) -> Message:
         """Ask the engine and send the rendered answer; the chat's state moves on to the new item."""
         chat_data = context.chat_data if context.chat_data is not None else {}
         key = self._state_key(chat_type, user_id)
@@ -453,6 +458,8 @@ class GovBot:
         for suggestion in result.suggestions:
             if record_id and suggestion in intent_of:
                 intent = intent_of[suggestion]
+                if intent not in SECTION_PROMPTS:  # a section the engine learned after this adapter
+                    continue
                 sections.append(InlineKeyboardButton(
                     texts.SECTION_BUTTONS[intent], callback_data=self._data("q", self._ref(record_id), intent)))
                 continue
@@ -491,6 +498,12 @@ class GovBot:
 
     async def help(self, update: Update, context: Context) -> None:
         await update.effective_message.reply_text(texts.HELP, reply_markup=self.menu_keyboard())
+
+    async def unknown(self, update: Update, context: Context) -> None:
+        await update.effective_message.reply_text(texts.UNKNOWN_COMMAND + "\n\n" + texts.HELP)
+
+    async def not_text(self, update: Update, context: Context) -> None:
+        await update.effective_message.reply_text(texts.TEXT_ONLY)
 
     async def bundles(self, update: Update, context: Context) -> None:
         text, markup = self.list_page("bundle", 1)
@@ -760,6 +773,9 @@ def build_application(engine: Any, settings: Any, store_dir: Path, feedback: Any
         CommandHandler("stats", govbot.stats),
         MessageHandler(new_text & filters.ChatType.PRIVATE, govbot.private_text),
         MessageHandler(new_text & filters.ChatType.GROUPS, govbot.group_text),
+        # Private chats only: in a group, other bots' commands and photos are none of our business.
+        MessageHandler(filters.UpdateType.MESSAGE & filters.COMMAND & filters.ChatType.PRIVATE, govbot.unknown),
+        MessageHandler(filters.UpdateType.MESSAGE & ~filters.TEXT & filters.ChatType.PRIVATE, govbot.not_text),
         CallbackQueryHandler(govbot.on_menu, pattern=r"^m:"),
         CallbackQueryHandler(govbot.on_list_page, pattern=r"^l:(guide|bundle|policy|document):\d+$"),
         CallbackQueryHandler(govbot.on_section, pattern=r"^q:[^:]+:[a-z]+$"),

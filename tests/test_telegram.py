@@ -47,7 +47,7 @@ MATERIALS_Q = "企业设立登记需要哪些材料？"
 
 @pytest.fixture
 async def api():
-    server = await FakeBotAPI().start()
+    server = await FakeBotAPI(long_poll_cap=0.3).start()
     yield server
     await server.stop()
 
@@ -143,6 +143,14 @@ async def test_start_shows_menu_and_registers_commands(bot, api: FakeBotAPI) -> 
     assert {"type": "chat", "chat_id": ADMIN} in scopes
     helped = await api.ask(USER, "/help")
     assert "/bundles" in helped.text and "/ask" in helped.text
+    unknown = await api.ask(USER, "/nonsense")
+    assert unknown.text.startswith(texts.UNKNOWN_COMMAND)
+    before = len(api.messages(USER))
+    api.push({"message": {"message_id": 1, "date": 0, "chat": api.chats[USER], "sticker": {
+        "file_id": "x", "file_unique_id": "x", "width": 1, "height": 1, "is_animated": False,
+        "is_video": False, "type": "regular"}, "from": {"id": USER, "is_bot": False, "first_name": "测试用户"}}})
+    sticker_reply = (await api.wait_messages(USER, before + 1))[-1]
+    assert sticker_reply.text == texts.TEXT_ONLY
 
 
 async def test_materials_answer_lists_every_material(bot, api: FakeBotAPI, engine, feedback) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -50,15 +51,22 @@ def feedback(tmp_path: Path) -> FeedbackStore:
     return FeedbackStore(f"sqlite:///{tmp_path / 'feedback.sqlite3'}")
 
 
+APPS: list = []  # apps of the running test, whose question logs _logged() flushes
+
+
 @pytest.fixture
-def client(engine, kb_store: Path, feedback: FeedbackStore, tmp_path: Path) -> TestClient:
+def client(engine, kb_store: Path, feedback: FeedbackStore, tmp_path: Path) -> Iterator[TestClient]:
     """The app over the shared session index. Admin is on but these tests never ingest into it."""
     settings = _settings(tmp_path / "home")
     app = create_app(engine, settings, kb_store, feedback, upload_dir=tmp_path / "uploads")
-    return TestClient(app)
+    APPS.append(app)
+    yield TestClient(app)
+    APPS.remove(app)
 
 
 def _logged(feedback: FeedbackStore) -> list[tuple[str, str, bool]]:
+    for app in APPS:
+        app.state.question_log.flush()  # questions are written by a background thread
     with feedback.db.connect() as conn:
         rows = conn.execute(select(questions.c.channel, questions.c.question, questions.c.grounded)).all()
     return [tuple(r) for r in rows]

