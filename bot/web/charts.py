@@ -64,7 +64,7 @@ def questions_per_day(per_day: list[tuple[str, int, int]], days: int = 30,
         value = peak * i / 4
         y = top + plot_h - plot_h * i / 4
         body.append(f'<line x1="{left}" x2="{width - 8}" y1="{y:.1f}" y2="{y:.1f}" stroke="{GREY}"/>')
-        body.append(f'<text x="{left - 4}" y="{y + 4:.1f}" text-anchor="end" font-size="11" fill="{TEXT}">'
+        body.append(f'<text x="{left - 4}" y="{y + 4:.1f}" text-anchor="end" font-size="13" fill="{TEXT}">'
                     f"{value:g}</text>")
     for i, day in enumerate(dates):
         n, refused = counts.get(day.isoformat(), (0, 0))
@@ -80,11 +80,11 @@ def questions_per_day(per_day: list[tuple[str, int, int]], days: int = 30,
                     f'height="{refused_h:.1f}" fill="{RED}"/></g>')
         if i % 5 == 4 or i == days - 1:  # a date label every five days keeps them legible
             body.append(f'<text x="{x + bar / 2:.1f}" y="{height - bottom + 16}" text-anchor="middle" '
-                        f'font-size="11" fill="{TEXT}">{day.month}/{day.day}</text>')
+                        f'font-size="13" fill="{TEXT}">{day.month}/{day.day}</text>')
     body.append(f'<rect x="{left}" y="4" width="10" height="10" fill="{BLUE}"/>'
-                f'<text x="{left + 14}" y="13" font-size="11" fill="{TEXT}">已回答</text>'
+                f'<text x="{left + 14}" y="13" font-size="13" fill="{TEXT}">已回答</text>'
                 f'<rect x="{left + 70}" y="4" width="10" height="10" fill="{RED}"/>'
-                f'<text x="{left + 84}" y="13" font-size="11" fill="{TEXT}">拒答</text>')
+                f'<text x="{left + 84}" y="13" font-size="13" fill="{TEXT}">拒答</text>')
     return _svg(width, height, label, body)
 
 
