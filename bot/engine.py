@@ -15,7 +15,7 @@ from typing import Any
 
 from bot import compose as C
 from bot.intent import content, detect_intent, residue
-from bot.normalize import clean, expand
+from bot.normalize import SYNONYMS, clean, expand
 from bot.retrieval import ItemHit, Retriever
 from ingest.embeddings import EmbedderError, embedder_name, load_embeddings
 from ingest.index import ChromaLocation, Generation, current_name, open_current
@@ -39,6 +39,7 @@ PERSONAL_AFFAIRS = (
 )
 BUNDLE_DAMPING = 0.85
 NOT_NAMED = 0.4  # evidence kept when the question does not name the item (title/aliases) at all
+UNKNOWN_CHARACTER = 0.4
 CLOSE_CALL = 0.75  # candidates within this share of the top score compete on evidence
 SUGGEST = {
     "materials": "需要哪些材料？",
@@ -95,6 +96,7 @@ class Engine:
         self._text_grams: dict[str, set[str]] = {}
         self._bundles_of: dict[str, list[str]] = {}
         self._known: set[str] = set()
+        self._chars: set[str] = set()
         self.reload_if_changed()
 
     # ----- index -----
@@ -143,9 +145,11 @@ class Engine:
         for chunk in generation.chunks:
             text_grams[chunk.metadata["record_id"]] |= _bigrams(normalize(chunk.page_content))
         known = set().union(*text_grams.values()) if text_grams else set()
+        chars = {ch for gram in known for ch in gram}
         self._generation, self._retriever = generation, retriever
         self._name_grams, self._text_grams, self._bundles_of = name_grams, text_grams, bundles_of
         self._known = known
+        self._chars = chars
 
     # ----- retrieval -----
     def rank(self, question: str, limit: int = 10) -> list[ItemHit]:
@@ -192,7 +196,16 @@ class Engine:
         # The item the question names must be this record (title or aliases), or the answer is a
         # near miss: 营业执照有效期 must not be answered from a guide that merely mentions 营业执照.
         names_it = len(terms & name) >= 1
-        return coverage if names_it else coverage * NOT_NAMED
+        if not names_it:
+            coverage *= NOT_NAMED
+        # A character no item contains (犬 in 犬只登记, 渔 in 渔船) names something we do not hold.
+        # Colloquialisms we know (不干了) are taken out first so their characters do not count.
+        own = normalize(clean(question))
+        for word in SYNONYMS:
+            own = own.replace(word, " ")
+        if any(ch not in self._chars for ch in re.findall(r"[\u4e00-\u9fff]", content(own))):
+            coverage *= UNKNOWN_CHARACTER
+        return coverage
 
     # ----- answering -----
     def ask(self, question: str, state: dict[str, Any] | None = None) -> AnswerResult:

@@ -19,6 +19,7 @@ from sqlalchemy import (
     Table,
     Text,
     create_engine,
+    event,
     func,
     insert,
     select,
@@ -72,11 +73,21 @@ class Stats:
         return self.refused / self.questions if self.questions else 0.0
 
 
+def _sqlite_wal(connection, _record) -> None:
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.close()
+
+
 class FeedbackStore:
     def __init__(self, url: str) -> None:
         if url.startswith("sqlite:///"):
             Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         self.db: SqlEngine = create_engine(url, future=True)
+        if url.startswith("sqlite"):
+            # Several writers (web workers, the bot, an ingest) on one file: WAL lets readers go on.
+            event.listen(self.db, "connect", _sqlite_wal)
         metadata.create_all(self.db)
 
     def log_question(self, channel: str, user_id: str, question: str, intent: str, grounded: bool,
