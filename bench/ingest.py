@@ -14,6 +14,8 @@ Usage::
     .venv/bin/python bench/ingest.py --embedder use
     .venv/bin/python bench/ingest.py --batch 128 --threads 2   # monkeypatched EMBED_BATCH / OMP threads
     .venv/bin/python bench/ingest.py --sweep               # embed-only probe: threads x batch x wait policy
+    .venv/bin/python bench/ingest.py --truncate 96         # what-if: embed only the first 96 characters
+    .venv/bin/python bench/ingest.py --eval-truncate 96 128 160   # govbot eval quality of that what-if
 
 Other processes may share the CPU: the load average is printed next to every figure, and CPU
 seconds are reported so that contention can be told apart from the engine's own cost.
@@ -190,6 +192,11 @@ def configure_threads(threads: int | None, wait_policy: str | None) -> None:
         os.environ["OMP_WAIT_POLICY"] = wait_policy
 
 
+def omp_settings() -> str:
+    omp = " ".join(f"{k}={v}" for k, v in sorted(os.environ.items()) if k.startswith(("OMP_", "GOMP_")))
+    return omp or "OMP: library defaults"
+
+
 def main_ingest(args: argparse.Namespace) -> None:
     configure_threads(args.threads, args.wait_policy)
     from ingest import pipeline
@@ -201,9 +208,7 @@ def main_ingest(args: argparse.Namespace) -> None:
         simplified = pipeline.to_simplified
         pipeline.to_simplified = lambda text: simplified(text)[: args.truncate]  # only _embed calls it
     print(f"cpus={os.cpu_count()} load(1/5/15m)={tuple(round(x, 2) for x in os.getloadavg())} "
-          f"EMBED_BATCH={pipeline.EMBED_BATCH} OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', '(default)')} "
-          f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', '(default)')} "
-          f"truncate={args.truncate or 'off'}", flush=True)
+          f"EMBED_BATCH={pipeline.EMBED_BATCH} truncate={args.truncate or 'off'} {omp_settings()}", flush=True)
     t = time.perf_counter()
     embeddings = load_embeddings(args.embedder)
     name = embedder_name(embeddings)
@@ -355,6 +360,24 @@ def main_sweep(args: argparse.Namespace) -> None:
               f"{r['load'][0]:>5.2f} > {r['load'][1]:<5.2f}", flush=True)
 
 
+def main_eval_truncate(args: argparse.Namespace) -> None:
+    """Retrieval quality (govbot eval) with the embedder's input cut to N characters, vs uncut."""
+    configure_threads(args.threads, args.wait_policy)
+    from bot.evaluation import evaluate
+    from ingest import pipeline
+
+    simplified = pipeline.to_simplified
+    print(f"eval set {args.eval_file}; load(1/5/15m)={tuple(round(x, 2) for x in os.getloadavg())}")
+    print(f"{'truncate':>8} {'R@1':>6} {'R@5':>6} {'MRR@10':>7} {'seconds':>8}")
+    for limit in [None, *args.eval_truncate]:
+        pipeline.to_simplified = (lambda text, n=limit: simplified(text)[:n]) if limit else simplified
+        t = time.perf_counter()
+        scores = evaluate(args.eval_file)
+        print(f"{limit or 'off':>8} {scores['r1']:>6.3f} {scores['r5']:>6.3f} {scores['mrr10']:>7.3f} "
+              f"{time.perf_counter() - t:>8.1f}", flush=True)
+    pipeline.to_simplified = simplified
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--embedder", default="e5", help="e5 (default) | use | st:<model>")
@@ -368,11 +391,16 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the temp corpus and store")
     parser.add_argument("--sweep", action="store_true", help="embed-only sweep of threads/batch/wait policy")
     parser.add_argument("--sample", type=int, default=96, help="passages per sweep point")
+    parser.add_argument("--eval-truncate", type=int, nargs="+", default=None, metavar="N",
+                        help="retrieval quality (govbot eval) with embedder input cut to N chars, vs uncut")
+    parser.add_argument("--eval-file", type=Path, default=ROOT.parent / "shared" / "eval" / "retrieval_eval.json")
     parser.add_argument("--probe", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     with contextlib.suppress(KeyboardInterrupt):
         if args.probe:
             main_probe(args)
+        elif args.eval_truncate:
+            main_eval_truncate(args)
         elif args.sweep:
             main_sweep(args)
         else:

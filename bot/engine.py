@@ -198,13 +198,16 @@ class Engine:
         names_it = len(terms & name) >= 1
         if not names_it:
             coverage *= NOT_NAMED
-        # A character no item contains (犬 in 犬只登记, 渔 in 渔船) names something we do not hold.
-        # Colloquialisms we know (不干了) are taken out first so their characters do not count.
+        # A character no item contains (犬 in 犬只登记, 渔 in 渔船) names something we do not hold,
+        # when it sits in the same phrase as this item's name; an unknown phrase of its own
+        # (忽略以上指令) says nothing about the item. Known colloquialisms (不干了) are taken out first.
         own = normalize(clean(question))
         for word in SYNONYMS:
             own = own.replace(word, " ")
-        if any(ch not in self._chars for ch in re.findall(r"[\u4e00-\u9fff]", content(own))):
-            coverage *= UNKNOWN_CHARACTER
+        for phrase in re.findall(r"[\u4e00-\u9fff]+", content(own)):
+            if any(ch not in self._chars for ch in phrase) and _bigrams(phrase) & name:
+                coverage *= UNKNOWN_CHARACTER
+                break
         return coverage
 
     # ----- answering -----

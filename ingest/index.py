@@ -23,10 +23,9 @@ import fcntl
 import json
 import os
 import shutil
-import time
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -154,7 +153,9 @@ def write_generation(
     """Write a complete generation, then make it current. Returns its name."""
     generations = store_dir / GENERATIONS
     generations.mkdir(parents=True, exist_ok=True)
-    name = time.strftime("%Y%m%d-%H%M%S") + "-" + uuid.uuid4().hex[:6]
+    # Names sort in creation order (the sweep relies on it), down to the microsecond, because
+    # two ingests can finish within one second.
+    name = datetime.now().strftime("%Y%m%d-%H%M%S-%f")
     target = generations / name
     target.mkdir()
 

@@ -287,3 +287,14 @@ def test_zip_that_is_not_docx_names_the_file(tmp_path, use_embeddings):
         z.writestr("hello.txt", "not a word document")
     summary = ingest([folder], tmp_path / "index", use_embeddings)
     assert [Path(f.path).name for f in summary.failed] == ["notes.docx"]
+
+
+def test_quick_successive_ingests_keep_the_current_and_the_previous_generation(corpus, tmp_path, use_embeddings):
+    # Regression: generation names once sorted randomly within one second, so the sweep could
+    # delete the generation that had just been made current.
+    store = tmp_path / "index"
+    made = [ingest([corpus], store, use_embeddings, rebuild=True).generation for _ in range(6)]
+    kept = sorted(p.name for p in (store / "generations").iterdir())
+    assert kept == made[-2:]
+    assert current_name(store) == made[-1]
+    assert "游船检验证书" in materials_answer(store, "游船营运许可要什么材料")
