@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from ingest.chunking import days, material_line
@@ -14,6 +15,7 @@ HANDOFF = "如需人工帮助，请到自贡高新区政务服务中心窗口咨
 INTENT_SECTION = {
     "materials": "materials",
     "condition": "conditions",
+    "validity": "validity",
     "time": "time",
     "fee": "fee",
     "where": "where",
@@ -24,6 +26,7 @@ INTENT_SECTION = {
 WHAT = {
     "materials": "申请材料",
     "condition": "受理条件",
+    "validity": "证照有效期",
     "time": "办理时限",
     "fee": "收费标准",
     "where": "办理地点",
@@ -47,6 +50,7 @@ def has_section(record: Record, intent: str) -> bool:
     structured = {
         "materials": bool(record.materials),
         "conditions": bool(record.conditions),
+        "validity": bool(_validity(record)),
         "time": record.time_limit is not None,
         "fee": bool(record.fee),
         "where": bool(record.where and (record.where.window or record.where.address or record.where.online)),
@@ -58,6 +62,16 @@ def has_section(record: Record, intent: str) -> bool:
     }[key]
     parsed = any(s.key == key or (key == "where" and s.key in ("online", "hours")) for s in record.sections)
     return structured or parsed
+
+
+def _validity(record: Record) -> list[str]:
+    """Sentences of the record that state how long its licence is valid, quoted as written.
+
+    "有效期内" (while still valid) states no period, so it does not count.
+    """
+    texts = [record.summary, *record.conditions, *(s.text for s in record.sections)]
+    sentences = (part.strip() for text in texts for part in re.split(r"[。；;\n]", text))
+    return [f"{s}。" for s in sentences if re.search(r"有效期(?!内)", s) and re.search(r"\d|[一二三四五六七八九十]", s)]
 
 
 def _lines(title: str, items: list[str]) -> list[str]:
@@ -162,6 +176,8 @@ def compose(record: Record, intent: str, records: dict[str, Record]) -> Composed
         body, key = _lines("【申请材料】", _materials(record)), "materials"
     elif intent == "condition" and record.conditions:
         body, key = _lines("【受理条件】", [f"{i}. {c}" for i, c in enumerate(record.conditions, 1)]), "conditions"
+    elif intent == "validity" and _validity(record):
+        body, key = _lines("【证照有效期】", _validity(record)), "validity"
     elif intent == "time" and record.time_limit:
         body, key = _lines("【办理时限】", _time(record)), "time"
     elif intent == "fee" and record.fee:

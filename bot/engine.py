@@ -44,6 +44,7 @@ CLOSE_CALL = 0.75  # candidates within this share of the top score compete on ev
 SUGGEST = {
     "materials": "需要哪些材料？",
     "time": "要多久？",
+    "validity": "证照有效期多久？",
     "fee": "收费吗？",
     "where": "在哪里办？",
     "process": "办理流程是什么？",
@@ -299,7 +300,7 @@ class Engine:
 
     def _suggestions(self, record: Record, intent: str) -> list[str]:
         keys = (["subsidy", "eligibility", "materials"] if record.kind == "policy"
-                else ["materials", "time", "fee", "where", "process", "condition"])
+                else ["materials", "time", "validity", "fee", "where", "process", "condition"])
         out = [SUGGEST[k] for k in keys if k != intent and C.has_section(record, k)]
         for bundle_id in self._bundles_of.get(record.id, [])[:2]:
             out.append(f"{self.records[bundle_id].title}包含哪些事项？")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-INTENTS = ("materials", "condition", "time", "fee", "where", "process", "bundle", "subsidy", "eligibility",
+INTENTS = ("materials", "condition", "validity", "time", "fee", "where", "process", "bundle", "subsidy", "eligibility",
            "other")
 
 # Checked in this order; the first rule with a keyword in the question wins. Specific questions
@@ -14,6 +14,8 @@ RULES: list[tuple[str, tuple[str, ...]]] = [
                      "有资格", "申报条件", "享受条件", "eligib", "qualify")),
     ("fee", ("收费", "费用", "要钱", "多少钱", "免费", "花钱", "交钱", "钱吗", "收钱", "工本费", "fee", "cost",
              "free", "charge")),
+    # How long a licence stays valid is not how long it takes to get: checked before "time".
+    ("validity", ("有效期", "有效几年", "有效多久", "几年有效", "有效多长", "管几年", "valid", "expire")),
     ("time", ("多久", "几天", "多长时间", "时限", "多少天", "工作日", "期限", "多快", "当天", "周期", "几个月",
               "公告期", "how long", "how many days", "when can")),
     ("where", ("在哪", "哪里", "地点", "地址", "窗口", "去哪", "网上办", "线上办", "网上申请", "网址", "哪个部门",

@@ -17,7 +17,7 @@ import numpy as np
 from langchain_core.embeddings import Embeddings
 
 from ingest.chunking import chunk_record
-from ingest.embeddings import embedder_name
+from ingest.embeddings import embedder_name, passage_recipe
 from ingest.index import (
     ChromaLocation,
     Generation,
@@ -129,10 +129,10 @@ def ingest(
         sweep(store_dir, location)
         previous = None if rebuild else open_current(store_dir, with_bm25=False)
         name = embedder_name(embeddings)
-        if previous is not None and previous.embedder != name:
-            previous_vectors: dict[str, np.ndarray] = {}  # other model, other vector space
-        else:
-            previous_vectors = _vectors_by_hash(previous)
+        recipe = passage_recipe(embeddings)
+        same_vectors = previous is not None and (previous.embedder, previous.manifest.get("passages")) == (name, recipe)
+        # Another model (other vector space) or another passage recipe: every vector is recomputed.
+        previous_vectors = _vectors_by_hash(previous) if same_vectors else {}
         prev_files: dict[str, dict] = previous.manifest["files"] if previous else {}
         prev_records_by_file = _records_by_file(previous)
 
@@ -186,7 +186,7 @@ def ingest(
             else:
                 results.append(FileResult(entry["path"], "removed", record_ids=entry["record_ids"]))
 
-        changed = any(r.status in ("added", "updated", "removed") for r in results)
+        changed = any(r.status in ("added", "updated", "removed") for r in results) or not same_vectors
         if previous is not None and not changed and not rebuild:
             # Nothing new to serve: keep the current generation rather than copy it.
             return IngestSummary(results, previous.name, len(previous.records), len(previous.chunks), 0,
@@ -197,7 +197,7 @@ def ingest(
 
         chunks = [chunk for record in records for chunk in chunk_record(record)]
         vectors, embedded = _embed(chunks, embeddings, previous_vectors, report)
-        manifest = {"embedder": name, "dim": int(vectors.shape[1]), "files": manifest_files,
+        manifest = {"embedder": name, "passages": recipe, "dim": int(vectors.shape[1]), "files": manifest_files,
                     "created": time.strftime("%Y-%m-%dT%H:%M:%S")}
         report("写入索引", 0, 1)
         generation = write_generation(store_dir, manifest, records, chunks, vectors, location)

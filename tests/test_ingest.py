@@ -298,3 +298,18 @@ def test_quick_successive_ingests_keep_the_current_and_the_previous_generation(c
     assert kept == made[-2:]
     assert current_name(store) == made[-1]
     assert "游船检验证书" in materials_answer(store, "游船营运许可要什么材料")
+
+
+def test_switching_the_embedder_rebuilds_even_when_no_file_changed(corpus, tmp_path, use_embeddings):
+    # The admin sets GOVBOT_EMBEDDING to another model and re-ingests the same files: the index must be
+    # rebuilt with it, not kept because "nothing changed".
+    store = tmp_path / "index"
+    first = ingest([corpus], store, use_embeddings)
+    e5 = load_embeddings("e5")
+    second = ingest([corpus], store, e5)
+    assert second.generation != first.generation
+    assert second.embedded == second.chunks and second.embedder == "e5"
+    assert open_current(store).embedder == "e5"
+    assert "游船检验证书" in materials_answer(store, "游船营运许可要什么材料")
+    # And back again with nothing changed: every vector reused.
+    assert ingest([corpus], store, e5).embedded == 0
