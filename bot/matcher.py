@@ -498,8 +498,8 @@ def conditions_for(eligibility: Eligibility, profile: Profile) -> list[Condition
         else:
             ok = industry_matches(p.industry, e.industries)
             out.append(Condition("industries", requirement, "met" if ok else "unmet", industry_now))
-    excluded = getattr(e, "excluded_industries", None) or []  # proposed schema field: a negative list
-    if excluded:
+    if e.excluded_industries:
+        excluded = e.excluded_industries
         requirement = "所属行业不得为：" + "、".join(excluded)
         if p.industry is None:
             out.append(Condition("excluded_industries", requirement, "unknown", needs=("industry",)))
@@ -558,6 +558,12 @@ def judge(record: Record, profile: Profile) -> Verdict:
         verdict.reason = "奖励对象为个人，企业本身不能作为受益主体申报"
         return verdict
     verdict.conditions = conditions_for(eligibility, profile)
+    if not verdict.conditions:
+        # Nothing a profile can decide: "eligible" would promise it to every company.
+        verdict.status = "undecided"
+        verdict.reason = "申报条件无法按企业档案自动判断，请对照申报条件原文" + (f"：{eligibility.notes}"
+                                                                 if eligibility.notes else "")
+        return verdict
     unmet = len(verdict.unmet)
     unknown = any(c.status == "unknown" for c in verdict.conditions)
     if unmet >= 2:

@@ -67,6 +67,7 @@ class Eligibility(_Strict):
 
     in_zone: bool | None = None
     industries: list[str] = []  # empty: any industry
+    excluded_industries: list[str] = []  # a negative list; narrower industries of these are excluded too
     certifications_any: list[str] = []  # at least one of these
     certifications_all: list[str] = []  # all of these
     min_employees: int | None = None

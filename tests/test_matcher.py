@@ -156,15 +156,36 @@ def test_persons_only_policy_is_never_eligible(policies):
     assert all("个人" in reason for reason in reasons.values())
 
 
-def test_future_schema_fields_are_honoured():
-    # Proposed Eligibility fields (not in the schema yet): the matcher reads them when present.
+def test_negative_industry_list_excludes_narrower_industries_too():
+    taxed = Record(id="x-deduction", kind="policy", title="加计扣除",
+                   eligibility=Eligibility(excluded_industries=["批发和零售业", "住宿和餐饮业"]))
+    assert match(Profile(industry="零售"), [taxed]).near[0].missing.startswith("所属行业不得为：批发和零售业")
+    assert match(Profile(industry="餐饮"), [taxed]).near
+    assert match(Profile(industry="制造业"), [taxed]).eligible
+    assert match(Profile(in_zone=True), [taxed]).undecided[0].needs == ["industry"]
+
+
+def test_real_negative_list_keeps_catering_out_of_the_rd_super_deduction(policies):
+    # Regression: a 餐饮 company was told it qualified for 研发费用加计扣除, whose negative list names 住宿和餐饮业.
+    result = match(Profile(industry="餐饮", in_zone=True), policies)
+    assert "policy-rd-super-deduction" not in [v.id for v in result.eligible]
+    assert "policy-rd-super-deduction" in [v.id for v in result.near]
+
+
+def test_policy_with_nothing_a_profile_can_decide_is_not_promised_to_everyone(policies):
+    # Regression: policies whose conditions exist only in prose came out "eligible" for an empty profile.
+    result = match(Profile(industry="制造业", in_zone=True), policies)
+    undecided = {v.id: v for v in result.undecided}
+    for policy_id in ("policy-jiebang", "policy-specialized-new", "policy-stable-jobs-return"):
+        assert policy_id in undecided and policy_id not in [v.id for v in result.eligible]
+        assert "无法按企业档案自动判断" in undecided[policy_id].missing
+    assert "无法按企业档案自动判断" in render_text(result)
+
+
+def test_applicant_field_is_honoured_when_a_schema_adds_it():
     class Future(Eligibility):
-        excluded_industries: list[str] = []
         applicant: str = "enterprise"
 
-    taxed = Record(id="x-deduction", kind="policy", title="加计扣除", eligibility=Future(excluded_industries=["批发和零售业"]))
-    assert match(Profile(industry="零售"), [taxed]).near[0].missing.startswith("所属行业不得为：批发和零售业")
-    assert match(Profile(industry="制造业"), [taxed]).eligible
     person = Record(id="x-person", kind="policy", title="个人奖", eligibility=Future(applicant="person"))
     assert match(Profile(), [person]).not_applicable
 
