@@ -36,6 +36,8 @@ OTHER_PLACES = (
 PERSONAL_AFFAIRS = (
     "个人所得税", "个税", "护照", "签证", "港澳通行证", "出入境", "驾驶证", "驾照", "结婚", "离婚", "户口", "落户",
     "身份证", "养老金", "退休", "高考", "中考", "医保报销", "天气", "彩票", "股票",
+    # A person paying their own social insurance is not the enterprise 参保登记 guide.
+    "灵活就业", "个人怎么交", "个人怎么缴", "以个人身份",
 )
 BUNDLE_DAMPING = 0.85
 NOT_NAMED = 0.4  # evidence kept when the question does not name the item (title/aliases) at all

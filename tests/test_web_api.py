@@ -494,3 +494,264 @@ def test_good_upload_is_ingested_and_answerable(home, monkeypatch, tmp_path, fee
     # The original knowledge still answers.
     assert client.get("/api/ask", params={"q": "刻章需要哪些材料？"}).json()["grounded"] is True
     assert os.listdir(upload_dir / ".incoming") == []  # no staging leftovers
+
+
+# ---------------------------------------------------------------- policy matcher (/match, /api/match)
+# Expectations checked by hand against the eligibility blocks in knowledge/policies/*.md:
+#   policy-new-energy-cluster  in_zone: true, industries [新能源, 钠离子电池, 锂电池, …]
+#   policy-hnte-award          certifications_all [高新技术企业]
+#   policy-rd-investment-reward certifications_all [规模以上企业]
+#   policy-vat-refund          certifications_all [增值税一般纳税人]
+#   policy-six-taxes-two-fees  certifications_any [增值税小规模纳税人, 小型微利企业, 个体工商户]
+#   policy-small-profit-tax    max_employees 300;  policy-job-expansion  min_new_hires 1
+#   policy-stable-growth, policy-incubator, policy-financing-reward  in_zone: true only
+
+SODIUM_HNTE = {"industry": "钠电", "in_zone": True, "employees": 120, "revenue_wan": 8000, "founded_year": 2019,
+               "certifications": ["高新技术企业"], "taxpayer": "一般纳税人", "rd_ratio": "5%", "new_hires": 15}
+# The same company as the web form sends it: strings, 是/否, ticked boxes.
+SODIUM_HNTE_FORM = {"go": "1", "industry": "钠电", "in_zone": "是", "employees": "120", "revenue_wan": "8000",
+                    "founded_year": "2019", "certifications": ["高新技术企业"], "taxpayer": "一般纳税人",
+                    "rd_ratio": "5%", "new_hires": "15"}
+
+
+def _ids(bucket: list[dict]) -> set[str]:
+    return {v["id"] for v in bucket}
+
+
+def _section(html: str, anchor: str) -> str:
+    """One result bucket of the /match page (sections and the <details> do not nest)."""
+    import re
+
+    found = re.search(rf'id="{anchor}">(.*?)</(?:section|details)>', html, re.S)
+    assert found, f"no #{anchor} on the page"
+    return found.group(1)
+
+
+def test_api_match_full_profile(client, engine):
+    from bot.matcher import as_json, match_data
+
+    response = client.post("/api/match", json=SODIUM_HNTE)
+    assert response.status_code == 200
+    body = response.json()
+    assert body == as_json(match_data(SODIUM_HNTE, engine.records))  # exactly `govbot match --json`
+    assert set(body) == {"eligible", "near", "profile_errors", "undecided"}
+    assert body["profile_errors"] == []
+    assert all(v["needs"] == [] for v in body["undecided"])  # only policies no profile can decide
+    eligible = {v["id"]: v for v in body["eligible"]}
+    assert {"policy-new-energy-cluster", "policy-hnte-award", "policy-vat-refund", "policy-small-profit-tax",
+            "policy-job-expansion", "policy-stable-growth"} <= set(eligible)
+    assert eligible["policy-new-energy-cluster"]["title"] == "支持新能源产业集群发展专项政策"
+    assert eligible["policy-hnte-award"]["title"] == "首次认定高新技术企业奖励"
+    assert "奖励20万元" in eligible["policy-hnte-award"]["amount"]
+    assert eligible["policy-hnte-award"]["how"]
+    near = {v["id"]: v["missing"] for v in body["near"]}
+    assert set(near) == {"policy-rd-investment-reward", "policy-six-taxes-two-fees"}
+    assert near["policy-rd-investment-reward"].startswith("须为规模以上企业")
+    assert near["policy-six-taxes-two-fees"].startswith("须为以下之一：增值税小规模纳税人、小型微利企业、个体工商户")
+    # Persons-only awards never reach an enterprise's lists.
+    assert not {"policy-science-award", "policy-talent-subsidy"} & (set(eligible) | set(near))
+
+
+def test_api_match_near_names_the_missing_condition(client):
+    profile = {"industry": "锂电", "in_zone": False, "employees": 400, "certifications": [],
+               "taxpayer": "小规模纳税人", "new_hires": 0}
+    response = client.post("/api/match", json=profile)
+    assert response.status_code == 200
+    body = response.json()
+    near = {v["id"]: v["missing"] for v in body["near"]}
+    assert near["policy-new-energy-cluster"] == "须在自贡高新区注册，当前未在高新区注册"  # the industry fits
+    assert near["policy-small-profit-tax"] == "员工人数需不超过300人，当前为400人"
+    assert near["policy-job-expansion"] == "本年新招用人数需不少于1人，当前为0人"
+    assert near["policy-hnte-award"].startswith("须为高新技术企业")
+    assert near["policy-vat-refund"].startswith("须为增值税一般纳税人")
+    assert "policy-six-taxes-two-fees" in _ids(body["eligible"])  # 小规模纳税人 is one of the three
+
+
+def test_api_match_partial_profile_says_what_is_missing(client):
+    response = client.post("/api/match", json={"in_zone": True})
+    assert response.status_code == 200
+    body = response.json()
+    assert body["profile_errors"] == []
+    assert {"policy-stable-growth", "policy-incubator", "policy-financing-reward"} <= _ids(body["eligible"])
+    needs = {v["id"]: v["needs"] for v in body["undecided"]}
+    assert needs["policy-new-energy-cluster"] == ["industry"]
+    assert needs["policy-vat-refund"] == ["taxpayer"]
+    assert needs["policy-small-profit-tax"] == ["employees"]
+    assert needs["policy-hnte-award"] == ["certifications"]
+
+
+def test_api_match_bad_input_is_422_with_partial_results(client):
+    response = client.post("/api/match", json={"employees": -5, "industry": "钢铁冶炼", "in_zone": True,
+                                               "new_hires": 3})
+    assert response.status_code == 422
+    body = response.json()
+    errors = "\n".join(body["profile_errors"])
+    assert "employees（员工人数）不能为负数" in errors
+    assert "“钢铁冶炼”无法识别" in errors and "钠离子电池" in errors  # the accepted names are listed
+    # The fields that were fine still decide policies.
+    assert {"policy-stable-growth", "policy-job-expansion"} <= _ids(body["eligible"])
+    needs = {v["id"]: v["needs"] for v in body["undecided"]}
+    assert needs["policy-new-energy-cluster"] == ["industry"]
+    assert needs["policy-small-profit-tax"] == ["employees"]
+
+
+def test_api_match_contradictions(client):
+    profile = {"in_zone": True, "employees": 10, "new_hires": 20, "taxpayer": "小规模纳税人",
+               "certifications": ["增值税一般纳税人"]}
+    response = client.post("/api/match", json=profile)
+    assert response.status_code == 422
+    body = response.json()
+    errors = "\n".join(body["profile_errors"])
+    assert "多于 employees（员工人数）10" in errors
+    assert "一般纳税人与小规模纳税人只能是其中一种" in errors
+    # Both sides of each contradiction are set aside, nothing else.
+    needs = {v["id"]: v["needs"] for v in body["undecided"]}
+    assert needs["policy-job-expansion"] == ["new_hires"]
+    assert needs["policy-small-profit-tax"] == ["employees"]
+    assert needs["policy-vat-refund"] == ["taxpayer"]
+    assert "policy-stable-growth" in _ids(body["eligible"])
+
+
+@pytest.mark.parametrize(("content", "fragment"), [
+    (b"{not json", "不是有效的 JSON（第1行第2列）"),
+    (b"", "须为 JSON 对象"),
+    ('["钠电"]'.encode(), "须为 JSON 对象"),
+    (b'{"employes": 5}', "未知字段 employes，是否想填 employees"),
+])
+def test_api_match_unreadable_body_keeps_the_contract(client, content, fragment):
+    response = client.post("/api/match", content=content, headers={"content-type": "application/json"})
+    assert response.status_code == 422
+    body = response.json()
+    assert set(body) == {"eligible", "near", "profile_errors", "undecided"}
+    assert any(fragment in e for e in body["profile_errors"]), body["profile_errors"]
+
+
+def test_match_page_form(client):
+    from bot.web.match_form import CERT_CHOICES
+
+    assert 'href="/match"' in client.get("/").text  # in the main navigation
+    response = client.get("/match")
+    assert response.status_code == 200
+    html = response.text
+    assert 'method="get" action="/match"' in html and 'name="go" value="1"' in html
+    for name, label in (("industry", "所属行业"), ("employees", "员工人数"), ("revenue_wan", "年营业收入"),
+                        ("founded_year", "成立年份"), ("rd_ratio", "研发投入占比"), ("new_hires", "本年新招用人数"),
+                        ("fixed_asset_investment_wan", "固定资产投资"), ("taxpayer", "增值税纳税人类型")):
+        assert f'<label for="f-{name}">{label}' in html and f'id="f-{name}" name="{name}"' in html
+    assert 'list="industry-list"' in html and '<option value="钠离子电池">' in html and '<option value="餐饮业">' in html
+    for value in ("是", "否", ""):
+        assert f'name="in_zone" value="{value}"' in html
+    assert 'name="in_zone" value="" checked' in html  # 未填 until the person says
+    for cert in CERT_CHOICES:
+        assert f'name="certifications" value="{cert}"' in html
+    assert 'name="certs_none"' in html and 'name="cert_other"' in html
+    assert '<option value="一般纳税人">' in html and '<option value="小规模纳税人">' in html
+    assert 'id="results"' in html and 'id="eligible"' not in html  # no verdicts before the form is sent
+    assert 'id="profile-errors"' not in html
+
+
+def test_match_page_results(client, engine):
+    html = client.get("/match", params=SODIUM_HNTE_FORM).text
+    assert 'id="profile-errors"' not in html
+    eligible = _section(html, "eligible")
+    for policy_id in ("policy-new-energy-cluster", "policy-hnte-award", "policy-vat-refund"):
+        assert f'<a href="/items/{policy_id}">{engine.records[policy_id].title}</a>' in eligible
+        assert f'href="/items/{policy_id}/print"' in eligible  # the checklist one click away
+    assert "支持新能源产业集群发展专项政策" in eligible and "首次认定高新技术企业奖励" in eligible
+    assert "首次通过国家认定的高新技术企业，奖励20万元" in eligible  # 支持标准
+    assert "须为高新技术企业（已具备）" in eligible  # the condition met, cited
+    assert "所属行业须为以下之一：新能源、钠离子电池" in eligible and "当前为钠电（钠离子电池）" in eligible
+    assert "还需核对" in eligible and "仅限首次获得国家高新技术企业认定的企业" in eligible  # prose-only condition
+    assert "申报方式" in eligible and engine.records["policy-hnte-award"].how_to_apply[0] in eligible
+    near = _section(html, "near")
+    assert "规上企业研发投入奖励" in near and "“六税两费”减半征收" in near
+    assert "须为规模以上企业，当前资质与身份：高新技术企业、增值税一般纳税人" in near
+    assert "补充以下信息" not in html  # every field a policy asks for was given
+    not_applicable = _section(html, "not-applicable")
+    assert html.count("<details") == 1 and "国家最高科学技术奖" in not_applicable
+    assert "奖励对象为个人" in not_applicable
+    # What was typed stays in the form.
+    assert 'value="钠电"' in html and 'name="in_zone" value="是" checked' in html
+    assert 'value="高新技术企业" checked' in html and '<option value="一般纳税人" selected>' in html
+    assert 'value="5%"' in html
+    # A form posted instead of sent in the URL gives the same page.
+    assert client.post("/match", data=SODIUM_HNTE_FORM).text == html
+
+
+def test_match_page_partial_profile_lists_what_to_add(client):
+    html = client.get("/match", params={"go": "1", "in_zone": "是"}).text
+    assert 'id="profile-errors"' not in html
+    assert "policy-stable-growth" in _section(html, "eligible")
+    undecided = _section(html, "undecided")
+    assert "支持新能源产业集群发展专项政策" in undecided and "需要补充：“所属行业”" in undecided
+    assert "补充以下信息可判断更多政策" in undecided and '<a href="#f-taxpayer">增值税纳税人类型</a>' in undecided
+    assert "industry（" not in html and "taxpayer（" not in html  # labels, never field keys
+
+
+def test_match_page_bad_input_is_explained_next_to_the_form(client):
+    form = {"go": "1", "industry": "钢铁冶炼", "in_zone": "是", "employees": "-5", "new_hires": "3",
+            "rd_ratio": "5"}
+    response = client.get("/match", params=form)
+    assert response.status_code == 200
+    html = response.text
+    box = html.split('id="profile-errors">', 1)[1].split("</div>", 1)[0]
+    assert "“员工人数”不能为负数（收到：-5）" in box
+    assert "所属行业“钢铁冶炼”无法识别" in box and "钠离子电池" in box
+    assert "其他行业可在输入框的下拉列表中选择" in box and "居民服务修理和其他服务业" not in box
+    assert "“研发投入占比”" not in box and "看起来是百分数" in box
+    assert "employees（" not in html and "rd_ratio（" not in html
+    # The form keeps what was typed and marks the fields at fault.
+    assert 'name="employees" value="-5"' in html and 'name="industry" value="钢铁冶炼"' in html
+    assert html.count('aria-invalid="true"') == 3  # industry, employees, rd_ratio
+    # Still the partial result.
+    assert "policy-stable-growth" in _section(html, "eligible")
+    assert "policy-job-expansion" in _section(html, "eligible")
+    assert "policy-new-energy-cluster" in _section(html, "undecided")
+
+
+def test_match_page_contradictions(client):
+    html = client.get("/match", params={"go": "1", "employees": "10", "new_hires": "20", "certs_none": "1",
+                                        "certifications": "高新技术企业", "in_zone": "是"}).text
+    box = html.split('id="profile-errors">', 1)[1].split("</div>", 1)[0]
+    assert "“资质与身份”勾选了“以上都没有”，又填写了高新技术企业" in box
+    assert "“本年新招用人数”为20，多于“员工人数”10" in box
+    undecided = _section(html, "undecided")
+    assert "首次认定高新技术企业奖励" in undecided  # certifications set aside, so not decided either way
+
+
+def test_match_page_no_certificates_decides(client):
+    html = client.get("/match", params={"go": "1", "in_zone": "是", "certs_none": "1"}).text
+    assert 'id="profile-errors"' not in html
+    near = _section(html, "near")
+    assert "首次认定高新技术企业奖励" in near and "须为高新技术企业，当前无任何资质" in near
+
+
+def test_match_page_accepts_everyday_notation(client):
+    form = {"go": "1", "employees": "１２０人", "revenue_wan": "8,000万元", "founded_year": "2019年",
+            "rd_ratio": "0.05", "cert_other": "高企、瞪羚企业"}
+    html = client.get("/match", params=form).text
+    assert 'id="profile-errors"' not in html, html
+    assert "当前为120人" in _section(html, "eligible")  # policy-small-profit-tax, max 300
+    assert "首次认定高新技术企业奖励" in _section(html, "eligible")  # 高企 is understood
+    assert 'id="profile-errors"' in client.get("/match", params={"go": "1", "revenue_wan": "8000元"}).text
+
+
+@pytest.mark.parametrize(("text", "units", "expected"), [
+    ("120", ("人",), 120), ("１２０人", ("人",), 120), ("8,000", ("万元", "万"), 8000),
+    ("8000万", ("万元", "万"), 8000), ("8,000万元", ("万元", "万"), 8000), ("0.05", (), 0.05), ("-5", ("人",), -5), ("5%", (), "5%"),
+    ("8000元", ("万元", "万"), "8000元"), ("人", ("人",), "人"), ("abc", (), "abc"),
+])
+def test_match_form_numbers(text, units, expected):
+    from bot.web.match_form import number
+
+    assert number(text, units) == expected
+
+
+@pytest.mark.parametrize("attack", ['<script>alert("x")</script>', '"><img src=x onerror=alert(1)>'])
+def test_match_page_escapes_the_industry(client, attack):
+    html = client.get("/match", params={"go": "1", "industry": attack, "in_zone": "是"}).text
+    assert "<script>alert" not in html and "<img src=x" not in html
+    assert "&lt;script&gt;" in html or "&lt;img" in html or "&#34;&gt;&lt;img" in html
+    assert "无法识别" in html  # reported, escaped, in the error box
+    body = client.post("/api/match", json={"industry": attack}).json()
+    assert any(attack in e for e in body["profile_errors"])  # JSON carries it verbatim, as data

@@ -229,3 +229,56 @@ def test_admin_upload_with_and_without_token(page, browser, server, tmp_path):
     assert not (upload_dir / "scan.pdf").exists()
     page.goto(server["url"] + "/admin")
     _shot(page, "admin.png")
+
+
+def test_policy_match_form(page, server, engine):
+    page.goto(server["url"] + "/")
+    with page.expect_navigation():
+        page.locator("nav.top a", has_text="政策匹配").click()
+    assert page.locator("h1").inner_text() == "惠企政策匹配"
+    assert page.locator("#eligible").count() == 0
+
+    # A sodium-battery company in the zone, 高企, 一般纳税人: typed as a person would.
+    page.get_by_label("所属行业").fill("钠电")
+    page.get_by_label("是", exact=True).check()
+    page.get_by_label("员工人数（人）").fill("120")
+    page.get_by_label("本年新招用人数（人）").fill("15")
+    page.get_by_label("研发投入占比").fill("5%")
+    page.get_by_label("高新技术企业").check()
+    page.get_by_label("增值税纳税人类型").select_option("一般纳税人")
+    with page.expect_navigation():
+        page.get_by_role("button", name="匹配政策").click()
+
+    eligible = page.locator("#eligible")
+    for policy_id in ("policy-new-energy-cluster", "policy-hnte-award", "policy-vat-refund"):
+        assert eligible.locator(f"h3 a[href='/items/{policy_id}']").inner_text() == engine.records[policy_id].title
+    assert "首次通过国家认定的高新技术企业，奖励20万元" in eligible.inner_text()
+    near = page.locator("#near")
+    rd_reward = near.locator("li.verdict[data-id='policy-rd-investment-reward']")
+    assert "规上企业研发投入奖励" in rd_reward.inner_text()
+    assert "须为规模以上企业" in rd_reward.locator(".missing").inner_text()  # the missing condition, named
+    assert not page.locator("#not-applicable ul").is_visible()  # 不适用 stays folded
+    page.locator("#not-applicable summary").click()
+    assert page.locator("#not-applicable ul").is_visible()
+    assert page.get_by_label("所属行业").input_value() == "钠电"  # the form keeps the profile
+    _shot(page, "match.png")
+
+    # The policy title leads to the item page with the printable checklist.
+    with page.expect_navigation():
+        eligible.locator("h3 a[href='/items/policy-hnte-award']").click()
+    assert page.locator("h1").inner_text() == "首次认定高新技术企业奖励"
+    assert page.locator("a", has_text="打印一次性告知单").count() >= 1
+    page.go_back()
+
+    # Bad input: explained next to the form, the typed value kept, the other fields still used.
+    page.get_by_label("员工人数（人）").fill("-5")
+    with page.expect_navigation():
+        page.get_by_role("button", name="匹配政策").click()
+    errors = page.locator("#profile-errors")
+    assert errors.is_visible()
+    assert "“员工人数”不能为负数" in errors.inner_text()
+    assert page.get_by_label("员工人数（人）").input_value() == "-5"
+    assert page.get_by_label("员工人数（人）").get_attribute("aria-invalid") == "true"
+    assert "支持新能源产业集群发展专项政策" in page.locator("#eligible").inner_text()
+    assert "小型微利企业所得税优惠" in page.locator("#undecided").inner_text()  # needs the employee count
+    _shot(page, "match-error.png")

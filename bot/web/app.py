@@ -39,7 +39,19 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot.engine import AnswerResult, Engine
 from bot.feedback import FeedbackStore
+from bot.matcher import FIELD_LABELS, MatchResult, as_json, known_industries, match_data
 from bot.web import charts
+from bot.web.match_form import (
+    CERT_CHOICES,
+    TAXPAYER_CHOICES,
+    FormData,
+    MatchForm,
+    for_page,
+    invalid_fields,
+    read_form,
+    submitted,
+    zh_fields,
+)
 from ingest.chunking import days
 from ingest.schema import SECTION_LABELS, Record
 from ingest.settings import Settings, get_settings
@@ -49,7 +61,7 @@ log = logging.getLogger(__name__)
 HERE = Path(__file__).resolve().parent
 KIND_LABELS = {"guide": "办事指南", "bundle": "一件事", "policy": "惠企政策", "document": "其他文件"}
 INTENT_LABELS = {
-    "materials": "申请材料", "condition": "受理条件", "time": "办理时限", "fee": "收费标准",
+    "materials": "申请材料", "condition": "受理条件", "time": "办理时限", "validity": "证照有效期", "fee": "收费标准",
     "where": "办理地点", "process": "办理流程", "bundle": "一件事", "subsidy": "补贴金额",
     "eligibility": "申报条件", "other": "其他",
 }
@@ -250,6 +262,7 @@ def create_app(engine: Engine, settings: Settings, store_dir: Path, feedback: Fe
         STATUS_LABELS=STATUS_LABELS, is_url=is_url, source_label=source_label, form_label=form_label,
     )
     templates.env.filters["days"] = days
+    templates.env.filters["zh_fields"] = zh_fields
     app.state.templates = templates
 
     def records() -> dict[str, Record]:
@@ -397,6 +410,39 @@ def create_app(engine: Engine, settings: Settings, store_dir: Path, feedback: Fe
     def item_print(request: Request, item_id: str) -> Response:
         return page(request, "print.html", **item_context(find(item_id)))
 
+    # ----- policy matcher -----
+
+    def match_page(request: Request, data: FormData) -> Response:
+        """The form, and once it was sent, the verdicts below it; always 200 (partial results are results)."""
+        all_records = records()
+        form = read_form(data) if submitted(data) else None
+        result: MatchResult | None = None
+        if form is not None:
+            result = match_data(form.profile, all_records)
+            result.profile_errors[:0] = form.errors
+        problems = result.profile_errors if result else []
+        policies = {rid: r for rid, r in all_records.items() if r.kind == "policy"}
+        return page(request, "match.html", form=form or MatchForm(), result=result,
+                    errors=[for_page(e) for e in problems], invalid=invalid_fields(problems),
+                    industries=known_industries(policies.values()), cert_choices=CERT_CHOICES,
+                    taxpayer_choices=TAXPAYER_CHOICES, labels=FIELD_LABELS, policies=policies)
+
+    @app.get("/match", response_class=HTMLResponse)
+    def match_get(request: Request) -> Response:
+        # GET is what the form uses: the result page can be bookmarked, reloaded and gone back to.
+        return match_page(request, request.query_params)
+
+    @app.post("/match", response_class=HTMLResponse)
+    async def match_post(request: Request) -> Response:
+        try:
+            data = await request.form(max_files=0, max_fields=50)
+        except StarletteHTTPException:
+            return error_page(request, 400)
+        try:
+            return await run_in_threadpool(match_page, request, data)
+        finally:
+            await data.close()
+
     # ----- JSON API -----
 
     @app.get("/api/ask")
@@ -426,6 +472,31 @@ def create_app(engine: Engine, settings: Settings, store_dir: Path, feedback: Fe
         result = await run_in_threadpool(ask, data.get("q", "").strip()[:MAX_QUESTION],
                                          state_from(data.get("rid", ""), data.get("intent", "")), user)
         return JSONResponse(result.public())
+
+    @app.post("/api/match")
+    async def api_match(request: Request) -> JSONResponse:
+        """Match a company profile (a JSON object, the fields of `govbot match --profile`) against the policies.
+
+        The body is always the object `govbot match --json` prints: eligible, near, profile_errors,
+        undecided. Status 200 when the profile was read without problems; 422 when profile_errors is not
+        empty (where the CLI exits 1), with the verdicts the usable fields still allow in the same body.
+        """
+        body = b""
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > MAX_JSON_BODY:
+                too_big = MatchResult(profile_errors=[f"请求体过大：企业档案不应超过 {MAX_JSON_BODY // 1024} KB"])
+                return JSONResponse(as_json(too_big), status_code=413)
+        try:
+            data: object = json.loads(body) if body.strip() else None
+        except ValueError as exc:
+            where = f"（第{exc.lineno}行第{exc.colno}列）" if isinstance(exc, json.JSONDecodeError) else ""
+            result = MatchResult(profile_errors=[f"请求体不是有效的 JSON{where}，"
+                                                 '应为企业档案对象，例如 {"industry": "新能源", "in_zone": true}'])
+        else:
+            # records() may reload a changed index: keep that off the event loop.
+            result = await run_in_threadpool(lambda: match_data(data, records()))
+        return JSONResponse(as_json(result), status_code=422 if result.profile_errors else 200)
 
     @app.get("/api/items")
     def api_items(kind: str = "") -> JSONResponse:

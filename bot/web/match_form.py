@@ -1,0 +1,141 @@
+"""The policy-matcher form: browser form fields in, a matcher profile dict out, and messages for people.
+
+The matcher (bot/matcher.py) does all validation of values; this module only turns what a browser
+sends (strings, empty meaning "not given", checkboxes) into the dict `parse_profile` expects, and
+rewrites the matcher's developer-facing field keys (``employees（员工人数）``) into Chinese labels.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from bot.matcher import FIELD_LABELS
+
+# The checkboxes offered; anything else goes in the "其他" text box.
+CERT_CHOICES: tuple[str, ...] = ("高新技术企业", "科技型中小企业", "专精特新", "规模以上企业", "小型微利企业",
+                                 "个体工商户")
+TAXPAYER_CHOICES: tuple[str, ...] = ("一般纳税人", "小规模纳税人")
+# Numeric fields and the unit suffixes a person may type after the number ("120人", "8000万元").
+# Only the unit the label asks for is dropped: "8000元" stays an error rather than becoming 8000 万元.
+NUMBER_UNITS: dict[str, tuple[str, ...]] = {
+    "employees": ("人",), "revenue_wan": ("万元", "万"), "founded_year": ("年",), "rd_ratio": (),
+    "new_hires": ("人",), "fixed_asset_investment_wan": ("万元", "万"),
+}
+TEXT_FIELDS: tuple[str, ...] = ("industry", "in_zone", *NUMBER_UNITS, "taxpayer", "cert_other")
+ALL_FIELDS: tuple[str, ...] = ("go", *TEXT_FIELDS, "certifications", "certs_none")
+MAX_FIELD = 100  # per text box; a pasted essay is cut so it is not echoed back twice in the error message
+
+_INT = re.compile(r"[+-]?\d+")
+_FLOAT = re.compile(r"[+-]?(?:\d+\.\d*|\.\d+)")
+_THOUSANDS = re.compile(r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?")
+_SPLIT = re.compile(r"[,，、;；/\s]+")
+# The matcher's unknown-industry message lists every sector (40-odd names); on the page they are in the
+# input's drop-down list already, so the box keeps the policies' own industries and points there.
+_OTHER_INDUSTRIES = re.compile(r"；其他可填行业：[^；]*")
+# "employees（员工人数）" as the matcher writes it; the lookbehind keeps "min_employees" etc. untouched.
+_FIELD_REF = re.compile(r"\s?(?<![A-Za-z_])(" + "|".join(map(re.escape, FIELD_LABELS)) + r")（([^）]*)）\s?")
+
+
+class FormData(Protocol):
+    """What both query parameters and a posted form offer (Starlette's multi-dicts)."""
+
+    def get(self, key: str, default: Any = None) -> Any: ...
+
+    def getlist(self, key: str) -> list[Any]: ...
+
+    def __contains__(self, key: object) -> bool: ...
+
+
+@dataclass
+class MatchForm:
+    """The form as the person filled it in (re-displayed verbatim) and the profile built from it."""
+
+    values: dict[str, str] = field(default_factory=lambda: dict.fromkeys(TEXT_FIELDS, ""))
+    certs: list[str] = field(default_factory=list)  # ticked checkboxes
+    certs_none: bool = False  # "以上都没有" ticked
+    profile: dict[str, Any] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)  # problems only the form can have
+
+
+def _text(data: FormData, key: str) -> str:
+    value = data.get(key)
+    return value.strip()[:MAX_FIELD] if isinstance(value, str) else ""
+
+
+def number(text: str, units: Iterable[str] = ()) -> object:
+    """A typed number as int or float; anything else unchanged, so the matcher reports it by name."""
+    cleaned = re.sub(r"\s+", "", unicodedata.normalize("NFKC", text))  # full-width digits, ％, spaces
+    for unit in units:
+        if cleaned.endswith(unit) and cleaned != unit:
+            cleaned = cleaned.removesuffix(unit)
+            break
+    if _THOUSANDS.fullmatch(cleaned):
+        cleaned = cleaned.replace(",", "")
+    if _INT.fullmatch(cleaned):
+        return int(cleaned)
+    if _FLOAT.fullmatch(cleaned):
+        return float(cleaned)
+    return cleaned  # "5%" is understood by the matcher; "abc" gets its "须为数字" message
+
+
+def submitted(data: FormData) -> bool:
+    """Whether the form was sent (the hidden go=1, or any field in a hand-made link), not just opened."""
+    return any(key in data for key in ALL_FIELDS)
+
+
+def read_form(data: FormData) -> MatchForm:
+    """Build the profile dict from form fields: an empty box (or 未填) is simply left out."""
+    form = MatchForm()
+    for key in TEXT_FIELDS:
+        form.values[key] = _text(data, key)
+    form.certs = [c for c in data.getlist("certifications") if isinstance(c, str) and c in CERT_CHOICES]
+    form.certs_none = data.get("certs_none") == "1"
+    values, profile = form.values, form.profile
+
+    if values["industry"]:
+        profile["industry"] = values["industry"]
+    if values["in_zone"]:
+        profile["in_zone"] = values["in_zone"]  # 是/否; anything forged gets the matcher's message
+    for key, units in NUMBER_UNITS.items():
+        if values[key]:
+            profile[key] = number(values[key], units)
+    if values["taxpayer"]:
+        profile["taxpayer"] = values["taxpayer"]
+
+    other = [part for part in _SPLIT.split(unicodedata.normalize("NFKC", values["cert_other"])) if part]
+    ticked = list(dict.fromkeys([*form.certs, *other]))
+    if form.certs_none and ticked:
+        # Not passed on at all: either answer may be the wrong one.
+        form.errors.append(f"“资质与身份”勾选了“以上都没有”，又填写了{'、'.join(ticked)}，请核对")
+    elif ticked:
+        profile["certifications"] = ticked
+    elif form.certs_none:
+        profile["certifications"] = []  # "has none" decides policies; an empty box would leave them undecided
+    return form
+
+
+def for_page(message: str) -> str:
+    """A matcher message as the form's error box shows it: Chinese labels, no 40-name industry list."""
+    return zh_fields(_OTHER_INDUSTRIES.sub("；其他行业可在输入框的下拉列表中选择", message))
+
+
+def zh_fields(text: str) -> str:
+    """The matcher's "employees（员工人数）" as “员工人数”: front-desk staff read Chinese only."""
+    def label(m: re.Match[str]) -> str:
+        name = m.group(2).split("，")[0]
+        # "所属行业“钢铁”无法识别" rather than two quoted phrases in a row.
+        return name if text.startswith("“", m.end()) else f"“{name}”"
+
+    return _FIELD_REF.sub(label, text)
+
+
+def invalid_fields(messages: Iterable[str]) -> set[str]:
+    """Form fields named in the matcher's messages, to mark those inputs."""
+    # The empty-profile message lists every field as a suggestion: none of them is wrong.
+    shown = [message for message in messages if not message.startswith("企业档案为空")]
+    named = {m.group(1) for message in shown for m in _FIELD_REF.finditer(message)}
+    return named | ({"certifications"} if any("“资质与身份”" in message for message in shown) else set())
