@@ -2,7 +2,8 @@
 
 All Telegram-specific code sits here; the engine returns plain results and this module only
 renders them (HTML, buttons, message splitting) and keeps the per-chat conversation state.
-Every sentence users see lives in ``bot.texts``.
+Every sentence users see lives in ``bot.texts``. ``/match`` asks for a company profile one question
+at a time and answers with the policy matcher's report (``bot.matcher`` validates and matches).
 
 Entry points: ``run_telegram()`` (long polling, or a webhook with ``webhook_url``) and
 ``build_application()`` (all wiring in one place; tests drive it against a fake Bot API).
@@ -20,6 +21,8 @@ import math
 import re
 import sys
 import time
+import unicodedata
+import warnings
 from collections import OrderedDict, defaultdict, deque
 from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
@@ -49,6 +52,7 @@ from telegram.ext import (
     CallbackQueryHandler,
     CommandHandler,
     ContextTypes,
+    ConversationHandler,
     Defaults,
     MessageHandler,
     PersistenceInput,
@@ -56,8 +60,21 @@ from telegram.ext import (
     TypeHandler,
     filters,
 )
+from telegram.warnings import PTBUserWarning
 
 from bot import texts
+from bot.matcher import (
+    CERT_SYNONYMS,
+    FIELD_LABELS,
+    TAXPAYER_CERTS,
+    MatchResult,
+    canonical_cert,
+    canonical_industry,
+    known_industries,
+    match_data,
+    parse_profile,
+    render_text,
+)
 
 log = logging.getLogger(__name__)
 
@@ -194,6 +211,140 @@ def _short(label: str, width: int = 40) -> str:
     return label if len(label) <= width else label[: width - 1] + "…"
 
 
+# ----------------------------------------------------------------------------- policy matching (/match)
+
+MATCH_FIELDS: tuple[str, ...] = tuple(texts.MATCH_QUESTIONS)  # the order the questions are asked
+MATCH_ASKING = 1  # the ConversationHandler's only state; which question is current lives in user_data
+MATCH_IDLE = 30 * 60.0  # seconds without an answer after which /match is abandoned
+INDUSTRY_BUTTONS = 12
+RESULT_BUTTONS = 8
+_INT_FIELDS = frozenset({"employees", "founded_year", "new_hires"})
+_MONEY_FIELDS = frozenset({"revenue_wan", "fixed_asset_investment_wan"})
+_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)")
+_THOUSANDS = re.compile(r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?")
+# The matcher names fields as ``employees（员工人数）`` for JSON users; a chat shows the label alone.
+_FIELD_NAMED = re.compile(r" ?(?<![A-Za-z_])(" + "|".join(sorted(FIELD_LABELS, key=len, reverse=True))
+                          + r")（[^）]*）")
+
+
+def plain_fields(text: str) -> str:
+    """The matcher's text with every ``field（说明）`` replaced by the field's Chinese label."""
+    return _FIELD_NAMED.sub(lambda m: texts.MATCH_LABELS.get(m.group(1), m.group(1)), text)
+
+
+def clean_answer(field: str, text: str) -> object:
+    """A typed answer in the form the matcher validates.
+
+    Chat input is forgiving where the meaning is plain: full-width digits, thousands separators and the
+    question's own unit (120人, ８０００万元, 2019年, 1.2亿) are accepted. Anything else is passed on
+    unchanged, so the matcher's validation decides and words the rejection: "8000元" is not 8000 万元.
+    """
+    value = unicodedata.normalize("NFKC", text).strip()
+    if field == "in_zone":
+        lowered = value.lower()
+        if lowered in texts.MATCH_YES_WORDS:
+            return texts.MATCH_YES
+        if lowered in texts.MATCH_NO_WORDS:
+            return texts.MATCH_NO
+        return value
+    if field not in _INT_FIELDS | _MONEY_FIELDS | {"rd_ratio"}:
+        return value
+    compact = re.sub(r"\s", "", value)
+    scale = 1
+    if field in _MONEY_FIELDS:
+        if compact.endswith(("亿", "亿元")):
+            compact, scale = compact.removesuffix("元").removesuffix("亿"), 10_000
+        elif compact.endswith(("万", "万元")):
+            compact = compact.removesuffix("元").removesuffix("万")
+    elif field == "founded_year":
+        compact = compact.removesuffix("年")
+    elif field in ("employees", "new_hires"):
+        compact = compact.removesuffix("人").removesuffix("名")
+    if field == "rd_ratio" and compact.endswith("%"):
+        return compact  # the matcher reads "5%" itself
+    if _THOUSANDS.fullmatch(compact):  # 8,000 but not 120,8000 (NFKC made "，" a ",")
+        compact = compact.replace(",", "")
+    if not _NUMBER.fullmatch(compact):
+        return value
+    number = float(compact) * scale
+    # An integer stays an int so the matcher's message echoes "-5", not "-5.0".
+    return int(number) if number.is_integer() and "." not in compact else number
+
+
+def check_answer(field: str, value: object, answers: dict[str, Any],
+                 policies: list[Any]) -> tuple[Any, str | None]:
+    """Validate one answer with the matcher's profile rules, alone and then with the earlier answers.
+
+    Returns (the matcher's canonical value, None), or (None, a Chinese reason to ask again).
+    """
+    if value is None:
+        return None, None
+    alone, errors = parse_profile({field: value}, policies)
+    if errors or alone is None:
+        return None, plain_fields("；".join(errors))
+    together, errors = parse_profile({**answers, field: getattr(alone, field)}, policies)
+    if errors or together is None:  # contradicts an earlier answer, e.g. more new hires than employees
+        return None, plain_fields("；".join(errors)) + "。" + texts.MATCH_CONTRADICTION_HINT
+    return getattr(together, field), None
+
+
+def cert_choices(policies: list[Any]) -> list[str]:
+    """The 资质 buttons: the usual ones, then any other the policies require (taxpayer types have their own question)."""
+    names = dict.fromkeys(texts.MATCH_CERT_CHOICES)
+    for record in policies:
+        eligibility = record.eligibility
+        if eligibility is None:
+            continue
+        for cert in (*eligibility.certifications_any, *eligibility.certifications_all):
+            name = canonical_cert(cert)
+            if name not in TAXPAYER_CERTS.values():
+                names[name] = None
+    return list(names)
+
+
+def known_certs(policies: list[Any]) -> set[str]:
+    return set(cert_choices(policies)) | set(CERT_SYNONYMS.values()) | set(TAXPAYER_CERTS.values())
+
+
+def _show_value(field: str, value: Any) -> str:
+    if field == "in_zone":
+        return texts.MATCH_YES if value else texts.MATCH_NO
+    if field == "industry":
+        canonical = canonical_industry(value)
+        return value if canonical == value else f"{value}（{canonical}）"
+    if field == "certifications":
+        return "、".join(value) or texts.MATCH_NO_CERTS
+    if field == "rd_ratio":
+        return f"{value * 100:.4f}".rstrip("0").rstrip(".") + "%"
+    if isinstance(value, float):
+        value = f"{value:.4f}".rstrip("0").rstrip(".")
+    return f"{value}{texts.MATCH_UNITS.get(field, '')}"
+
+
+def render_match(answers: dict[str, Any], result: MatchResult, *, with_buttons: bool = False) -> str:
+    """The /match result as plain text: the profile as understood, then the matcher's report.
+
+    The report is the matcher's own (``render_text``) with field keys and record ids taken out, since
+    chat users read Chinese only.
+    """
+    lines = [texts.MATCH_PROFILE]
+    missing = []
+    for field in MATCH_FIELDS:
+        value = answers.get(field)
+        if value is None:
+            missing.append(texts.MATCH_LABELS[field])
+        else:
+            lines.append(texts.MATCH_PROFILE_ROW.format(label=texts.MATCH_LABELS[field],
+                                                       value=_show_value(field, value)))
+    if missing:
+        lines.append(texts.MATCH_PROFILE_MISSING.format(labels="、".join(missing)))
+    report = render_text(result)
+    for verdict in (*result.eligible, *result.near, *result.undecided, *result.not_applicable):
+        report = report.replace(f"（{verdict.id}）", "")
+    footer = (texts.MATCH_FOOTER_BUTTONS + texts.MATCH_FOOTER) if with_buttons else texts.MATCH_FOOTER
+    return "\n".join(lines) + "\n\n" + plain_fields(report) + "\n\n" + footer
+
+
 # ----------------------------------------------------------------------------- retries
 
 
@@ -255,6 +406,7 @@ class GovBot:
         self._hits: dict[int, deque[float]] = defaultdict(deque)
         self._warned_until: dict[int, float] = {}
         self._chat_locks: dict[int, asyncio.Lock] = {}
+        self._match_locks: dict[int, asyncio.Lock] = {}
         self._reload_lock = asyncio.Lock()
         self._titles: tuple[str | None, dict[str, str]] = (None, {})
 
@@ -269,16 +421,25 @@ class GovBot:
         self._engine_pool.shutdown(wait=False, cancel_futures=True)
         self._db_pool.shutdown(wait=False, cancel_futures=True)
 
+    @staticmethod
+    def _lock_in(locks: dict[int, asyncio.Lock], key: int) -> asyncio.Lock:
+        lock = locks.get(key)
+        if lock is None:
+            if len(locks) > 10_000:
+                # Safe: an unlocked lock has no waiters, and acquiring a free lock does not yield.
+                for stale in [k for k, v in locks.items() if not v.locked()]:
+                    del locks[stale]
+            lock = locks[key] = asyncio.Lock()
+        return lock
+
     def _chat_lock(self, chat_id: int) -> asyncio.Lock:
         # Chats are answered concurrently, but one chat's questions in order: a follow-up must see
         # the state its predecessor left.
-        lock = self._chat_locks.get(chat_id)
-        if lock is None:
-            if len(self._chat_locks) > 10_000:
-                # Safe: an unlocked lock has no waiters, and acquiring a free lock does not yield.
-                self._chat_locks = {k: v for k, v in self._chat_locks.items() if v.locked()}
-            lock = self._chat_locks[chat_id] = asyncio.Lock()
-        return lock
+        return self._lock_in(self._chat_locks, chat_id)
+
+    def _match_lock(self, user_id: int) -> asyncio.Lock:
+        # A separate table: a /match step may hand a message to answer(), which takes the chat lock.
+        return self._lock_in(self._match_locks, user_id)
 
     def _ref(self, record_id: str) -> str:
         """A record id short enough for callback data (≤ 64 bytes with prefix and intent)."""
@@ -347,7 +508,8 @@ class GovBot:
         """Only what the bot acts on counts: group chatter that does not address it is not a flood."""
         message = update.message
         if update.callback_query is not None:
-            return True
+            # Answering /match by buttons (跳过, ticking 资质) is cheap and naturally quick: not a flood.
+            return not (update.callback_query.data or "").startswith("mt:")
         if message is None or not message.text:
             return False
         if message.chat.type == ChatType.PRIVATE or message.text.startswith("/"):
@@ -489,6 +651,7 @@ class GovBot:
              InlineKeyboardButton(texts.MENU_BUNDLES, callback_data="m:bundle")],
             [InlineKeyboardButton(texts.MENU_POLICIES, callback_data="m:policy"),
              InlineKeyboardButton(texts.MENU_HUMAN, callback_data="m:human")],
+            [InlineKeyboardButton(texts.MENU_MATCH, callback_data="m:match")],
         ])
 
     async def start(self, update: Update, context: Context) -> None:
@@ -619,6 +782,267 @@ class GovBot:
     async def on_stale_button(self, update: Update, context: Context) -> None:
         # Buttons from an older version of the bot: answer anyway so no spinner is left.
         await update.callback_query.answer(texts.ITEM_GONE, show_alert=True)
+
+    # ----- policy matching (/match) -----
+    # One ConversationHandler state (MATCH_ASKING); the current question, the answers so far and the
+    # 资质 ticked are in user_data["match"], changed only under the user's match lock. With
+    # concurrent_updates two quick answers would both be checked against the same ConversationHandler
+    # state; the lock keeps them in order and the second is taken as the answer to the next question.
+
+    def _policies(self) -> list[Any]:
+        return [r for r in self.engine.records.values() if r.kind == "policy"]
+
+    @staticmethod
+    def _session(context: Context) -> dict[str, Any] | None:
+        """The user's /match in progress; None when there is none or it was abandoned (MATCH_IDLE)."""
+        user_data = context.user_data if context.user_data is not None else {}
+        session = user_data.get("match")
+        if session is not None and time.time() - session["at"] > MATCH_IDLE:
+            # No JobQueue for conversation_timeout: the timeout is applied when the user comes back,
+            # so what they send now is treated as a new question, not as a late answer.
+            user_data.pop("match", None)
+            return None
+        return session
+
+    def _match_keyboard(self, session: dict[str, Any], field: str) -> InlineKeyboardMarkup:
+        def button(label: str, choice: str) -> InlineKeyboardButton:
+            return InlineKeyboardButton(label, callback_data=self._data("mt", field, choice))
+
+        choices: list[InlineKeyboardButton] = []
+        per_row = 3
+        if field == "in_zone":
+            choices = [button(texts.MATCH_YES, "1"), button(texts.MATCH_NO, "0")]
+        elif field == "industry":
+            choices = [button(_short(name, 12), f"i{i}") for i, name in enumerate(session["industries"])]
+        elif field == "taxpayer":
+            choices = [button(name, f"t{i}") for i, name in enumerate(texts.MATCH_TAXPAYERS)]
+        elif field == "certifications":
+            per_row = 2
+            choices = [button(("✅ " if name in session["picked"] else "") + name, f"c{i}")
+                       for i, name in enumerate(session["certs"])]
+        rows = [choices[i: i + per_row] for i in range(0, len(choices), per_row)]
+        if field == "certifications":
+            rows.append([button(texts.MATCH_NONE, "none"), button(texts.MATCH_DONE, "done")])
+        rows.append([button(texts.MATCH_SKIP, "skip")])
+        return InlineKeyboardMarkup(rows)
+
+    def _question(self, session: dict[str, Any]) -> str:
+        step = session["step"]
+        return (texts.MATCH_PROGRESS.format(n=step + 1, total=len(MATCH_FIELDS))
+                + texts.MATCH_QUESTIONS[MATCH_FIELDS[step]])
+
+    async def _ask_question(self, bot: Any, chat_id: int, session: dict[str, Any], note: str = "") -> None:
+        """Send the current question with its buttons; ``note`` (HTML) goes above it."""
+        text = self._question(session)
+        sent = await bot.send_message(chat_id, f"{note}\n\n{text}" if note else text,
+                                      reply_markup=self._match_keyboard(session, MATCH_FIELDS[session["step"]]))
+        session["message_id"] = sent.message_id
+
+    async def _retire_question(self, bot: Any, chat_id: int, session: dict[str, Any],
+                               shown: str | None = None) -> None:
+        """Take the buttons off the question message (old buttons must not look pressable); when it was
+        answered by a button, write the answer under the question."""
+        message_id = session.get("message_id")
+        if message_id is None:
+            return
+        session["message_id"] = None
+        try:
+            if shown is None:
+                await bot.edit_message_reply_markup(chat_id=chat_id, message_id=message_id, reply_markup=None)
+            else:
+                text = self._question(session) + "\n" + html.escape(texts.MATCH_CHOSEN.format(answer=shown))
+                await bot.edit_message_text(text, chat_id=chat_id, message_id=message_id)
+        except TelegramError as exc:  # too old to edit, or already edited: cosmetic
+            log.debug("question %s not retired: %s", message_id, exc)
+
+    async def _take_answer(self, context: Context, chat_id: int, session: dict[str, Any], value: object,
+                           shown: str | None) -> int | None:
+        """Record the answer (None: skipped) and ask the next question, or the same one again with the reason.
+
+        Returns the conversation's next state: None (stay) or END after the result was sent.
+        """
+        bot = context.bot
+        field = MATCH_FIELDS[session["step"]]
+        policies = self._policies()
+        accepted, problem = check_answer(field, value, session["answers"], policies)
+        if problem is not None:
+            await self._retire_question(bot, chat_id, session)
+            await self._ask_question(bot, chat_id, session,
+                                     note=texts.MATCH_BAD_ANSWER.format(problem=html.escape(problem)))
+            return None
+        note = ""
+        if field == "certifications" and accepted:
+            unknown = [name for name in accepted if name not in known_certs(policies)]
+            if unknown:
+                note = html.escape(texts.MATCH_UNKNOWN_CERTS.format(names="、".join(unknown),
+                                                                   known="、".join(cert_choices(policies))))
+        await self._retire_question(bot, chat_id, session, shown)
+        session["answers"][field] = accepted
+        session["step"] += 1
+        session["at"] = time.time()
+        if session["step"] < len(MATCH_FIELDS):
+            await self._ask_question(bot, chat_id, session, note)
+            return None
+        if note:
+            await bot.send_message(chat_id, note)
+        await self._send_match_result(context, chat_id, session["answers"])
+        return ConversationHandler.END
+
+    async def _send_match_result(self, context: Context, chat_id: int, answers: dict[str, Any]) -> None:
+        if context.user_data is not None:
+            context.user_data.pop("match", None)
+        result = match_data({k: v for k, v in answers.items() if v is not None}, self._policies())
+        # The eligible and near policies as buttons: the same "q:" buttons as answers, showing 支持标准.
+        rows = [[InlineKeyboardButton(_short(v.title), callback_data=self._data("q", self._ref(v.id), "subsidy"))]
+                for v in (*result.eligible, *result.near)[:RESULT_BUTTONS] if v.id in self.engine.records]
+        report = render_match(answers, result, with_buttons=bool(rows))
+        rows.append([InlineKeyboardButton(texts.MATCH_AGAIN, callback_data="m:match")])
+        await self._send(context.bot, chat_id, render_answer(report), InlineKeyboardMarkup(rows), None)
+
+    async def match_start(self, update: Update, context: Context) -> int:
+        """/match, the menu button or the /start match deep link: the first question."""
+        query = update.callback_query
+        if query is not None:
+            await query.answer()
+        chat = update.effective_chat
+        if chat.type != ChatType.PRIVATE:  # the menu button pressed in a group
+            await self.match_in_group(update, context)
+            return ConversationHandler.END
+        async with self._match_lock(update.effective_user.id):
+            policies = self._policies()
+            if not policies:
+                await context.bot.send_message(chat.id, texts.MATCH_NO_POLICIES)
+                return ConversationHandler.END
+            previous = self._session(context)
+            if previous is not None:  # /match again: start over
+                await self._retire_question(context.bot, chat.id, previous)
+            session: dict[str, Any] = {
+                "step": 0, "answers": {}, "at": time.time(), "message_id": None, "picked": [],
+                # Fixed for this run so a button's index still means the same name after a /reload.
+                "industries": known_industries(policies)[:INDUSTRY_BUTTONS], "certs": cert_choices(policies)}
+            context.user_data["match"] = session
+            await self._ask_question(context.bot, chat.id, session,
+                                     note=texts.MATCH_INTRO.format(count=len(MATCH_FIELDS)))
+        return MATCH_ASKING
+
+    async def match_text(self, update: Update, context: Context) -> int | None:
+        message = update.message
+        async with self._match_lock(message.from_user.id):
+            session = self._session(context)
+            if session is None:  # abandoned, or finished while this message waited: an ordinary question
+                await self.private_text(update, context)
+                return ConversationHandler.END
+            text = message.text.strip()
+            if text in texts.MATCH_CANCEL_WORDS:
+                return await self._cancel_match(update, context)
+            field = MATCH_FIELDS[session["step"]]
+            if text.lower() in texts.MATCH_SKIP_WORDS:
+                value: object = None
+            elif field == "certifications" and text in texts.MATCH_NONE_WORDS:
+                value = []
+            else:
+                value = clean_answer(field, text)
+                if field == "in_zone" and value not in (texts.MATCH_YES, texts.MATCH_NO):
+                    # The matcher would ask for true/false, which is JSON talk.
+                    await self._retire_question(context.bot, message.chat_id, session)
+                    await self._ask_question(context.bot, message.chat_id, session, note=texts.MATCH_BAD_ANSWER.format(
+                        problem=texts.MATCH_BAD_YES_NO))
+                    return None
+            return await self._take_answer(context, message.chat_id, session, value, None)
+
+    def _button_value(self, session: dict[str, Any], field: str, choice: str) -> tuple[object, str] | None:
+        """(value, what to show as chosen) for an answer button; None for data this session does not know."""
+        if choice == "skip":
+            return None, texts.MATCH_SKIPPED
+        index = int(choice[1:]) if choice[1:].isdigit() else -1
+        if field == "in_zone" and choice in ("1", "0"):
+            shown = texts.MATCH_YES if choice == "1" else texts.MATCH_NO
+            return shown, shown
+        if field == "industry" and choice.startswith("i") and 0 <= index < len(session["industries"]):
+            return session["industries"][index], session["industries"][index]
+        if field == "taxpayer" and choice.startswith("t") and 0 <= index < len(texts.MATCH_TAXPAYERS):
+            return texts.MATCH_TAXPAYERS[index], texts.MATCH_TAXPAYERS[index]
+        if field == "certifications" and choice == "none":
+            return [], texts.MATCH_NONE
+        if field == "certifications" and choice == "done":
+            return list(session["picked"]), "、".join(session["picked"])
+        return None
+
+    async def match_button(self, update: Update, context: Context) -> int | None:
+        query = update.callback_query
+        _, field, choice = query.data.split(":", 2)
+        async with self._match_lock(query.from_user.id):
+            session = self._session(context)
+            if session is None:
+                await query.answer(texts.MATCH_OVER, show_alert=True)
+                return ConversationHandler.END
+            if field != MATCH_FIELDS[session["step"]]:  # a button of an earlier question
+                await query.answer(texts.MATCH_ANSWERED)
+                return None
+            chat_id = query.message.chat.id
+            if field == "certifications" and choice.startswith("c") and choice[1:].isdigit():
+                index = int(choice[1:])
+                if index < len(session["certs"]):
+                    name = session["certs"][index]
+                    picked = session["picked"]
+                    if name in picked:
+                        picked.remove(name)
+                    else:
+                        picked.append(name)
+                    picked.sort(key=session["certs"].index)
+                    session["at"] = time.time()
+                await query.answer()
+                try:
+                    await query.edit_message_reply_markup(self._match_keyboard(session, field))
+                except BadRequest as exc:  # "message is not modified" on a double press
+                    log.debug("certification buttons not updated: %s", exc)
+                return None
+            if field == "certifications" and choice == "done" and not session["picked"]:
+                await query.answer(texts.MATCH_PICK_FIRST, show_alert=True)
+                return None
+            taken = self._button_value(session, field, choice)
+            if taken is None:
+                await query.answer(texts.MATCH_ANSWERED)
+                return None
+            await query.answer()
+            return await self._take_answer(context, chat_id, session, *taken)
+
+    async def _cancel_match(self, update: Update, context: Context) -> int:
+        session = context.user_data.pop("match", None) if context.user_data is not None else None
+        chat_id = update.effective_chat.id
+        if session is not None:
+            await self._retire_question(context.bot, chat_id, session)
+        await context.bot.send_message(chat_id, texts.MATCH_CANCELLED)
+        return ConversationHandler.END
+
+    async def match_cancel(self, update: Update, context: Context) -> int:
+        async with self._match_lock(update.effective_user.id):
+            return await self._cancel_match(update, context)
+
+    async def match_not_text(self, update: Update, context: Context) -> int | None:
+        if self._session(context) is None:
+            await self.not_text(update, context)
+            return ConversationHandler.END
+        await update.effective_message.reply_text(texts.MATCH_TEXT_ONLY)
+        return None
+
+    async def match_in_group(self, update: Update, context: Context) -> None:
+        # A company profile is not for a group's eyes, and in a group the bot only sees messages that
+        # address it: the questions are asked in a private chat, reached by a deep link.
+        link = f"https://t.me/{context.bot.username}?start=match"
+        markup = InlineKeyboardMarkup([[InlineKeyboardButton(texts.MATCH_PRIVATE_BUTTON, url=link)]])
+        message = update.message
+        await context.bot.send_message(
+            update.effective_chat.id, texts.MATCH_PRIVATE_ONLY, reply_markup=markup,
+            reply_parameters=ReplyParameters(message.message_id, allow_sending_without_reply=True)
+            if message is not None else None)
+
+    async def cancel_idle(self, update: Update, context: Context) -> None:
+        await update.effective_message.reply_text(texts.MATCH_NOTHING_TO_CANCEL)
+
+    async def on_match_over(self, update: Update, context: Context) -> None:
+        # A /match button after the conversation ended (finished, cancelled, timed out or restarted bot).
+        await update.callback_query.answer(texts.MATCH_OVER, show_alert=True)
 
     # ----- admins -----
     async def _require_admin(self, update: Update, command: str) -> bool:
@@ -764,6 +1188,7 @@ def build_application(engine: Any, settings: Any, store_dir: Path, feedback: Any
     application.add_handler(TypeHandler(Update, govbot.flood_guard), group=-1)
     new_text = filters.UpdateType.MESSAGE & filters.TEXT & ~filters.COMMAND
     application.add_handlers([
+        match_conversation(govbot, new_text),  # first: while /match runs, its answers are not questions
         CommandHandler("start", govbot.start),
         CommandHandler("help", govbot.help),
         CommandHandler("bundles", govbot.bundles),
@@ -771,6 +1196,8 @@ def build_application(engine: Any, settings: Any, store_dir: Path, feedback: Any
         CommandHandler("ask", govbot.ask_command),
         CommandHandler("reload", govbot.reload),
         CommandHandler("stats", govbot.stats),
+        CommandHandler("match", govbot.match_in_group, filters=filters.ChatType.GROUPS),
+        CommandHandler("cancel", govbot.cancel_idle, filters=filters.ChatType.PRIVATE),
         MessageHandler(new_text & filters.ChatType.PRIVATE, govbot.private_text),
         MessageHandler(new_text & filters.ChatType.GROUPS, govbot.group_text),
         # Private chats only: in a group, other bots' commands and photos are none of our business.
@@ -780,10 +1207,40 @@ def build_application(engine: Any, settings: Any, store_dir: Path, feedback: Any
         CallbackQueryHandler(govbot.on_list_page, pattern=r"^l:(guide|bundle|policy|document):\d+$"),
         CallbackQueryHandler(govbot.on_section, pattern=r"^q:[^:]+:[a-z]+$"),
         CallbackQueryHandler(govbot.on_vote, pattern=r"^f:[+-]:[^:]+$"),
+        CallbackQueryHandler(govbot.on_match_over, pattern=r"^mt:"),
         CallbackQueryHandler(govbot.on_stale_button),
     ])
     application.add_error_handler(govbot.on_error)
     return application
+
+
+def match_conversation(govbot: GovBot, new_text: filters.BaseFilter) -> ConversationHandler:
+    """/match as a ConversationHandler: entered by /match, the 政策匹配 menu button or the
+    ``/start match`` deep link (private chats only), left by answering the last question or /cancel."""
+    private = filters.ChatType.PRIVATE
+    with warnings.catch_warnings():
+        # PTB warns that CallbackQueryHandlers are not tracked per message with per_message=False. That is
+        # intended: the answer buttons belong to the user's one conversation, and a button of an earlier
+        # question is recognised by the field in its data.
+        warnings.filterwarnings("ignore", message="If 'per_message=False'", category=PTBUserWarning)
+        return ConversationHandler(
+            entry_points=[
+                CommandHandler("match", govbot.match_start, filters=private),
+                CommandHandler("start", govbot.match_start, filters=private & filters.Regex(r"^/start\S*\s+match$")),
+                CallbackQueryHandler(govbot.match_start, pattern=r"^m:match$"),
+            ],
+            states={MATCH_ASKING: [
+                MessageHandler(new_text, govbot.match_text),
+                CallbackQueryHandler(govbot.match_button, pattern=r"^mt:[a-z_]+:[a-z0-9]+$"),
+                MessageHandler(filters.UpdateType.MESSAGE & ~filters.TEXT, govbot.match_not_text),
+            ]},
+            fallbacks=[CommandHandler("cancel", govbot.match_cancel)],
+            allow_reentry=True,  # /match again starts over
+            # Keyed by (chat, user). Not persistent: user_data, which holds the answers, is not persisted
+            # either, so after a restart the user starts over rather than resuming half a profile.
+            per_chat=True, per_user=True, per_message=False,
+            name="match",
+        )
 
 
 async def _check_token(token: str, base_url: str | None) -> None:

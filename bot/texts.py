@@ -22,11 +22,13 @@ HELP = (
     "· 直接发送问题，我会引用知识库原文回答并注明来源；\n"
     "· 答完可以接着问“要多久？”“在哪里办？”，我记得刚才说的是哪个事项；\n"
     "· 答案下方的按钮可查看同一事项的材料、时限、地点、收费，或相关的“一件事”；\n"
+    "· 发送 /match 回答几个关于企业的问题，我会列出贵企业可能享受的惠企政策；\n"
     "· 在群里请 @我、回复我的消息，或使用 /ask 问题。\n\n"
     "命令：\n"
     "/start 主菜单\n"
     "/bundles 一件事套餐\n"
     "/policies 惠企政策\n"
+    "/match 政策匹配（/cancel 中途结束）\n"
     "/ask 问题（群聊中提问）\n"
     "/help 使用说明"
 )
@@ -34,6 +36,7 @@ MENU_GUIDES = "办事材料"
 MENU_BUNDLES = "一件事套餐"
 MENU_POLICIES = "惠企政策"
 MENU_HUMAN = "人工咨询"
+MENU_MATCH = "政策匹配：看看能享受哪些政策"
 HUMAN = (
     "如需人工帮助，请到自贡高新区政务服务中心窗口咨询，或联系营商环境专员。\n"
     "各事项的咨询电话见答案中的“办理地点”部分，可点答案下方的“地点”按钮查看。"
@@ -80,6 +83,82 @@ ASK_USAGE = "请在 /ask 后面写上问题，例如：/ask 开公司需要哪�
 FLOOD = "您发得有点快，请稍等 {seconds} 秒再问，我会逐条认真回答。"
 ERROR = "抱歉，出了点问题，请稍后再试。"
 
+# ----- policy matching (/match) -----
+# The questions in the order they are asked; keys are the matcher's profile fields.
+MATCH_QUESTIONS = {
+    "in_zone": "贵企业是否在自贡高新区注册？",
+    "industry": "贵企业所属行业是什么？可点下面的常见行业，或直接输入行业名称，例如：钠电、软件、餐饮、建筑业。",
+    "employees": "员工人数是多少？请输入整数，例如：120",
+    "revenue_wan": "上年度营业收入是多少万元？请输入数字，例如：8000（即8000万元）",
+    "founded_year": "企业成立于哪一年？请输入四位年份，例如：2019",
+    "certifications": (
+        "贵企业具备哪些资质或身份？可多选，选好后点“完成”；"
+        "也可以直接输入，多项用顿号分隔，例如：高新技术企业、规模以上企业"
+    ),
+    "taxpayer": "增值税纳税人类型是？",
+    "rd_ratio": "研发投入占营业收入的比例是多少？例如：5%（也可写 0.05）",
+    "new_hires": "今年新招用了多少人？请输入整数，没有招人请输入 0",
+    "fixed_asset_investment_wan": "今年固定资产投资是多少万元？请输入数字，没有请输入 0",
+}
+# Short names of the profile fields, used in error messages and the result instead of the field keys.
+MATCH_LABELS = {
+    "in_zone": "是否在自贡高新区注册",
+    "industry": "所属行业",
+    "employees": "员工人数",
+    "revenue_wan": "年营业收入（万元）",
+    "founded_year": "成立年份",
+    "certifications": "资质与身份",
+    "taxpayer": "增值税纳税人类型",
+    "rd_ratio": "研发投入占比",
+    "new_hires": "本年新招用人数",
+    "fixed_asset_investment_wan": "固定资产投资（万元）",
+}
+MATCH_INTRO = (
+    "<b>政策匹配</b>\n"
+    "我会问 {count} 个关于贵企业的问题，再按各项惠企政策的申报条件列出可能享受的政策。"
+    "不清楚的问题点“跳过”即可；随时发送 /cancel 结束。"
+)
+MATCH_PROGRESS = "（{n}/{total}）"
+MATCH_YES = "是"
+MATCH_NO = "否"
+MATCH_SKIP = "跳过"
+MATCH_DONE = "完成"
+MATCH_NONE = "以上都没有"
+MATCH_CHOSEN = "→ {answer}"
+MATCH_SKIPPED = "已跳过"
+MATCH_NO_CERTS = "无"
+MATCH_TAXPAYERS = ("一般纳税人", "小规模纳税人")
+# Offered as buttons before the policies' own certifications (the matcher accepts any name).
+MATCH_CERT_CHOICES = ("高新技术企业", "科技型中小企业", "专精特新", "规模以上企业", "小型微利企业")
+MATCH_SKIP_WORDS = ("跳过", "不知道", "不清楚", "不确定", "略过", "skip")
+MATCH_CANCEL_WORDS = ("取消", "退出", "结束", "取消匹配", "结束匹配")
+MATCH_YES_WORDS = ("是", "是的", "在", "对", "已注册", "yes", "y")
+MATCH_NO_WORDS = ("否", "不是", "不在", "没有", "未注册", "no", "n")
+MATCH_NONE_WORDS = ("无", "没有", "都没有", "以上都没有", "暂无")
+MATCH_BAD_ANSWER = "{problem}\n请重新回答，或点“跳过”；发送 /cancel 结束匹配。"
+MATCH_BAD_YES_NO = "请回答“是”或“否”（可以直接点下面的按钮）。"
+MATCH_CONTRADICTION_HINT = "如需修改前面的回答，请发送 /match 重新开始。"
+MATCH_UNKNOWN_CERTS = (
+    "已记录。提示：“{names}”不是政策申报条件中使用的名称，不会影响匹配结果；"
+    "常用名称：{known}。如有笔误，可发送 /match 重新开始。"
+)
+MATCH_PICK_FIRST = "请先点选资质，或点“以上都没有”“跳过”。"
+MATCH_TEXT_ONLY = "请用文字或按钮回答当前问题；发送 /cancel 结束匹配。"
+MATCH_ANSWERED = "这个问题已经回答过了。"
+MATCH_OVER = "这次政策匹配已经结束，发送 /match 可以重新开始。"
+MATCH_CANCELLED = "已结束政策匹配。您可以继续直接提问，或发送 /match 重新开始。"
+MATCH_NOTHING_TO_CANCEL = "当前没有进行中的政策匹配。发送 /match 开始。"
+MATCH_NO_POLICIES = "知识库中暂时没有惠企政策，无法匹配，请稍后再试。"
+MATCH_PRIVATE_ONLY = "政策匹配需要填写企业信息，请私聊我进行：点下面的按钮，或私聊我发送 /match。"
+MATCH_PRIVATE_BUTTON = "私聊开始政策匹配"
+MATCH_PROFILE = "【您提供的企业信息】"
+MATCH_PROFILE_ROW = "{label}：{value}"
+MATCH_PROFILE_MISSING = "未提供：{labels}"
+MATCH_UNITS = {"employees": "人", "new_hires": "人", "founded_year": "年"}  # the 万元 fields say it in the label
+MATCH_FOOTER_BUTTONS = "点下面的政策名称可查看支持标准。"
+MATCH_FOOTER = "发送 /match 可重新匹配，也可以直接提问某项政策的详情。"
+MATCH_AGAIN = "重新匹配"
+
 # ----- admins -----
 NOT_ADMIN = "抱歉，这个命令仅限管理员使用。"
 RELOAD_STARTED = "正在重新导入知识库：{path} …"
@@ -109,6 +188,8 @@ COMMANDS = [
     ("help", "使用说明"),
     ("bundles", "一件事套餐"),
     ("policies", "惠企政策"),
+    ("match", "政策匹配：看看企业能享受哪些政策"),
+    ("cancel", "结束政策匹配"),
     ("ask", "提问（群聊中使用）"),
 ]
 ADMIN_COMMANDS = [

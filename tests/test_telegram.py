@@ -7,7 +7,9 @@ against ``tests/fake_bot_api.py`` and talks to it as users would: messages, butt
 from __future__ import annotations
 
 import asyncio
+import datetime
 import os
+import re
 import shutil
 import socket
 import sys
@@ -24,8 +26,13 @@ from telegram import BotCommand
 from bot import texts
 from bot.feedback import FeedbackStore
 from bot.feedback import feedback as feedback_table
+from bot.matcher import FIELD_LABELS
 from bot.telegram_bot import (
+    MATCH_FIELDS,
+    MATCH_IDLE,
     build_application,
+    check_answer,
+    clean_answer,
     parse_admin_ids,
     render_answer,
     run_telegram,
@@ -135,14 +142,14 @@ async def test_start_shows_menu_and_registers_commands(bot, api: FakeBotAPI) -> 
     sent = await api.ask(USER, "/start")
     assert "您好" in sent.text and texts.BOT_NAME in sent.text
     labels = [b["text"] for b in sent.buttons()]
-    assert labels == [texts.MENU_GUIDES, texts.MENU_BUNDLES, texts.MENU_POLICIES, texts.MENU_HUMAN]
+    assert labels == [texts.MENU_GUIDES, texts.MENU_BUNDLES, texts.MENU_POLICIES, texts.MENU_HUMAN, texts.MENU_MATCH]
     # post_init registered the command menu, and the admin's chat gets the admin commands too.
     assert await bot.app.bot.get_my_commands() == tuple(
         BotCommand(c, d) for c, d in texts.COMMANDS)
     scopes = [c.params.get("scope") for c in api.calls_of("setMyCommands")]
     assert {"type": "chat", "chat_id": ADMIN} in scopes
     helped = await api.ask(USER, "/help")
-    assert "/bundles" in helped.text and "/ask" in helped.text
+    assert "/bundles" in helped.text and "/ask" in helped.text and "/match" in helped.text
     unknown = await api.ask(USER, "/nonsense")
     assert unknown.text.startswith(texts.UNKNOWN_COMMAND)
     before = len(api.messages(USER))
@@ -526,3 +533,260 @@ async def test_run_telegram_polls_and_stops_cleanly(tmp_path: Path, kb_store: Pa
         _, err = await asyncio.wait_for(proc.communicate(), 30)
     assert proc.returncode == 0, err.decode()
     assert (tmp_path / "home" / "telegram.pickle").exists()  # state flushed on the way out
+
+
+# ----------------------------------------------------------------------------- policy matching (/match)
+
+QUESTIONS = len(MATCH_FIELDS)
+
+
+@pytest.fixture
+async def mbot(engine, kb_store, settings, feedback):
+    """The bot with a flood limit a typed-through /match cannot reach (a dozen answers in a few seconds)."""
+    async with running(engine, settings, kb_store, feedback, flood_max=100) as harness:
+        yield harness
+    assert not harness.errors, harness.errors
+
+
+def labels(sent) -> list[str]:
+    return [b["text"] for b in sent.buttons()]
+
+
+def sections(text: str) -> dict[str, str]:
+    """The /match result by its 【…】 headings (the heading line's tail, e.g. "共 3 项", stays in the body)."""
+    parts = re.split(r"^【([^】]+)】", text, flags=re.MULTILINE)
+    return {parts[i]: parts[i + 1] for i in range(1, len(parts) - 1, 2)}
+
+
+def title(engine, policy_id: str) -> str:
+    return engine.records[policy_id].title
+
+
+async def result_text(api: FakeBotAPI, chat: int, before: int, last) -> str:
+    """Every message of the result (it is split at Telegram's limit), joined."""
+    parts = api.messages(chat)[before:]
+    assert parts[-1] is last
+    return "\n".join(p.text for p in parts)
+
+
+def assert_chinese_only(api: FakeBotAPI, chat: int) -> None:
+    for sent in api.messages(chat):
+        for key in FIELD_LABELS:  # the matcher's JSON keys never reach a chat user
+            assert key not in sent.text, (key, sent.text[:200])
+        assert "policy-" not in sent.text
+
+
+def test_match_answers_are_cleaned_then_validated_by_the_matcher() -> None:
+    assert set(MATCH_FIELDS) == set(FIELD_LABELS)  # every profile field is asked
+    assert set(texts.MATCH_QUESTIONS) == set(texts.MATCH_LABELS) == set(FIELD_LABELS)
+    assert clean_answer("employees", "１２０人") == 120
+    assert clean_answer("revenue_wan", "8,000万元") == 8000
+    assert clean_answer("revenue_wan", "1.2亿") == 12000
+    assert clean_answer("founded_year", "2019年") == 2019
+    assert clean_answer("rd_ratio", "５％") == "5%"
+    assert clean_answer("in_zone", "不在") == texts.MATCH_NO
+    assert clean_answer("employees", "很多") == "很多"  # left for the matcher to reject
+    assert clean_answer("revenue_wan", "8000元") == "8000元"  # yuan, not 万元: rejected, never misread
+    assert clean_answer("employees", "120,8000") == "120,8000"
+    assert check_answer("employees", -5, {}, []) == (None, "员工人数不能为负数（收到：-5）")
+    assert check_answer("rd_ratio", "5%", {}, []) == (0.05, None)
+    value, problem = check_answer("new_hires", 80, {"employees": 50}, [])
+    assert value is None and "多于员工人数50" in problem and "/match" in problem
+
+
+async def test_match_full_conversation(mbot, api: FakeBotAPI, engine) -> None:
+    first = await api.ask(USER, "/match")
+    assert "政策匹配" in first.text and f"（1/{QUESTIONS}）" in first.text
+    assert texts.MATCH_QUESTIONS["in_zone"] in first.text
+    assert labels(first) == [texts.MATCH_YES, texts.MATCH_NO, texts.MATCH_SKIP]
+    industry = await api.click(first, texts.MATCH_YES)
+    assert first.text.endswith("→ 是") and not first.buttons()  # the answer shown, the buttons gone
+    assert f"（2/{QUESTIONS}）" in industry.text and "所属行业" in industry.text
+    assert {"新能源", "钠离子电池", "锂电池"} <= set(labels(industry))  # the policies' industries as buttons
+    employees = await api.ask(USER, "钠电")  # typed, a synonym
+    assert not industry.buttons()
+    assert f"（3/{QUESTIONS}）" in employees.text and texts.MATCH_QUESTIONS["employees"] in employees.text
+    revenue = await api.ask(USER, "120人")
+    founded = await api.ask(USER, "8,000万元")
+    assert texts.MATCH_QUESTIONS["revenue_wan"] in revenue.text
+    assert texts.MATCH_QUESTIONS["founded_year"] in founded.text
+    certs = await api.ask(USER, "2019")
+    assert texts.MATCH_QUESTIONS["certifications"] in certs.text
+    assert {"高新技术企业", "科技型中小企业", "规模以上企业", texts.MATCH_DONE, texts.MATCH_NONE} <= set(labels(certs))
+    # 资质: a multi-select; ticking edits the buttons in place, pressing again unticks.
+    for label, shown in (("高新技术企业", "✅ 高新技术企业"), ("科技型中小企业", "✅ 科技型中小企业"),
+                         ("规模以上企业", "✅ 规模以上企业")):
+        await api.press_for_answer(certs, label)
+        await api.wait_until(lambda shown=shown: shown in labels(certs))
+    await api.press_for_answer(certs, "✅ 科技型中小企业")
+    await api.wait_until(lambda: "科技型中小企业" in labels(certs))
+    taxpayer = await api.click(certs, texts.MATCH_DONE)
+    assert certs.text.endswith("→ 高新技术企业、规模以上企业")
+    assert labels(taxpayer) == [*texts.MATCH_TAXPAYERS, texts.MATCH_SKIP]
+    rd = await api.click(taxpayer, "一般纳税人")
+    assert texts.MATCH_QUESTIONS["rd_ratio"] in rd.text
+    hires = await api.ask(USER, "5%")
+    assert texts.MATCH_QUESTIONS["new_hires"] in hires.text
+    investment = await api.ask(USER, "0")
+    assert texts.MATCH_QUESTIONS["fixed_asset_investment_wan"] in investment.text
+    before = len(api.messages(USER))
+    last = await api.ask(USER, "3000")
+    text = await result_text(api, USER, before, last)
+    parts = api.messages(USER)[before:]
+    assert all(utf16_len(p.text) <= 4096 for p in parts)  # split at Telegram's limit when longer
+    assert all(p.reply_markup is None for p in parts[:-1]) and parts[-1].buttons()
+
+    # The profile as understood, then the verdicts, checked against knowledge/policies.
+    got = sections(text)
+    assert "所属行业：钠电（钠离子电池）" in got["您提供的企业信息"]
+    assert "员工人数：120人" in got["您提供的企业信息"] and "研发投入占比：5%" in got["您提供的企业信息"]
+    assert "资质与身份：高新技术企业、规模以上企业" in got["您提供的企业信息"]
+    eligible = got["符合条件"]
+    for policy_id in ("policy-new-energy-cluster", "policy-hnte-award", "policy-rd-investment-reward",
+                      "policy-vat-refund", "policy-small-profit-tax", "policy-incubator"):
+        assert title(engine, policy_id) in eligible, policy_id
+    near = got["差一项条件"]
+    job = near.split(title(engine, "policy-job-expansion"), 1)[1].splitlines()[1]
+    assert job.strip() == "未满足：本年新招用人数需不少于1人，当前为0人"
+    six = near.split(title(engine, "policy-six-taxes-two-fees"), 1)[1].splitlines()[1]
+    assert "增值税小规模纳税人" in six and "当前资质与身份：高新技术企业、规模以上企业、增值税一般纳税人" in six
+    assert title(engine, "policy-science-award") in got["不适用"]
+    # Every question answered: nothing is undecided for want of information (only for prose-only conditions).
+    assert "需要补充" not in got.get("信息不足，暂无法判断", "") and "补充以下信息" not in text
+    assert_chinese_only(api, USER)
+    assert "match" not in bot_user_data(mbot, USER)
+
+    # The result's buttons open a policy like the /policies list does; then ordinary questions work again.
+    assert texts.MATCH_AGAIN in labels(last)
+    award = await api.click(last, title(engine, "policy-hnte-award"))
+    assert award.text.startswith(f"《{title(engine, 'policy-hnte-award')}》") and "20万元" in award.text
+    plain = await api.ask(USER, MATERIALS_Q)
+    assert plain.text.startswith(f"《{SETUP}》")
+
+
+def bot_user_data(harness, user: int) -> dict:
+    return harness.app.user_data.get(user, {})
+
+
+async def test_match_bad_answers_are_asked_again(mbot, api: FakeBotAPI) -> None:
+    first = await api.ask(USER, "/match")
+    again = await api.ask(USER, "也许")
+    assert texts.MATCH_BAD_YES_NO in again.text and f"（1/{QUESTIONS}）" in again.text
+    assert not first.buttons() and labels(again) == [texts.MATCH_YES, texts.MATCH_NO, texts.MATCH_SKIP]
+    await api.ask(USER, "在")
+
+    unknown = await api.ask(USER, "火星采矿")
+    assert "所属行业“火星采矿”无法识别" in unknown.text
+    assert "钠离子电池" in unknown.text and "餐饮业" in unknown.text  # what can be typed instead
+    assert f"（2/{QUESTIONS}）{texts.MATCH_QUESTIONS['industry']}" in unknown.text  # the same question again
+    assert texts.MATCH_SKIP in labels(unknown) and "锂电池" in labels(unknown)
+    await api.ask(USER, "锂电")
+
+    steps = [
+        ("-5", "员工人数不能为负数", "employees"),
+        ("很多", "员工人数须为整数", "employees"),
+        ("50", None, "revenue_wan"),
+        ("八千", "年营业收入（万元）须为数字", "revenue_wan"),
+        ("1.2亿", None, "founded_year"),
+        (str(datetime.date.today().year + 1), f"成立年份不能晚于今年（{datetime.date.today().year}年）", "founded_year"),
+        ("1850", "成立年份不能小于1900", "founded_year"),
+        ("2020年", None, "certifications"),
+        ("高企、瞪羚企业", "“瞪羚企业”不是政策申报条件中使用的名称", "taxpayer"),
+        ("个体户", "增值税纳税人类型只能是：一般纳税人 或 小规模纳税人", "taxpayer"),
+        ("小规模纳税人", None, "rd_ratio"),
+        ("12", "研发投入占比应为0到1之间的小数", "rd_ratio"),
+        ("3%", None, "new_hires"),
+        ("80", "本年新招用人数为80，多于员工人数50", "new_hires"),
+        ("5", None, "fixed_asset_investment_wan"),
+    ]
+    for answer, problem, asked in steps:
+        sent = await api.ask(USER, answer)
+        position = MATCH_FIELDS.index(asked) + 1
+        assert f"（{position}/{QUESTIONS}）{texts.MATCH_QUESTIONS[asked]}" in sent.text, (answer, sent.text)
+        if problem is None:
+            assert "请重新回答" not in sent.text and "不是政策申报条件" not in sent.text, (answer, sent.text)
+        else:
+            assert problem in sent.text, (answer, sent.text)
+    before = len(api.messages(USER))
+    last = await api.click(api.messages(USER)[-1], texts.MATCH_SKIP)
+    profile = sections(await result_text(api, USER, before, last))["您提供的企业信息"]
+    assert "员工人数：50人" in profile and "年营业收入（万元）：12000" in profile and "成立年份：2020年" in profile
+    assert "资质与身份：高新技术企业、瞪羚企业" in profile and "本年新招用人数：5人" in profile
+    assert "未提供：固定资产投资（万元）" in profile
+    assert_chinese_only(api, USER)
+
+
+async def test_match_skipped_fields_are_named_as_missing(bot, api: FakeBotAPI, engine) -> None:
+    # All by buttons and quickly, on the default flood limit: answer buttons do not count as flooding.
+    sent = await api.ask(USER, "/match")
+    sent = await api.click(sent, texts.MATCH_YES)
+    sent = await api.ask(USER, "不知道")  # typed skip
+    before = 0
+    for _ in range(QUESTIONS - 2):
+        before = len(api.messages(USER))
+        previous, sent = sent, await api.click(sent, texts.MATCH_SKIP)
+        assert previous.text.endswith("→ " + texts.MATCH_SKIPPED)
+    got = sections(await result_text(api, USER, before, sent))
+    assert "未提供：所属行业、员工人数" in got["您提供的企业信息"]
+    # What could be decided is decided…
+    assert title(engine, "policy-incubator") in got["符合条件"]
+    assert title(engine, "policy-stable-growth") in got["符合条件"]
+    # …and the rest names the information that is missing.
+    undecided = got["信息不足，暂无法判断"]
+    assert f"{title(engine, 'policy-new-energy-cluster')}：需要补充：所属行业" in undecided
+    assert f"{title(engine, 'policy-vat-refund')}：需要补充：增值税纳税人类型" in undecided
+    assert f"{title(engine, 'policy-job-expansion')}：需要补充：本年新招用人数" in undecided
+    assert "补充以下信息可判断更多政策：所属行业、员工人数、资质与身份、增值税纳税人类型、本年新招用人数" in undecided
+    assert_chinese_only(api, USER)
+    flood_notes = [s for s in api.messages(USER) if "发得有点快" in s.text]
+    assert not flood_notes
+
+
+async def test_match_cancel_and_stale_buttons(mbot, api: FakeBotAPI) -> None:
+    first = await api.ask(USER, "/match")
+    industry = await api.click(first, texts.MATCH_NO)
+    # A button of an answered question does nothing but say so.
+    call = await api.press_for_answer(first, "mt:in_zone:1", by_data=True)
+    assert call.params.get("text") == texts.MATCH_ANSWERED
+    cancelled = await api.ask(USER, "/cancel")
+    assert cancelled.text == texts.MATCH_CANCELLED
+    assert not industry.buttons()
+    assert "match" not in bot_user_data(mbot, USER)
+    # After /cancel: the old buttons say the matching is over, and text is a question for the engine again.
+    call = await api.press_for_answer(industry, "mt:industry:i0", by_data=True)
+    assert call.params.get("text") == texts.MATCH_OVER and call.params.get("show_alert") is True
+    plain = await api.ask(USER, MATERIALS_Q)
+    assert plain.text.startswith(f"《{SETUP}》")
+    idle = await api.ask(USER, "/cancel")
+    assert idle.text == texts.MATCH_NOTHING_TO_CANCEL
+    # Typing 取消 stops it too; /match while one runs starts over.
+    await api.ask(USER, "/match")
+    await api.ask(USER, "是")
+    restarted = await api.ask(USER, "/match")
+    assert f"（1/{QUESTIONS}）" in restarted.text
+    stopped = await api.ask(USER, "取消")
+    assert stopped.text == texts.MATCH_CANCELLED
+    assert (await api.ask(USER, "那要多久？")).text.startswith(f"《{SETUP}》")
+
+
+async def test_match_entry_points_groups_and_abandoned_runs(mbot, api: FakeBotAPI) -> None:
+    hint = await api.ask(GROUP, "/match", user_id=501, chat_type="supergroup")
+    assert hint.text == texts.MATCH_PRIVATE_ONLY
+    assert hint.button(texts.MATCH_PRIVATE_BUTTON)["url"] == f"https://t.me/{BOT_USER['username']}?start=match"
+    api.message(GROUP, "是", user_id=501, chat_type="supergroup")  # no conversation in the group
+    await asyncio.sleep(0.3)
+    assert len(api.messages(GROUP)) == 1
+
+    deep = await api.ask(501, "/start match")  # the hint's button opens the private chat like this
+    assert f"（1/{QUESTIONS}）" in deep.text
+    await api.ask(501, "/cancel")
+    menu = await api.ask(501, "/start")
+    from_menu = await api.click(menu, texts.MENU_MATCH)
+    assert f"（1/{QUESTIONS}）" in from_menu.text
+
+    # Half an hour without an answer: what the user sends next is an ordinary question.
+    await api.click(from_menu, texts.MATCH_YES)
+    mbot.app.user_data[501]["match"]["at"] -= MATCH_IDLE + 1
+    plain = await api.ask(501, MATERIALS_Q)
+    assert plain.text.startswith(f"《{SETUP}》")
+    assert "match" not in bot_user_data(mbot, 501)
