@@ -8,7 +8,8 @@ Only the policies' machine-readable ``eligibility`` block is evaluated. Every po
 * not_applicable: two or more conditions unmet, or the policy rewards persons, not enterprises.
 
 Channel-neutral: the CLI, Telegram and the web call `parse_profile`/`load_profile`, `match`,
-`render_text` and `as_json`.
+`render_text` and `as_json`. Channels where people type answers use `typed_value` to read them, and
+`plain_labels` (or ``render_text(plain=True)``) to show the matcher's messages without field keys.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal, localcontext
 from pathlib import Path
 from typing import Any, Literal
 
@@ -39,6 +41,28 @@ FIELD_LABELS: dict[str, str] = {
     "new_hires": "本年新招用人数",
     "fixed_asset_investment_wan": "固定资产投资，万元",
 }
+# The same fields as people see them (the web form's labels, the chat's questions and summary): the CLI's
+# messages name the JSON key for whoever edits the profile file; the channels show these instead.
+PLAIN_LABELS: dict[str, str] = {
+    "industry": "所属行业",
+    "in_zone": "是否在自贡高新区注册",
+    "employees": "员工人数",
+    "revenue_wan": "年营业收入（万元）",
+    "founded_year": "成立年份",
+    "certifications": "资质与身份",
+    "taxpayer": "增值税纳税人类型",
+    "rd_ratio": "研发投入占比",
+    "new_hires": "本年新招用人数",
+    "fixed_asset_investment_wan": "固定资产投资（万元）",
+}
+# Numeric fields and the units a person may type after the number ("120人", "8000万元"). Only the field's
+# own unit is dropped: "8000元" stays text and is rejected, never read as 8000 万元. rd_ratio's "5%" is
+# read by the Profile model itself.
+NUMBER_UNITS: dict[str, tuple[str, ...]] = {
+    "employees": ("人", "名"), "revenue_wan": ("万元", "万"), "founded_year": ("年",), "rd_ratio": (),
+    "new_hires": ("人", "名"), "fixed_asset_investment_wan": ("万元", "万"),
+}
+_HUNDRED_MILLION = ("亿元", "亿")  # 1亿 = 10000万, for the 万元 fields
 
 # Industry names a profile may use beyond the policies' own `industries`: national sectors
 # (GB/T 4754 门类, short forms) and the zone's featured industries, so an ordinary company is not "unknown".
@@ -84,12 +108,60 @@ TAXPAYER_CERTS: dict[str, str] = {"一般纳税人": "增值税一般纳税人",
 PERSONS_ONLY_NOTES = re.compile(r"只奖励个人|奖励对象(?:为|是)(?:人才)?个人|企业不(?:符合条件|能作为申报主体)")
 _SPLIT = re.compile(r"[,，、;；/\s]+")
 _EPSILON = 1e-9  # 0.03 must pass a 3% threshold however it was typed
+_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)")
+_THOUSANDS = re.compile(r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?")  # 8,000 but not 120,8000
+# "employees（员工人数）" as the matcher's messages name a field, with the spaces that set the key apart from
+# Chinese text (not a bullet's "· ", not a line break); the lookbehind leaves min_employees alone.
+FIELD_REF = re.compile(r"(?:(?<=[^\s·]) )?(?<![A-Za-z_])(" + "|".join(map(re.escape, FIELD_LABELS))
+                       + r")（[^）]*）(?: (?=\S))?")
 
 
 # ----------------------------------------------------------------------------- profile
 
 def _clean_text(value: str) -> str:
     return re.sub(r"\s+", "", unicodedata.normalize("NFKC", value))
+
+
+def typed_value(field: str, text: str) -> object:
+    """An answer a person typed for one profile field, in the form `parse_profile` validates.
+
+    Forgiving where the meaning is plain: full-width characters, spaces, thousands separators, the
+    field's own unit (120人, ８０００万元, 2019年) and 亿 for the 万元 fields (1.2亿 -> 12000). Anything
+    else, and every non-numeric field, comes back as the text (NFKC, trimmed), so the matcher's
+    validation decides and names the problem: "8000元" and "abc" get 须为数字, "5%" is read as 0.05.
+    """
+    value = unicodedata.normalize("NFKC", text).strip()
+    units = NUMBER_UNITS.get(field)
+    if units is None:
+        return value
+    compact, scale = re.sub(r"\s+", "", value), 1
+    if "万元" in units and compact.endswith(_HUNDRED_MILLION) and compact not in _HUNDRED_MILLION:
+        compact, scale = compact.removesuffix("元").removesuffix("亿"), 10_000
+    else:
+        for unit in units:
+            if compact.endswith(unit) and compact != unit:
+                compact = compact.removesuffix(unit)
+                break
+    if _THOUSANDS.fullmatch(compact):
+        compact = compact.replace(",", "")
+    if not _NUMBER.fullmatch(compact):
+        return value
+    with localcontext(prec=len(compact) + 5):  # exact: 1.2亿 is 12000, not 12000.000000000002
+        number = Decimal(compact) * scale
+    # A whole number stays an int, so an int field accepts it and a message echoes "-5", not "-5.0".
+    return int(number) if number == number.to_integral_value() else float(number)
+
+
+def plain_labels(text: str) -> str:
+    """The matcher's text with each field key (``employees（员工人数）``) replaced by its label for people.
+
+    The label is quoted (“员工人数”不能为负数) unless a quotation follows (所属行业“钢铁”无法识别).
+    """
+    def label(m: re.Match[str]) -> str:
+        name = PLAIN_LABELS[m.group(1)]
+        return name if text.startswith("“", m.end()) else f"“{name}”"
+
+    return FIELD_REF.sub(label, text)
 
 
 def canonical_industry(name: str) -> str:
@@ -631,8 +703,15 @@ def as_json(result: MatchResult) -> dict[str, Any]:
     }
 
 
-def render_text(result: MatchResult) -> str:
-    """A Chinese report for people; every verdict names the policy (title and id) and the condition."""
+def render_text(result: MatchResult, *, plain: bool = False) -> str:
+    """A Chinese report for people; every verdict names the policy (title and id) and the condition.
+
+    ``plain=True`` is for channels whose users never see the JSON profile: no record ids, and fields by
+    their labels (`plain_labels`) rather than their keys.
+    """
+    def ref(v: Verdict) -> str:
+        return "" if plain else f"（{v.id}）"
+
     lines: list[str] = []
     if result.profile_errors:
         lines.append("【企业档案有问题】以下内容未参与判断，请修改后重试：")
@@ -641,7 +720,7 @@ def render_text(result: MatchResult) -> str:
     if result.eligible:
         lines.append(f"【符合条件】共 {len(result.eligible)} 项")
         for n, v in enumerate(result.eligible, 1):
-            lines.append(f"{n}. {v.title}（{v.id}）" + ("〔免申即享〕" if v.no_application_needed else ""))
+            lines.append(f"{n}. {v.title}{ref(v)}" + ("〔免申即享〕" if v.no_application_needed else ""))
             lines.append("   支持标准：" + (v.amount or "公开资料未载明具体标准，以主管部门通知为准"))
             met = [c.describe() for c in v.conditions]
             lines.append("   符合：" + ("；".join(met) if met else "没有可自动核对的限制条件"))
@@ -653,7 +732,7 @@ def render_text(result: MatchResult) -> str:
     if result.near:
         lines.append(f"【差一项条件】共 {len(result.near)} 项")
         for n, v in enumerate(result.near, 1):
-            lines.append(f"{n}. {v.title}（{v.id}）")
+            lines.append(f"{n}. {v.title}{ref(v)}")
             lines.append(f"   未满足：{v.missing}")
             if v.amount:
                 lines.append(f"   支持标准：{v.amount}")
@@ -661,17 +740,18 @@ def render_text(result: MatchResult) -> str:
     if result.undecided:
         lines.append(f"【信息不足，暂无法判断】共 {len(result.undecided)} 项")
         for n, v in enumerate(result.undecided, 1):
-            lines.append(f"{n}. {v.title}（{v.id}）：{v.missing}")
+            lines.append(f"{n}. {v.title}{ref(v)}：{v.missing}")
         if result.missing_fields:
             lines.append("补充以下信息可判断更多政策：" + "、".join(_field_text(f) for f in result.missing_fields))
         lines.append("")
     if result.not_applicable:
         lines.append(f"【不适用】共 {len(result.not_applicable)} 项")
         for v in result.not_applicable:
-            lines.append(f"· {v.title}（{v.id}）：{v.missing}")
+            lines.append(f"· {v.title}{ref(v)}：{v.missing}")
         lines.append("")
     if not (result.eligible or result.near or result.undecided or result.not_applicable):
         lines.append("没有可以给出的匹配结果。")
         lines.append("")
     lines.append("以上按各政策的机读申报条件初步匹配，仅供参考；能否享受以主管部门最新通知和窗口告知为准。")
-    return "\n".join(lines)
+    text = "\n".join(lines)
+    return plain_labels(text) if plain else text

@@ -51,7 +51,8 @@ class Retriever:
         if bm25 is None or not tokens:
             return []
         k = min(CANDIDATES, len(self.chunks))
-        docs, scores = bm25.retrieve([tokens], k=k, show_progress=False, n_threads=1)
+        # n_threads=0 scores in this thread; 1 would start a thread pool for every question (bench/README.md).
+        docs, scores = bm25.retrieve([tokens], k=k, show_progress=False, n_threads=0)
         return [(int(d), float(s)) for d, s in zip(docs[0], scores[0], strict=True) if s > 0]
 
     def _dense(self, query: str) -> list[tuple[int, float]]:

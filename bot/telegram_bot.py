@@ -21,7 +21,6 @@ import math
 import re
 import sys
 import time
-import unicodedata
 import warnings
 from collections import OrderedDict, defaultdict, deque
 from collections.abc import Callable, Coroutine
@@ -65,7 +64,7 @@ from telegram.warnings import PTBUserWarning
 from bot import texts
 from bot.matcher import (
     CERT_SYNONYMS,
-    FIELD_LABELS,
+    PLAIN_LABELS,
     TAXPAYER_CERTS,
     MatchResult,
     canonical_cert,
@@ -73,7 +72,9 @@ from bot.matcher import (
     known_industries,
     match_data,
     parse_profile,
+    plain_labels,
     render_text,
+    typed_value,
 )
 
 log = logging.getLogger(__name__)
@@ -218,57 +219,21 @@ MATCH_ASKING = 1  # the ConversationHandler's only state; which question is curr
 MATCH_IDLE = 30 * 60.0  # seconds without an answer after which /match is abandoned
 INDUSTRY_BUTTONS = 12
 RESULT_BUTTONS = 8
-_INT_FIELDS = frozenset({"employees", "founded_year", "new_hires"})
-_MONEY_FIELDS = frozenset({"revenue_wan", "fixed_asset_investment_wan"})
-_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)")
-_THOUSANDS = re.compile(r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?")
-# The matcher names fields as ``employees（员工人数）`` for JSON users; a chat shows the label alone.
-_FIELD_NAMED = re.compile(r" ?(?<![A-Za-z_])(" + "|".join(sorted(FIELD_LABELS, key=len, reverse=True))
-                          + r")（[^）]*）")
-
-
-def plain_fields(text: str) -> str:
-    """The matcher's text with every ``field（说明）`` replaced by the field's Chinese label."""
-    return _FIELD_NAMED.sub(lambda m: texts.MATCH_LABELS.get(m.group(1), m.group(1)), text)
 
 
 def clean_answer(field: str, text: str) -> object:
-    """A typed answer in the form the matcher validates.
+    """A typed answer in the form the matcher validates (`typed_value`: numbers, units, 1.2亿 …).
 
-    Chat input is forgiving where the meaning is plain: full-width digits, thousands separators and the
-    question's own unit (120人, ８０００万元, 2019年, 1.2亿) are accepted. Anything else is passed on
-    unchanged, so the matcher's validation decides and words the rejection: "8000元" is not 8000 万元.
+    The chat adds everyday words for yes and no (在, 不在, 没有 …), which the web's radio buttons never need.
     """
-    value = unicodedata.normalize("NFKC", text).strip()
-    if field == "in_zone":
+    value = typed_value(field, text)
+    if field == "in_zone" and isinstance(value, str):
         lowered = value.lower()
         if lowered in texts.MATCH_YES_WORDS:
             return texts.MATCH_YES
         if lowered in texts.MATCH_NO_WORDS:
             return texts.MATCH_NO
-        return value
-    if field not in _INT_FIELDS | _MONEY_FIELDS | {"rd_ratio"}:
-        return value
-    compact = re.sub(r"\s", "", value)
-    scale = 1
-    if field in _MONEY_FIELDS:
-        if compact.endswith(("亿", "亿元")):
-            compact, scale = compact.removesuffix("元").removesuffix("亿"), 10_000
-        elif compact.endswith(("万", "万元")):
-            compact = compact.removesuffix("元").removesuffix("万")
-    elif field == "founded_year":
-        compact = compact.removesuffix("年")
-    elif field in ("employees", "new_hires"):
-        compact = compact.removesuffix("人").removesuffix("名")
-    if field == "rd_ratio" and compact.endswith("%"):
-        return compact  # the matcher reads "5%" itself
-    if _THOUSANDS.fullmatch(compact):  # 8,000 but not 120,8000 (NFKC made "，" a ",")
-        compact = compact.replace(",", "")
-    if not _NUMBER.fullmatch(compact):
-        return value
-    number = float(compact) * scale
-    # An integer stays an int so the matcher's message echoes "-5", not "-5.0".
-    return int(number) if number.is_integer() and "." not in compact else number
+    return value
 
 
 def check_answer(field: str, value: object, answers: dict[str, Any],
@@ -281,10 +246,10 @@ def check_answer(field: str, value: object, answers: dict[str, Any],
         return None, None
     alone, errors = parse_profile({field: value}, policies)
     if errors or alone is None:
-        return None, plain_fields("；".join(errors))
+        return None, plain_labels("；".join(errors))
     together, errors = parse_profile({**answers, field: getattr(alone, field)}, policies)
     if errors or together is None:  # contradicts an earlier answer, e.g. more new hires than employees
-        return None, plain_fields("；".join(errors)) + "。" + texts.MATCH_CONTRADICTION_HINT
+        return None, plain_labels("；".join(errors)) + "。" + texts.MATCH_CONTRADICTION_HINT
     return getattr(together, field), None
 
 
@@ -324,25 +289,22 @@ def _show_value(field: str, value: Any) -> str:
 def render_match(answers: dict[str, Any], result: MatchResult, *, with_buttons: bool = False) -> str:
     """The /match result as plain text: the profile as understood, then the matcher's report.
 
-    The report is the matcher's own (``render_text``) with field keys and record ids taken out, since
-    chat users read Chinese only.
+    The report is the matcher's own, in its form for people (no field keys, no record ids), since chat
+    users read Chinese only.
     """
     lines = [texts.MATCH_PROFILE]
     missing = []
     for field in MATCH_FIELDS:
         value = answers.get(field)
         if value is None:
-            missing.append(texts.MATCH_LABELS[field])
+            missing.append(PLAIN_LABELS[field])
         else:
-            lines.append(texts.MATCH_PROFILE_ROW.format(label=texts.MATCH_LABELS[field],
+            lines.append(texts.MATCH_PROFILE_ROW.format(label=PLAIN_LABELS[field],
                                                        value=_show_value(field, value)))
     if missing:
         lines.append(texts.MATCH_PROFILE_MISSING.format(labels="、".join(missing)))
-    report = render_text(result)
-    for verdict in (*result.eligible, *result.near, *result.undecided, *result.not_applicable):
-        report = report.replace(f"（{verdict.id}）", "")
     footer = (texts.MATCH_FOOTER_BUTTONS + texts.MATCH_FOOTER) if with_buttons else texts.MATCH_FOOTER
-    return "\n".join(lines) + "\n\n" + plain_fields(report) + "\n\n" + footer
+    return "\n".join(lines) + "\n\n" + render_text(result, plain=True) + "\n\n" + footer
 
 
 # ----------------------------------------------------------------------------- retries

@@ -100,19 +100,6 @@ MATCH_QUESTIONS = {
     "new_hires": "今年新招用了多少人？请输入整数，没有招人请输入 0",
     "fixed_asset_investment_wan": "今年固定资产投资是多少万元？请输入数字，没有请输入 0",
 }
-# Short names of the profile fields, used in error messages and the result instead of the field keys.
-MATCH_LABELS = {
-    "in_zone": "是否在自贡高新区注册",
-    "industry": "所属行业",
-    "employees": "员工人数",
-    "revenue_wan": "年营业收入（万元）",
-    "founded_year": "成立年份",
-    "certifications": "资质与身份",
-    "taxpayer": "增值税纳税人类型",
-    "rd_ratio": "研发投入占比",
-    "new_hires": "本年新招用人数",
-    "fixed_asset_investment_wan": "固定资产投资（万元）",
-}
 MATCH_INTRO = (
     "<b>政策匹配</b>\n"
     "我会问 {count} 个关于贵企业的问题，再按各项惠企政策的申报条件列出可能享受的政策。"

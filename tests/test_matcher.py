@@ -12,6 +12,7 @@ import pytest
 from pydantic import ValidationError
 
 from bot.matcher import (
+    FIELD_LABELS,
     Profile,
     as_json,
     known_industries,
@@ -20,7 +21,9 @@ from bot.matcher import (
     match,
     match_data,
     parse_profile,
+    plain_labels,
     render_text,
+    typed_value,
 )
 from ingest.check import check_paths
 from ingest.schema import Eligibility, Record
@@ -224,6 +227,73 @@ def test_rd_ratio_with_zero_revenue_is_contradictory():
     profile, errors = parse_profile({"revenue_wan": 0, "rd_ratio": 0.05})
     assert profile is not None and profile.rd_ratio is None and profile.revenue_wan is None
     assert any("revenue_wan" in e for e in errors)
+
+
+# ----------------------------------------------------------------------------- typed answers (web form, chat)
+
+@pytest.mark.parametrize(("field", "text", "expected"), [
+    ("employees", "120", 120), ("employees", "120人", 120), ("employees", "１２０人", 120), ("new_hires", "15名", 15),
+    ("revenue_wan", "８０００万元", 8000), ("revenue_wan", "8000万", 8000), ("revenue_wan", "8,000", 8000),
+    ("revenue_wan", "8,000万元", 8000), ("revenue_wan", "8 000", 8000), ("revenue_wan", "1.2亿", 12000),
+    ("fixed_asset_investment_wan", "0.35亿元", 3500), ("revenue_wan", "1.5万", 1.5),
+    ("founded_year", "2019年", 2019), ("rd_ratio", "0.05", 0.05), ("employees", "-5", -5),
+])
+def test_typed_value_reads_everyday_notation(field, text, expected):
+    value = typed_value(field, text)
+    assert value == expected and type(value) is type(expected)  # a whole number stays an int: "-5", not "-5.0"
+
+
+@pytest.mark.parametrize(("field", "text", "message"), [
+    ("revenue_wan", "8000元", '“年营业收入（万元）”须为数字（收到："8000元"）'),  # yuan, never read as 万元
+    ("revenue_wan", "abc", '“年营业收入（万元）”须为数字（收到："abc"）'),
+    ("employees", "abc", '“员工人数”须为整数（收到："abc"）'),
+    ("employees", "120,8000", '“员工人数”须为整数（收到："120,8000"）'),  # not a thousands separator
+    ("employees", "1.2亿", '“员工人数”须为整数（收到："1.2亿"）'),  # 亿 is for the 万元 fields only
+    ("founded_year", "2019人", '“成立年份”须为整数（收到："2019人"）'),  # another field's unit
+    ("employees", "人", '“员工人数”须为整数（收到："人"）'),
+])
+def test_typed_value_leaves_the_rest_for_the_matcher_to_name(field, text, message):
+    assert typed_value(field, text) == text
+    profile, errors = parse_profile({field: typed_value(field, text)})
+    assert profile is not None and getattr(profile, field) is None
+    assert [plain_labels(e) for e in errors] == [message]
+    assert errors[0].startswith(f"{field}（{FIELD_LABELS[field]}）")  # the CLI's wording keeps the key
+
+
+@pytest.mark.parametrize("text", ["5%", "５％", " 5 % "])
+def test_typed_percent_is_read_by_the_matcher(text):
+    value = typed_value("rd_ratio", text)
+    assert isinstance(value, str)
+    profile, errors = parse_profile({"rd_ratio": value})
+    assert errors == [] and profile is not None and profile.rd_ratio == pytest.approx(0.05)
+
+
+def test_typed_value_of_text_fields_is_the_text():
+    assert typed_value("industry", " 钠电 ") == "钠电"
+    assert typed_value("certifications", "高企，瞪羚企业") == "高企,瞪羚企业"  # NFKC; the matcher splits it
+
+
+def test_plain_labels_name_fields_as_people_see_them():
+    assert plain_labels('employees（员工人数）不能为负数（收到：-5）') == "“员工人数”不能为负数（收到：-5）"
+    assert plain_labels("industry（所属行业）“钢铁”无法识别") == "所属行业“钢铁”无法识别"  # no two quotes in a row
+    assert (plain_labels("new_hires（本年新招用人数）为20，多于 employees（员工人数）10")
+            == "“本年新招用人数”为20，多于“员工人数”10")
+    assert plain_labels("需要补充：revenue_wan（年营业收入，万元）、rd_ratio（研发投入占营业收入比例，0到1的小数）") == (
+        "需要补充：“年营业收入（万元）”、“研发投入占比”")
+    assert plain_labels("certifications（资质与身份） 第2项须为文字") == "“资质与身份”第2项须为文字"
+    assert plain_labels("min_employees（员工人数下限）") == "min_employees（员工人数下限）"  # not a profile field
+
+
+def test_render_text_plain_is_for_people(policies):
+    for name in ("partial-in-zone", "employees-301", "negative-numbers", "empty"):
+        result = _run(name, policies)
+        keyed, plain = render_text(result), render_text(result, plain=True)
+        assert plain.count("\n") == keyed.count("\n")  # the same lines, none joined
+        assert "policy-" not in plain and not any(f"{key}（" in plain for key in FIELD_LABELS), plain
+    plain = render_text(_run("partial-in-zone", policies), plain=True)
+    assert "支持新能源产业集群发展专项政策：需要补充：“所属行业”" in plain
+    assert "补充以下信息可判断更多政策：“所属行业”、" in plain
+    assert "· “员工人数”不能为负数" in render_text(_run("negative-numbers", policies), plain=True)
 
 
 def test_known_industries_start_with_the_policies_own(policies):

@@ -26,7 +26,7 @@ from telegram import BotCommand
 from bot import texts
 from bot.feedback import FeedbackStore
 from bot.feedback import feedback as feedback_table
-from bot.matcher import FIELD_LABELS
+from bot.matcher import FIELD_LABELS, PLAIN_LABELS
 from bot.telegram_bot import (
     MATCH_FIELDS,
     MATCH_IDLE,
@@ -578,20 +578,18 @@ def assert_chinese_only(api: FakeBotAPI, chat: int) -> None:
 
 def test_match_answers_are_cleaned_then_validated_by_the_matcher() -> None:
     assert set(MATCH_FIELDS) == set(FIELD_LABELS)  # every profile field is asked
-    assert set(texts.MATCH_QUESTIONS) == set(texts.MATCH_LABELS) == set(FIELD_LABELS)
-    assert clean_answer("employees", "１２０人") == 120
-    assert clean_answer("revenue_wan", "8,000万元") == 8000
+    assert set(texts.MATCH_QUESTIONS) == set(PLAIN_LABELS) == set(FIELD_LABELS)
+    # Numbers and units are the matcher's typed_value (tests/test_matcher.py); yes/no words are the chat's own.
     assert clean_answer("revenue_wan", "1.2亿") == 12000
-    assert clean_answer("founded_year", "2019年") == 2019
     assert clean_answer("rd_ratio", "５％") == "5%"
     assert clean_answer("in_zone", "不在") == texts.MATCH_NO
-    assert clean_answer("employees", "很多") == "很多"  # left for the matcher to reject
-    assert clean_answer("revenue_wan", "8000元") == "8000元"  # yuan, not 万元: rejected, never misread
-    assert clean_answer("employees", "120,8000") == "120,8000"
-    assert check_answer("employees", -5, {}, []) == (None, "员工人数不能为负数（收到：-5）")
+    assert clean_answer("in_zone", "ＹＥＳ") == texts.MATCH_YES
+    assert clean_answer("in_zone", "也许") == "也许"  # asked again with the 是/否 buttons
+    assert clean_answer("industry", " 钠电 ") == "钠电"
+    assert check_answer("employees", -5, {}, []) == (None, "“员工人数”不能为负数（收到：-5）")
     assert check_answer("rd_ratio", "5%", {}, []) == (0.05, None)
     value, problem = check_answer("new_hires", 80, {"employees": 50}, [])
-    assert value is None and "多于员工人数50" in problem and "/match" in problem
+    assert value is None and "多于“员工人数”50" in problem and "/match" in problem
 
 
 async def test_match_full_conversation(mbot, api: FakeBotAPI, engine) -> None:
@@ -683,20 +681,22 @@ async def test_match_bad_answers_are_asked_again(mbot, api: FakeBotAPI) -> None:
     await api.ask(USER, "锂电")
 
     steps = [
-        ("-5", "员工人数不能为负数", "employees"),
-        ("很多", "员工人数须为整数", "employees"),
+        ("-5", "“员工人数”不能为负数", "employees"),
+        ("很多", "“员工人数”须为整数", "employees"),
         ("50", None, "revenue_wan"),
-        ("八千", "年营业收入（万元）须为数字", "revenue_wan"),
+        ("八千", "“年营业收入（万元）”须为数字", "revenue_wan"),
+        ("8000元", "“年营业收入（万元）”须为数字（收到：\"8000元\"）", "revenue_wan"),
         ("1.2亿", None, "founded_year"),
-        (str(datetime.date.today().year + 1), f"成立年份不能晚于今年（{datetime.date.today().year}年）", "founded_year"),
-        ("1850", "成立年份不能小于1900", "founded_year"),
+        (str(datetime.date.today().year + 1), f"“成立年份”不能晚于今年（{datetime.date.today().year}年）",
+         "founded_year"),
+        ("1850", "“成立年份”不能小于1900", "founded_year"),
         ("2020年", None, "certifications"),
         ("高企、瞪羚企业", "“瞪羚企业”不是政策申报条件中使用的名称", "taxpayer"),
-        ("个体户", "增值税纳税人类型只能是：一般纳税人 或 小规模纳税人", "taxpayer"),
+        ("个体户", "“增值税纳税人类型”只能是：一般纳税人 或 小规模纳税人", "taxpayer"),
         ("小规模纳税人", None, "rd_ratio"),
-        ("12", "研发投入占比应为0到1之间的小数", "rd_ratio"),
+        ("12", "“研发投入占比”应为0到1之间的小数", "rd_ratio"),
         ("3%", None, "new_hires"),
-        ("80", "本年新招用人数为80，多于员工人数50", "new_hires"),
+        ("80", "“本年新招用人数”为80，多于“员工人数”50", "new_hires"),
         ("5", None, "fixed_asset_investment_wan"),
     ]
     for answer, problem, asked in steps:
@@ -733,10 +733,11 @@ async def test_match_skipped_fields_are_named_as_missing(bot, api: FakeBotAPI, e
     assert title(engine, "policy-stable-growth") in got["符合条件"]
     # …and the rest names the information that is missing.
     undecided = got["信息不足，暂无法判断"]
-    assert f"{title(engine, 'policy-new-energy-cluster')}：需要补充：所属行业" in undecided
-    assert f"{title(engine, 'policy-vat-refund')}：需要补充：增值税纳税人类型" in undecided
-    assert f"{title(engine, 'policy-job-expansion')}：需要补充：本年新招用人数" in undecided
-    assert "补充以下信息可判断更多政策：所属行业、员工人数、资质与身份、增值税纳税人类型、本年新招用人数" in undecided
+    assert f"{title(engine, 'policy-new-energy-cluster')}：需要补充：“所属行业”" in undecided
+    assert f"{title(engine, 'policy-vat-refund')}：需要补充：“增值税纳税人类型”" in undecided
+    assert f"{title(engine, 'policy-job-expansion')}：需要补充：“本年新招用人数”" in undecided
+    assert ("补充以下信息可判断更多政策：“所属行业”、“员工人数”、“资质与身份”、“增值税纳税人类型”、“本年新招用人数”"
+            in undecided)
     assert_chinese_only(api, USER)
     flood_notes = [s for s in api.messages(USER) if "发得有点快" in s.text]
     assert not flood_notes

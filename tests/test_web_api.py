@@ -9,10 +9,12 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select
+from starlette.datastructures import QueryParams
 from starlette.testclient import TestClient
 
 from bot.feedback import FeedbackStore, questions
 from bot.web.app import MAX_QUESTION, UploadRejected, create_app, safe_filename
+from bot.web.match_form import read_form
 from ingest.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -698,7 +700,7 @@ def test_match_page_bad_input_is_explained_next_to_the_form(client):
     assert "“员工人数”不能为负数（收到：-5）" in box
     assert "所属行业“钢铁冶炼”无法识别" in box and "钠离子电池" in box
     assert "其他行业可在输入框的下拉列表中选择" in box and "居民服务修理和其他服务业" not in box
-    assert "“研发投入占比”" not in box and "看起来是百分数" in box
+    assert "“研发投入占比”应为0到1之间的小数，5 看起来是百分数" in box  # named as the form's label names it
     assert "employees（" not in html and "rd_ratio（" not in html
     # The form keeps what was typed and marks the fields at fault.
     assert 'name="employees" value="-5"' in html and 'name="industry" value="钢铁冶炼"' in html
@@ -733,18 +735,17 @@ def test_match_page_accepts_everyday_notation(client):
     assert 'id="profile-errors"' not in html, html
     assert "当前为120人" in _section(html, "eligible")  # policy-small-profit-tax, max 300
     assert "首次认定高新技术企业奖励" in _section(html, "eligible")  # 高企 is understood
-    assert 'id="profile-errors"' in client.get("/match", params={"go": "1", "revenue_wan": "8000元"}).text
-
-
-@pytest.mark.parametrize(("text", "units", "expected"), [
-    ("120", ("人",), 120), ("１２０人", ("人",), 120), ("8,000", ("万元", "万"), 8000),
-    ("8000万", ("万元", "万"), 8000), ("8,000万元", ("万元", "万"), 8000), ("0.05", (), 0.05), ("-5", ("人",), -5), ("5%", (), "5%"),
-    ("8000元", ("万元", "万"), "8000元"), ("人", ("人",), "人"), ("abc", (), "abc"),
-])
-def test_match_form_numbers(text, units, expected):
-    from bot.web.match_form import number
-
-    assert number(text, units) == expected
+    # Read by the matcher's typed_value, as the Telegram answers are: 亿 too, yuan never.
+    html = client.get("/match", params={"go": "1", "revenue_wan": "1.2亿", "fixed_asset_investment_wan": "0.3亿元",
+                                        "new_hires": "15名"}).text
+    assert 'id="profile-errors"' not in html, html
+    assert 'value="1.2亿"' in html  # the form keeps what was typed
+    form = read_form(QueryParams({"go": "1", "revenue_wan": "1.2亿", "fixed_asset_investment_wan": "0.3亿元"}))
+    assert form.profile == {"revenue_wan": 12000, "fixed_asset_investment_wan": 3000}
+    html = client.get("/match", params={"go": "1", "revenue_wan": "8000元"}).text
+    box = html.split('id="profile-errors">', 1)[1].split("</div>", 1)[0]
+    assert "“年营业收入（万元）”须为数字（收到：&#34;8000元&#34;）" in box
+    assert html.count('aria-invalid="true"') == 1 and 'aria-invalid="true"' in html.split('name="revenue_wan"')[1][:200]
 
 
 @pytest.mark.parametrize("attack", ['<script>alert("x")</script>', '"><img src=x onerror=alert(1)>'])

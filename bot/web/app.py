@@ -39,7 +39,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot.engine import AnswerResult, Engine
 from bot.feedback import FeedbackStore
-from bot.matcher import FIELD_LABELS, MatchResult, as_json, known_industries, match_data
+from bot.matcher import PLAIN_LABELS, MatchResult, as_json, known_industries, match_data, plain_labels
 from bot.web import charts
 from bot.web.match_form import (
     CERT_CHOICES,
@@ -50,7 +50,6 @@ from bot.web.match_form import (
     invalid_fields,
     read_form,
     submitted,
-    zh_fields,
 )
 from ingest.chunking import days
 from ingest.schema import SECTION_LABELS, Record
@@ -262,7 +261,7 @@ def create_app(engine: Engine, settings: Settings, store_dir: Path, feedback: Fe
         STATUS_LABELS=STATUS_LABELS, is_url=is_url, source_label=source_label, form_label=form_label,
     )
     templates.env.filters["days"] = days
-    templates.env.filters["zh_fields"] = zh_fields
+    templates.env.filters["plain_labels"] = plain_labels
     app.state.templates = templates
 
     def records() -> dict[str, Record]:
@@ -425,7 +424,7 @@ def create_app(engine: Engine, settings: Settings, store_dir: Path, feedback: Fe
         return page(request, "match.html", form=form or MatchForm(), result=result,
                     errors=[for_page(e) for e in problems], invalid=invalid_fields(problems),
                     industries=known_industries(policies.values()), cert_choices=CERT_CHOICES,
-                    taxpayer_choices=TAXPAYER_CHOICES, labels=FIELD_LABELS, policies=policies)
+                    taxpayer_choices=TAXPAYER_CHOICES, labels=PLAIN_LABELS, policies=policies)
 
     @app.get("/match", response_class=HTMLResponse)
     def match_get(request: Request) -> Response:

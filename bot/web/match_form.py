@@ -1,8 +1,8 @@
 """The policy-matcher form: browser form fields in, a matcher profile dict out, and messages for people.
 
-The matcher (bot/matcher.py) does all validation of values; this module only turns what a browser
-sends (strings, empty meaning "not given", checkboxes) into the dict `parse_profile` expects, and
-rewrites the matcher's developer-facing field keys (``employees（员工人数）``) into Chinese labels.
+The matcher (bot/matcher.py) reads typed numbers (`typed_value`), validates every value and words the
+messages (`plain_labels`); this module only turns what a browser sends (strings, empty meaning "not
+given", checkboxes) into the dict `parse_profile` expects, and fits the messages to the form.
 """
 
 from __future__ import annotations
@@ -13,31 +13,20 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from bot.matcher import FIELD_LABELS
+from bot.matcher import FIELD_REF, NUMBER_UNITS, plain_labels, typed_value
 
 # The checkboxes offered; anything else goes in the "其他" text box.
 CERT_CHOICES: tuple[str, ...] = ("高新技术企业", "科技型中小企业", "专精特新", "规模以上企业", "小型微利企业",
                                  "个体工商户")
 TAXPAYER_CHOICES: tuple[str, ...] = ("一般纳税人", "小规模纳税人")
-# Numeric fields and the unit suffixes a person may type after the number ("120人", "8000万元").
-# Only the unit the label asks for is dropped: "8000元" stays an error rather than becoming 8000 万元.
-NUMBER_UNITS: dict[str, tuple[str, ...]] = {
-    "employees": ("人",), "revenue_wan": ("万元", "万"), "founded_year": ("年",), "rd_ratio": (),
-    "new_hires": ("人",), "fixed_asset_investment_wan": ("万元", "万"),
-}
 TEXT_FIELDS: tuple[str, ...] = ("industry", "in_zone", *NUMBER_UNITS, "taxpayer", "cert_other")
 ALL_FIELDS: tuple[str, ...] = ("go", *TEXT_FIELDS, "certifications", "certs_none")
 MAX_FIELD = 100  # per text box; a pasted essay is cut so it is not echoed back twice in the error message
 
-_INT = re.compile(r"[+-]?\d+")
-_FLOAT = re.compile(r"[+-]?(?:\d+\.\d*|\.\d+)")
-_THOUSANDS = re.compile(r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?")
 _SPLIT = re.compile(r"[,，、;；/\s]+")
 # The matcher's unknown-industry message lists every sector (40-odd names); on the page they are in the
 # input's drop-down list already, so the box keeps the policies' own industries and points there.
 _OTHER_INDUSTRIES = re.compile(r"；其他可填行业：[^；]*")
-# "employees（员工人数）" as the matcher writes it; the lookbehind keeps "min_employees" etc. untouched.
-_FIELD_REF = re.compile(r"\s?(?<![A-Za-z_])(" + "|".join(map(re.escape, FIELD_LABELS)) + r")（([^）]*)）\s?")
 
 
 class FormData(Protocol):
@@ -66,22 +55,6 @@ def _text(data: FormData, key: str) -> str:
     return value.strip()[:MAX_FIELD] if isinstance(value, str) else ""
 
 
-def number(text: str, units: Iterable[str] = ()) -> object:
-    """A typed number as int or float; anything else unchanged, so the matcher reports it by name."""
-    cleaned = re.sub(r"\s+", "", unicodedata.normalize("NFKC", text))  # full-width digits, ％, spaces
-    for unit in units:
-        if cleaned.endswith(unit) and cleaned != unit:
-            cleaned = cleaned.removesuffix(unit)
-            break
-    if _THOUSANDS.fullmatch(cleaned):
-        cleaned = cleaned.replace(",", "")
-    if _INT.fullmatch(cleaned):
-        return int(cleaned)
-    if _FLOAT.fullmatch(cleaned):
-        return float(cleaned)
-    return cleaned  # "5%" is understood by the matcher; "abc" gets its "须为数字" message
-
-
 def submitted(data: FormData) -> bool:
     """Whether the form was sent (the hidden go=1, or any field in a hand-made link), not just opened."""
     return any(key in data for key in ALL_FIELDS)
@@ -100,9 +73,9 @@ def read_form(data: FormData) -> MatchForm:
         profile["industry"] = values["industry"]
     if values["in_zone"]:
         profile["in_zone"] = values["in_zone"]  # 是/否; anything forged gets the matcher's message
-    for key, units in NUMBER_UNITS.items():
+    for key in NUMBER_UNITS:
         if values[key]:
-            profile[key] = number(values[key], units)
+            profile[key] = typed_value(key, values[key])
     if values["taxpayer"]:
         profile["taxpayer"] = values["taxpayer"]
 
@@ -120,22 +93,12 @@ def read_form(data: FormData) -> MatchForm:
 
 def for_page(message: str) -> str:
     """A matcher message as the form's error box shows it: Chinese labels, no 40-name industry list."""
-    return zh_fields(_OTHER_INDUSTRIES.sub("；其他行业可在输入框的下拉列表中选择", message))
-
-
-def zh_fields(text: str) -> str:
-    """The matcher's "employees（员工人数）" as “员工人数”: front-desk staff read Chinese only."""
-    def label(m: re.Match[str]) -> str:
-        name = m.group(2).split("，")[0]
-        # "所属行业“钢铁”无法识别" rather than two quoted phrases in a row.
-        return name if text.startswith("“", m.end()) else f"“{name}”"
-
-    return _FIELD_REF.sub(label, text)
+    return plain_labels(_OTHER_INDUSTRIES.sub("；其他行业可在输入框的下拉列表中选择", message))
 
 
 def invalid_fields(messages: Iterable[str]) -> set[str]:
     """Form fields named in the matcher's messages, to mark those inputs."""
     # The empty-profile message lists every field as a suggestion: none of them is wrong.
     shown = [message for message in messages if not message.startswith("企业档案为空")]
-    named = {m.group(1) for message in shown for m in _FIELD_REF.finditer(message)}
+    named = {m.group(1) for message in shown for m in FIELD_REF.finditer(message)}
     return named | ({"certifications"} if any("“资质与身份”" in message for message in shown) else set())
