@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 from ingest.chunking import days, material_line
 from ingest.schema import SECTION_LABELS, Record
@@ -195,8 +196,22 @@ def compose(record: Record, intent: str, records: dict[str, Record]) -> Composed
     return Composed("\n".join([head, *body]), key)
 
 
+def is_url(text: str) -> bool:
+    return text.startswith(("http://", "https://"))
+
+
+def source_label(text: str) -> str:
+    """A source as shown to the public: a URL as is, a local path by its file name only.
+
+    The directory the admin ingested from (often an absolute server path) means nothing to a visitor.
+    """
+    if not text or is_url(text):
+        return text
+    return Path(text).name
+
+
 def source_line(record: Record) -> str:
-    where = record.source_path or (record.sources[0] if record.sources else "")
+    where = source_label(record.source_path or (record.sources[0] if record.sources else ""))
     line = f"来源：《{record.title}》（{where}）" if where else f"来源：《{record.title}》"
     return line + (f"，更新于 {record.updated}" if record.updated else "")
 

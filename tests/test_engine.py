@@ -25,7 +25,8 @@ def test_materials_answer_quotes_the_whole_list_with_source(engine):
         assert material.name in result.answer
         if material.copies:
             assert f"{material.copies}份" in result.answer
-    assert "knowledge/guides/company-setup.md" in result.answer
+    # The visitor sees the file name, not the server directory the admin ingested from.
+    assert "（company-setup.md）" in result.answer and "/company-setup.md" not in result.answer
     assert result.sources[0]["source"].endswith("company-setup.md")
     assert result.answer.rstrip().endswith("以窗口最新告知为准。")
 

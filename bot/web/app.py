@@ -37,6 +37,7 @@ from starlette.datastructures import MutableHeaders, UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from bot.compose import is_url, source_label
 from bot.engine import AnswerResult, Engine
 from bot.feedback import FeedbackStore
 from bot.matcher import PLAIN_LABELS, MatchResult, as_json, known_industries, match_data, plain_labels
@@ -165,17 +166,6 @@ class QuestionLog:
 
 
 # ---------------------------------------------------------------- helpers used by templates
-
-
-def is_url(text: str) -> bool:
-    return text.startswith(("http://", "https://"))
-
-
-def source_label(text: str) -> str:
-    """A source as shown to the public: a URL as is, a local path by its file name only."""
-    if not text or is_url(text):
-        return text
-    return Path(text).name
 
 
 def dept_group(department: str) -> str:
