@@ -134,7 +134,7 @@ def ask_command(
 ) -> None:
     """回答问题（默认抽取式，引用知识库原文并注明来源）。"""
     _setup_logging()
-    from bot.engine import Engine
+    from bot.engine import AnswerResult, Engine
 
     engine = Engine(_store(store))
     if not engine.records:
@@ -142,7 +142,11 @@ def ask_command(
     questions = (line.rstrip("\n") for line in sys.stdin) if question == "-" else iter([question])
     state: dict = {}
     for line in questions:
-        result = engine.ask(line, state if session else None)
+        try:
+            result = engine.ask(line, state if session else None)
+        except Exception:  # one bad line must not end a stream of answers
+            logging.getLogger("govbot").exception("question failed: %r", line[:200])
+            result = AnswerResult("抱歉，这个问题处理出错了，请换个说法再问一次。", grounded=False)
         state = result.state
         if as_json:
             sys.stdout.write(json.dumps(result.public(), ensure_ascii=False) + "\n")

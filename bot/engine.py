@@ -34,8 +34,10 @@ OTHER_PLACES = (
 )
 # Personal affairs: this assistant serves enterprises; these near-namesakes must not match 企业所得税 & co.
 PERSONAL_AFFAIRS = (
-    "个人所得税", "个税", "护照", "签证", "港澳通行证", "出入境", "驾驶证", "驾照", "结婚", "离婚", "户口", "落户",
-    "身份证", "养老金", "退休", "高考", "中考", "医保报销", "天气", "彩票", "股票",
+    "个人所得税", "个税", "护照", "签证", "港澳通行证", "出入境", "驾驶证", "驾照", "结婚", "离婚", "落户",
+    # Not 身份证/户口/股票 alone: 法定代表人身份证 is a material, 外地户口 may open a company, 股票上市 is rewarded.
+    "办身份证", "补办身份证", "换身份证", "身份证丢", "身份证过期", "户口迁", "迁户口", "上户口", "户口本补办",
+    "养老金", "退休", "高考", "中考", "医保报销", "天气", "彩票", "炒股",
     # A person paying their own social insurance is not the enterprise 参保登记 guide.
     "灵活就业", "个人怎么交", "个人怎么缴", "以个人身份",
 )
@@ -46,7 +48,7 @@ CLOSE_CALL = 0.75  # candidates within this share of the top score compete on ev
 SUGGEST = {
     "materials": "需要哪些材料？",
     "time": "要多久？",
-    "validity": "证照有效期多久？",
+    "validity": "有效期多久？",
     "fee": "收费吗？",
     "where": "在哪里办？",
     "process": "办理流程是什么？",
@@ -152,6 +154,7 @@ class Engine:
         self._generation, self._retriever = generation, retriever
         self._name_grams, self._text_grams, self._bundles_of = name_grams, text_grams, bundles_of
         self._known = known
+        self._all_name_grams = set().union(*name_grams.values()) if name_grams else set()
         self._chars = chars
 
     # ----- retrieval -----
@@ -232,7 +235,8 @@ class Engine:
         switched = bool(SWITCH.match(normalized)) and len(residue(SWITCH.sub("", normalized))) > 2
         text_for_search = SWITCH.sub("", text) if switched else text
         previous = state.get("record_id")
-        follow_up = (not switched and previous in self.records and len(residue(normalized)) <= 2)
+        follow_up = (not switched and previous in self.records and len(residue(normalized)) <= 2
+                     and not self._names_another_item(normalized, previous))
 
         if follow_up:
             record = self.records[previous]
@@ -279,6 +283,12 @@ class Engine:
             state=new_state,
             confidence=confidence,
         )
+
+    def _names_another_item(self, normalized: str, previous: str) -> bool:
+        """Whether a short question names some other item (刻章收费吗 after 食品经营许可): a new question."""
+        grams = _bigrams(residue(normalized))
+        named = grams & self._all_name_grams
+        return bool(named) and not named <= self._name_grams.get(previous, set())
 
     @staticmethod
     def _intent_for(record: Record, intent: str) -> str:

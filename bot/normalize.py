@@ -12,7 +12,8 @@ MAX_QUERY_CHARS = 300  # a question longer than this is pasted text; its head ca
 _TAGS = re.compile(r"<[^>]{0,200}>")
 _MARKDOWN = re.compile(r"[*_`#>\[\]()~|]+")
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")  # terminal colour codes pasted along with text
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\ufeff]")
+# Lone surrogates come from undecodable input bytes (stdin with surrogateescape); opencc cannot encode them.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\ufeff\ud800-\udfff]")
 
 # Colloquial or short forms -> the knowledge base's wording. The canonical form is appended, not
 # substituted, so the user's own words still match lexically.

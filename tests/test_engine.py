@@ -220,3 +220,32 @@ def test_validity_the_knowledge_base_does_not_state_is_said_plainly(engine):
     result = engine.ask("营业执照有效期多久")
     assert not result.grounded
     assert "没有写明证照有效期" in result.answer and "工作日" not in result.answer
+
+
+@pytest.mark.parametrize(("question", "record_id"), [
+    ("刻章收费吗", "seal-engraving"),
+    ("环评要多久", "eia-report-approval"),
+    ("扩岗补助多少", "policy-job-expansion"),
+])
+def test_a_short_question_naming_another_item_is_not_a_follow_up(engine, question, record_id):
+    # Regression: after a food-licence answer these were answered, as grounded, for the food licence.
+    first = engine.ask("食品经营许可要什么材料")
+    result = engine.ask(question, first.state)
+    assert result.grounded and result.record_ids == [record_id]
+
+
+@pytest.mark.parametrize("question", ["开公司要带身份证吗", "外地户口能在高新区开公司吗", "企业股票上市有奖励吗"])
+def test_enterprise_questions_mentioning_personal_words_are_answered(engine, question):
+    # Regression: 身份证, 户口 and 股票 alone made these personal affairs and refused them.
+    assert engine.ask(question).grounded
+
+
+def test_cli_stream_survives_undecodable_bytes(kb_store):
+    proc = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "ask", "--json", "--store", str(kb_store), "-"],
+        input=b"\xed\xa0\x80\xff \xe5\xbc\x80\xe5\x85\xac\xe5\x8f\xb8\n" + "食品经营许可要什么材料\n".encode(),
+        capture_output=True, cwd=ROOT, timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr.decode(errors="replace")
+    lines = [json.loads(line) for line in proc.stdout.decode().splitlines()]
+    assert len(lines) == 2 and lines[1]["record_ids"] == ["food-business-license"]
