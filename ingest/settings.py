@@ -10,7 +10,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+    # An empty variable means "not set" (the Dockerfile sets GOVBOT_EMBEDDING="" when no ST model is baked in).
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore", env_ignore_empty=True)
 
     govbot_home: Path = Field(default=Path("./data"), description="数据目录：索引、数据库、会话状态")
     govbot_embedding: str = Field(default="e5", description="e5 | use | st:<模型名或路径>")
