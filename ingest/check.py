@@ -6,7 +6,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ingest.loaders import check_structured_file
+from ingest.loaders import check_structured_file, stat_problem
 from ingest.pipeline import discover
 from ingest.schema import Record
 
@@ -32,6 +32,9 @@ def check_paths(paths: list[Path]) -> CheckReport:
     where: dict[str, str] = {}
     for path in files:
         if path.suffix.lower() not in (".md", ".markdown"):
+            problem = stat_problem(path)  # a symlink loop or a dangling link does not exist
+            if problem:
+                report.errors.append(f"{path}: {problem}")
             continue
         record, problems = check_structured_file(path)
         report.errors.extend(f"{path}:{line}: {message}" if line else f"{path}: {message}"

@@ -66,6 +66,15 @@ def _stat(path: Path) -> os.stat_result:
         raise LoadError(path, f"无法读取文件信息（系统错误：{_errno_name(exc)}）") from None
 
 
+def stat_problem(path: Path) -> str | None:
+    """Why ``path`` cannot be opened at all (missing, symlink loop, no permission), or None. Reads nothing."""
+    try:
+        _stat(Path(path))
+    except LoadError as exc:
+        return exc.reason
+    return None
+
+
 def _errno_name(exc: OSError) -> str:
     return errno.errorcode.get(exc.errno or 0, str(exc.errno))
 

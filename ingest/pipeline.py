@@ -8,6 +8,7 @@ nothing of its old version behind.
 from __future__ import annotations
 
 import hashlib
+import os
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -86,14 +87,19 @@ def discover(paths: Iterable[Path]) -> tuple[list[Path], list[FileResult]]:
             files.append(path)
         else:
             problems.append(FileResult(str(path), "failed", "文件或目录不存在"))
-    unique: dict[Path, Path] = {}
+    unique: dict[str, Path] = {}
     for f in files:
-        unique.setdefault(f.resolve(), f)
+        unique.setdefault(file_key(f), f)
     return list(unique.values()), problems
 
 
 def file_key(path: Path) -> str:
-    return str(path.resolve())
+    """The file's real path. Never raises: a symlink loop keeps its own path (Path.resolve() would
+    raise RuntimeError), so the loader can report it as one failed file."""
+    try:
+        return os.path.realpath(path)
+    except (OSError, RuntimeError, ValueError):
+        return os.path.abspath(path)
 
 
 def document_id(path: Path) -> str:
@@ -121,18 +127,23 @@ def ingest(
     max_bytes: int = MAX_FILE_BYTES,
     progress: Progress | None = None,
 ) -> IngestSummary:
-    """Ingest ``paths`` into a new generation under ``store_dir`` and make it current."""
+    """Ingest ``paths`` into a new generation under ``store_dir`` and make it current.
+
+    ``rebuild`` re-reads every named file and recomputes every vector (kept items included) and
+    always writes a new generation; like a normal ingest it keeps a failing file's previous version
+    and the items of files not named in this run.
+    """
     location = location or ChromaLocation()
     report = progress or (lambda stage, done, total: None)
     started = time.perf_counter()
     with ingest_lock(store_dir):
         sweep(store_dir, location)
-        previous = None if rebuild else open_current(store_dir, with_bm25=False)
+        previous = open_current(store_dir, with_bm25=False)
         name = embedder_name(embeddings)
         recipe = passage_recipe(embeddings)
         same_vectors = previous is not None and (previous.embedder, previous.manifest.get("passages")) == (name, recipe)
         # Another model (other vector space) or another passage recipe: every vector is recomputed.
-        previous_vectors = _vectors_by_hash(previous) if same_vectors else {}
+        previous_vectors = _vectors_by_hash(previous) if same_vectors and not rebuild else {}
         prev_files: dict[str, dict] = previous.manifest["files"] if previous else {}
         prev_records_by_file = _records_by_file(previous)
 
@@ -154,7 +165,8 @@ def ingest(
             key = file_key(path)
             digest = file_hash(path, max_bytes)
             old = prev_files.get(key)
-            if old and digest and old["sha256"] == digest:
+            same_file = bool(old and digest and old["sha256"] == digest)
+            if same_file and not rebuild:
                 keep_previous(key)
                 results.append(FileResult(str(path), "unchanged", record_ids=old["record_ids"]))
                 continue
@@ -172,7 +184,8 @@ def ingest(
             owner[record.id] = key
             records.append(record)
             manifest_files[key] = {"path": str(path), "sha256": digest, "record_ids": [record.id]}
-            results.append(FileResult(str(path), "updated" if old else "added", record_ids=[record.id]))
+            status = "unchanged" if same_file else "updated" if old else "added"
+            results.append(FileResult(str(path), status, record_ids=[record.id]))
 
         seen = {file_key(p) for p in files}
         for key, entry in prev_files.items():
@@ -191,12 +204,17 @@ def ingest(
             # Nothing new to serve: keep the current generation rather than copy it.
             return IngestSummary(results, previous.name, len(previous.records), len(previous.chunks), 0,
                                  time.perf_counter() - started, name)
-        if not records:
-            return IngestSummary(results, previous.name if previous else None, 0, 0, 0,
-                                 time.perf_counter() - started, name)
+        if not records and previous is None:
+            return IngestSummary(results, None, 0, 0, 0, time.perf_counter() - started, name)
+        # With no records left (--prune removed the last files) an empty generation becomes current:
+        # keeping the old one would go on answering the removed items.
 
         chunks = [chunk for record in records for chunk in chunk_record(record)]
-        vectors, embedded = _embed(chunks, embeddings, previous_vectors, report)
+        if chunks:
+            vectors, embedded = _embed(chunks, embeddings, previous_vectors, report)
+        else:
+            dim = previous.manifest.get("dim") if previous is not None and same_vectors else None
+            vectors, embedded = np.zeros((0, int(dim or len(embeddings.embed_query("维度")))), np.float32), 0
         manifest = {"embedder": name, "passages": recipe, "dim": int(vectors.shape[1]), "files": manifest_files,
                     "created": time.strftime("%Y-%m-%dT%H:%M:%S")}
         report("写入索引", 0, 1)

@@ -313,3 +313,90 @@ def test_switching_the_embedder_rebuilds_even_when_no_file_changed(corpus, tmp_p
     assert "游船检验证书" in materials_answer(store, "游船营运许可要什么材料")
     # And back again with nothing changed: every vector reused.
     assert ingest([corpus], store, e5).embedded == 0
+
+
+def test_symlink_loops_fail_alone_and_previous_version_keeps_serving(corpus, tmp_path, use_embeddings):
+    # Regression: Path.resolve() raised RuntimeError on a symlink loop, so one loop in the knowledge
+    # folder crashed the whole ingest and nothing else was ingested.
+    store = tmp_path / "index"
+    first = ingest([corpus], store, use_embeddings)
+    before = materials_answer(store, "游船营运许可要什么材料")
+    (corpus / "a.md").symlink_to("b.md")
+    (corpus / "b.md").symlink_to("a.md")
+    (corpus / "self.txt").symlink_to("self.txt")
+    # A file that was ingested becomes a loop: its previous version keeps serving, even with --prune.
+    (corpus / "boat-permit.md").unlink()
+    (corpus / "boat-permit.md").symlink_to("boat-permit.md")
+    guide(corpus, "dog-walker", "遛狗服务登记", ["遛狗服务登记表"])
+    loop_arg = tmp_path / "loop-arg.md"
+    loop_arg.symlink_to(loop_arg.name)
+
+    summary = ingest([corpus, loop_arg], store, use_embeddings, prune=True)
+    failed = {Path(f.path).name: f.reason for f in summary.failed}
+    assert set(failed) == {"a.md", "b.md", "self.txt", "boat-permit.md", "loop-arg.md"}
+    assert all("符号链接" in reason and "循环" in reason and "\n" not in reason for reason in failed.values())
+    assert summary.count("removed") == 0
+    assert [Path(f.path).name for f in summary.files if f.status == "added"] == ["dog-walker.md"]
+    assert summary.generation != first.generation
+    assert materials_answer(store, "游船营运许可要什么材料") == before
+    assert "遛狗服务登记表" in materials_answer(store, "遛狗服务登记需要什么材料")
+
+
+def test_cli_check_reports_symlink_loops_instead_of_crashing(corpus, tmp_path):
+    (corpus / "a.md").symlink_to("b.md")
+    (corpus / "b.md").symlink_to("a.md")
+    (corpus / "self.txt").symlink_to("self.txt")
+    result = CliRunner().invoke(app, ["check", str(corpus)])
+    assert result.exit_code == 1, result.output
+    assert isinstance(result.exception, SystemExit)  # a reported error, not a traceback
+    errors = [line for line in result.output.splitlines() if "符号链接" in line]
+    assert sorted(Path(line.split(":")[0]).name for line in errors) == ["a.md", "b.md", "self.txt"]
+    assert "共 2 条" in result.output  # the good files are still checked
+
+
+def test_rebuild_keeps_failed_and_unnamed_files_and_recomputes_every_vector(corpus, tmp_path, use_embeddings):
+    # Regression: --rebuild dropped the previous generation, so a file failing in that run and every
+    # item ingested from other paths disappeared.
+    store = tmp_path / "index"
+    extra = tmp_path / "extra"
+    extra.mkdir()
+    guide(extra, "dog-walker", "遛狗服务登记", ["遛狗服务登记表"])
+    ingest([corpus, extra], store, use_embeddings)
+    before = materials_answer(store, "宠物店经营备案需要什么材料")
+    (corpus / "pet-license.md").write_text("---\nid: pet-license\nkind: guide\ntitle: [unclosed\n---\n",
+                                           encoding="utf-8")
+
+    summary = ingest([corpus], store, use_embeddings, rebuild=True)
+    assert [Path(f.path).name for f in summary.failed] == ["pet-license.md"]
+    assert summary.records == 3
+    assert summary.embedded == summary.chunks  # nothing reused, the kept items included
+    assert materials_answer(store, "宠物店经营备案需要什么材料") == before
+    assert "遛狗服务登记表" in materials_answer(store, "遛狗服务登记需要什么材料")
+    # Nothing changed, but --rebuild still re-reads and re-embeds everything into a new generation.
+    again = ingest([corpus], store, use_embeddings, rebuild=True)
+    assert again.generation != summary.generation and again.embedded == again.chunks == summary.chunks
+
+
+def test_pruning_the_last_files_switches_to_an_empty_generation(corpus, tmp_path, use_embeddings):
+    # Regression: with no records left the old generation stayed current, so "removed" items were
+    # still answered.
+    store = tmp_path / "index"
+    first = ingest([corpus], store, use_embeddings)
+    engine = Engine(store)
+    assert "游船检验证书" in engine.ask("游船营运许可要什么材料").answer
+    for path in list(corpus.iterdir()):
+        path.unlink()
+
+    summary = ingest([corpus], store, use_embeddings, prune=True)
+    assert summary.count("removed") == 2
+    assert summary.generation is not None and summary.generation != first.generation
+    assert current_name(store) == summary.generation
+    assert (summary.records, summary.chunks) == (0, 0)
+    assert open_current(store).records == {}
+    for answer in (engine.ask("游船营运许可要什么材料"), Engine(store).ask("游船营运许可要什么材料")):
+        assert "游船检验证书" not in answer.answer and not answer.grounded
+    # Ingesting again from the empty generation works and serves the new file.
+    guide(corpus, "boat-permit", "游船营运许可", ["游船检验证书"])
+    refilled = ingest([corpus], store, use_embeddings)
+    assert refilled.count("added") == 1
+    assert "游船检验证书" in engine.ask("游船营运许可要什么材料").answer
