@@ -346,8 +346,12 @@ class Profile(BaseModel):
         """True/False when the profile says; None when it does not (no certifications, no taxpayer type)."""
         if cert in (self.certifications or []):
             return True
-        if self.taxpayer is not None and cert in TAXPAYER_CERTS.values():
-            return TAXPAYER_CERTS[self.taxpayer] == cert
+        if cert in TAXPAYER_CERTS.values():
+            if self.taxpayer is not None:
+                return TAXPAYER_CERTS[self.taxpayer] == cert
+            # Listing 高新技术企业 says nothing about the VAT status: only the other type listed does.
+            other_listed = any(c in (self.certifications or []) for c in TAXPAYER_CERTS.values() if c != cert)
+            return False if other_listed else None
         return None if self.certifications is None else False
 
     def all_certs(self) -> list[str]:

@@ -381,3 +381,14 @@ def test_cli_prefers_the_current_index(tmp_path: Path):
     assert proc.returncode == 0, proc.stderr
     assert [item["id"] for item in json.loads(proc.stdout)["eligible"]] == ["only-policy"]
     assert "政策来源：当前索引 g1" in proc.stderr
+
+
+def test_vat_status_is_not_inferred_from_other_certifications(policies):
+    # Regression: ticking 高新技术企业 without answering the taxpayer question put 留抵退税 under
+    # 差一项 (须为增值税一般纳税人) as if the company had said it was not a general taxpayer.
+    result = match(Profile(in_zone=True, certifications=["高新技术企业"]), policies)
+    undecided = {v.id: v.needs for v in result.undecided}
+    assert undecided.get("policy-vat-refund") == ["taxpayer"]
+    assert "policy-vat-refund" not in [v.id for v in result.near]
+    small = match(Profile(in_zone=True, certifications=["增值税小规模纳税人"]), policies)
+    assert "policy-vat-refund" in [v.id for v in small.near]  # the other type listed does decide it
