@@ -234,9 +234,15 @@ def serve_command(store: StoreOpt = None, host: HostOpt = "127.0.0.1", port: Por
     from bot.telegram_bot import run_telegram
 
     # The bot's polling loop wants the main thread (signal handling); the web server runs beside it.
-    threading.Thread(target=run_web, args=(store_dir, host, port), daemon=True, name="web").start()
+    web = threading.Thread(target=run_web, args=(store_dir, host, port), daemon=True, name="web")
+    web.start()
     err.print(f"网页：http://{host}:{port}/；Telegram 机器人启动中")
-    raise typer.Exit(run_telegram(store_dir))
+    code = run_telegram(store_dir)
+    if code and web.is_alive():
+        # A bad token or an unreachable Telegram must not take the service hall's web page down too.
+        err.print("[yellow]Telegram 机器人未能启动（原因见上），网页继续服务；修正后重启 govbot serve。[/yellow]")
+        web.join()
+    raise typer.Exit(code)
 
 
 @app.command("match")

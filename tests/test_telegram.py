@@ -535,6 +535,38 @@ async def test_run_telegram_polls_and_stops_cleanly(tmp_path: Path, kb_store: Pa
     assert (tmp_path / "home" / "telegram.pickle").exists()  # state flushed on the way out
 
 
+
+async def test_readme_main_command_runs_web_and_bot_together(tmp_path: Path, api: FakeBotAPI) -> None:
+    """`govbot serve` with a token: ingests, serves the web page and answers in Telegram."""
+    import shutil
+    import signal
+    import socket
+
+    import httpx
+
+    knowledge = tmp_path / "knowledge" / "guides"
+    knowledge.mkdir(parents=True)
+    shutil.copy(ROOT / "knowledge" / "guides" / "company-setup.md", knowledge)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot.cli", "serve", "--port", str(port), cwd=tmp_path,
+        env=_env(tmp_path, TELEGRAM_BOT_TOKEN=TOKEN, GOVBOT_TELEGRAM_BASE_URL=api.base_url,
+                 GOVBOT_KNOWLEDGE_DIR=str(tmp_path / "knowledge"), GOVBOT_EMBEDDING="use"),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    try:
+        await api.wait_until(lambda: api.calls_of("setMyCommands"), timeout=120)
+        sent = await api.ask(USER, MATERIALS_Q, timeout=30)
+        assert sent.text.startswith(f"《{SETUP}》")
+        async with httpx.AsyncClient() as client:
+            answer = (await client.get(f"http://127.0.0.1:{port}/api/ask", params={"q": MATERIALS_Q}, timeout=30)).json()
+        assert answer["grounded"] and answer["record_ids"] == ["company-setup"]
+    finally:
+        proc.send_signal(signal.SIGINT)
+        _, err = await asyncio.wait_for(proc.communicate(), 30)
+    assert proc.returncode == 0, err.decode()
+
 # ----------------------------------------------------------------------------- policy matching (/match)
 
 QUESTIONS = len(MATCH_FIELDS)
