@@ -246,6 +246,10 @@ def test_print_view_is_a_complete_checklist(client, engine):
     assert "以窗口最新告知为准" in html
     assert guide.updated in html and guide.where.window in html and guide.fee in html
     assert "/static/print.css" in html
+    # The visitor's sheet cites web addresses, never our local file names (seed reports, .md files).
+    source_line = html[html.index('class="source"'):].split("</p>")[0]
+    assert all(s in source_line for s in guide.sources if s.startswith("http"))
+    assert ".txt" not in source_line and ".md" not in source_line
 
 
 def test_unknown_item_and_page_are_chinese_404(client):

@@ -252,6 +252,7 @@ def create_app(engine: Engine, settings: Settings, store_dir: Path, feedback: Fe
     )
     templates.env.filters["days"] = days
     templates.env.filters["plain_labels"] = plain_labels
+    templates.env.tests["is_url"] = is_url
     app.state.templates = templates
 
     def records() -> dict[str, Record]:
