@@ -27,15 +27,19 @@ RULES: list[tuple[str, tuple[str, ...]]] = [
     ("condition", ("条件", "要求", "资格", "能不能办", "可以办吗", "适用", "能办吗", "require", "condition")),
     ("bundle", ("一件事", "套餐", "一次办", "联办", "打包办", "bundle")),
     ("subsidy", ("补贴", "补助", "奖励", "奖补", "资助", "扶持", "政策", "贴息", "返还", "减免", "优惠", "退税",
-                 "奖金", "subsid", "reward", "grant", "incentive")),
+                 "奖金", "比例", "subsid", "reward", "grant", "incentive")),
 ]
 
 _WORDS = {intent: words for intent, words in RULES}
+# Names that contain a keyword without asking for it: 研发费用加计扣除 is not a question about fees.
+_NAMES_WITH_KEYWORDS = ("研发费用", "费用归集")
 
 
 def detect_intent(normalized_question: str) -> str:
     """The question's intent from keywords; ``other`` when none fires."""
     text = normalized_question.lower()
+    for name in _NAMES_WITH_KEYWORDS:
+        text = text.replace(name, " ")
     for intent, words in RULES:
         if any(w in text for w in words):
             return intent

@@ -252,3 +252,9 @@ def test_cli_stream_survives_undecodable_bytes(kb_store):
     assert proc.returncode == 0, proc.stderr.decode(errors="replace")
     lines = [json.loads(line) for line in proc.stdout.decode().splitlines()]
     assert len(lines) == 2 and lines[1]["record_ids"] == ["food-business-license"]
+
+
+def test_a_name_containing_a_keyword_is_not_that_question(engine):
+    # Regression: 研发费用 made this a fee question, answered with the guide's 收费标准：不收费.
+    result = engine.ask("研发费用加计扣除比例是多少")
+    assert result.grounded and "100%" in result.answer and "【收费标准】" not in result.answer
