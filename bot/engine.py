@@ -34,8 +34,9 @@ OTHER_PLACES = (
 )
 # Personal affairs: this assistant serves enterprises; these near-namesakes must not match 企业所得税 & co.
 PERSONAL_AFFAIRS = (
-    "个人所得税", "个税", "护照", "签证", "港澳通行证", "出入境", "驾驶证", "驾照", "结婚", "离婚", "落户",
-    # Not 身份证/户口/股票 alone: 法定代表人身份证 is a material, 外地户口 may open a company, 股票上市 is rewarded.
+    "个人所得税", "个税", "护照", "签证", "港澳通行证", "出入境", "驾驶证", "驾照", "结婚", "离婚", "个人落户", "户口落户",
+    # Not 身份证/户口/股票/落户 alone: 法定代表人身份证 is a material, 外地户口 may open a company,
+    # 股票上市 is rewarded, 企业落户 is investment.
     "办身份证", "补办身份证", "换身份证", "身份证丢", "身份证过期", "户口迁", "迁户口", "上户口", "户口本补办",
     "养老金", "退休", "高考", "中考", "医保报销", "天气", "彩票", "炒股",
     # A person paying their own social insurance is not the enterprise 参保登记 guide.

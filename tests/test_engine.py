@@ -237,7 +237,8 @@ def test_a_short_question_naming_another_item_is_not_a_follow_up(engine, questio
     assert result.grounded and result.record_ids == [record_id]
 
 
-@pytest.mark.parametrize("question", ["开公司要带身份证吗", "外地户口能在高新区开公司吗", "企业股票上市有奖励吗"])
+@pytest.mark.parametrize("question", ["开公司要带身份证吗", "外地户口能在高新区开公司吗", "企业股票上市有奖励吗",
+                                      "新能源企业落户有奖励吗"])
 def test_enterprise_questions_mentioning_personal_words_are_answered(engine, question):
     # Regression: 身份证, 户口 and 股票 alone made these personal affairs and refused them.
     assert engine.ask(question).grounded
