@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -760,3 +761,14 @@ def test_match_page_escapes_the_industry(client, attack):
     assert "无法识别" in html  # reported, escaped, in the error box
     body = client.post("/api/match", json={"industry": attack}).json()
     assert any(attack in e for e in body["profile_errors"])  # JSON carries it verbatim, as data
+
+
+def test_department_filter_works_without_javascript(client):
+    # The select sits in a GET form; the server hides the other departments' groups.
+    page = client.get("/").text
+    form = page[page.index('id="browse-form"'):].split("</form>")[0]
+    assert 'name="dept"' in form and "<noscript><button" in form
+    filtered = client.get("/", params={"dept": "税务部门"}).text
+    groups = re.findall(r'<div class="dept-group" data-dept="([^"]+)"( hidden)?>', filtered)
+    assert ("税务部门", "") in groups
+    assert all(hidden for name, hidden in groups if name != "税务部门")

@@ -49,6 +49,9 @@
         apply();
       });
     });
+    // With the script the list filters in place; the form's submit is only the no-script path.
+    var form = document.getElementById("browse-form");
+    if (form) { form.addEventListener("submit", function (event) { event.preventDefault(); apply(); }); }
     input.addEventListener("input", apply);
     select.addEventListener("change", apply);
     apply();
