@@ -39,9 +39,11 @@ PERSONAL_AFFAIRS = (
     # 股票上市 is rewarded, 企业落户 is investment.
     "办身份证", "补办身份证", "换身份证", "身份证丢", "身份证过期", "户口迁", "迁户口", "上户口", "户口本补办",
     "养老金", "退休", "高考", "中考", "医保报销", "天气", "彩票", "炒股",
-    # A person paying their own social insurance is not the enterprise 参保登记 guide.
-    "灵活就业", "个人怎么交", "个人怎么缴", "以个人身份",
 )
+# A person paying their own social insurance is not the enterprise 参保登记 guide, unless the question
+# is asked from the employer's side (单位招用灵活就业人员, 公司员工个人怎么缴).
+PERSONAL_UNLESS_EMPLOYER = ("灵活就业", "个人怎么交", "个人怎么缴", "以个人身份")
+EMPLOYER_WORDS = ("公司", "企业", "单位", "员工", "职工", "用人", "招用")
 BUNDLE_DAMPING = 0.85
 NOT_NAMED = 0.4  # evidence kept when the question does not name the item (title/aliases) at all
 UNKNOWN_CHARACTER = 0.4
@@ -152,11 +154,11 @@ class Engine:
             text_grams[chunk.metadata["record_id"]] |= _bigrams(normalize(chunk.page_content))
         known = set().union(*text_grams.values()) if text_grams else set()
         chars = {ch for gram in known for ch in gram}
-        self._generation, self._retriever = generation, retriever
-        self._name_grams, self._text_grams, self._bundles_of = name_grams, text_grams, bundles_of
-        self._known = known
-        self._all_name_grams = set().union(*name_grams.values()) if name_grams else set()
-        self._chars = chars
+        all_name_grams = set().union(*name_grams.values()) if name_grams else set()
+        # One assignment, so a question answered meanwhile sees either the old index or the new one.
+        (self._generation, self._retriever, self._name_grams, self._text_grams, self._bundles_of, self._known,
+         self._all_name_grams, self._chars) = (generation, retriever, name_grams, text_grams, bundles_of, known,
+                                               all_name_grams, chars)
 
     # ----- retrieval -----
     def rank(self, question: str, limit: int = 10) -> list[ItemHit]:
@@ -228,7 +230,9 @@ class Engine:
         intent = detect_intent(normalized)
         if any(place in normalized for place in OTHER_PLACES):
             return AnswerResult(C.OTHER_PLACE, intent=intent, state=state)
-        if any(topic in normalized for topic in PERSONAL_AFFAIRS):
+        if any(topic in normalized for topic in PERSONAL_AFFAIRS) or (
+                any(topic in normalized for topic in PERSONAL_UNLESS_EMPLOYER)
+                and not any(word in normalized for word in EMPLOYER_WORDS)):
             return AnswerResult(C.PERSONAL, intent=intent, state=state)
         if not self.records:
             return AnswerResult("知识库尚未导入，请管理员先运行 govbot ingest。", intent=intent, state=state)

@@ -32,7 +32,8 @@ RULES: list[tuple[str, tuple[str, ...]]] = [
 
 _WORDS = {intent: words for intent, words in RULES}
 # Names that contain a keyword without asking for it: 研发费用加计扣除 is not a question about fees.
-_NAMES_WITH_KEYWORDS = ("研发费用", "费用归集")
+# 有效期内 means "while still valid", not a question about the validity period.
+_NAMES_WITH_KEYWORDS = ("研发费用", "费用归集", "有效期内")
 
 
 def detect_intent(normalized_question: str) -> str:

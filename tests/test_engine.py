@@ -259,3 +259,20 @@ def test_a_name_containing_a_keyword_is_not_that_question(engine):
     # Regression: 研发费用 made this a fee question, answered with the guide's 收费标准：不收费.
     result = engine.ask("研发费用加计扣除比例是多少")
     assert result.grounded and "100%" in result.answer and "【收费标准】" not in result.answer
+
+
+def test_while_still_valid_is_not_a_validity_question(engine):
+    # Regression: 有效期内 ("while still valid") was read as asking for the validity period and refused.
+    result = engine.ask("营业执照有效期内可以变更吗")
+    assert result.intent != "validity" and result.grounded
+
+
+@pytest.mark.parametrize(("question", "answered"), [
+    ("公司员工个人怎么缴社保", True),
+    ("单位招用灵活就业人员怎么办社保登记", True),
+    ("养老保险个人怎么交", False),
+])
+def test_personal_social_insurance_is_refused_only_without_an_employer(engine, question, answered):
+    result = engine.ask(question)
+    assert result.grounded is answered
+    assert ("个人事务" in result.answer) is not answered
