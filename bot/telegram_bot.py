@@ -63,12 +63,12 @@ from telegram.warnings import PTBUserWarning
 
 from bot import texts
 from bot.matcher import (
-    CERT_SYNONYMS,
     PLAIN_LABELS,
-    TAXPAYER_CERTS,
+    TAXPAYER_CHOICES,
     MatchResult,
-    canonical_cert,
     canonical_industry,
+    cert_choices,
+    known_certs,
     known_industries,
     match_data,
     parse_profile,
@@ -251,24 +251,6 @@ def check_answer(field: str, value: object, answers: dict[str, Any],
     if errors or together is None:  # contradicts an earlier answer, e.g. more new hires than employees
         return None, plain_labels("；".join(errors)) + "。" + texts.MATCH_CONTRADICTION_HINT
     return getattr(together, field), None
-
-
-def cert_choices(policies: list[Any]) -> list[str]:
-    """The 资质 buttons: the usual ones, then any other the policies require (taxpayer types have their own question)."""
-    names = dict.fromkeys(texts.MATCH_CERT_CHOICES)
-    for record in policies:
-        eligibility = record.eligibility
-        if eligibility is None:
-            continue
-        for cert in (*eligibility.certifications_any, *eligibility.certifications_all):
-            name = canonical_cert(cert)
-            if name not in TAXPAYER_CERTS.values():
-                names[name] = None
-    return list(names)
-
-
-def known_certs(policies: list[Any]) -> set[str]:
-    return set(cert_choices(policies)) | set(CERT_SYNONYMS.values()) | set(TAXPAYER_CERTS.values())
 
 
 def _show_value(field: str, value: Any) -> str:
@@ -777,7 +759,7 @@ class GovBot:
         elif field == "industry":
             choices = [button(_short(name, 12), f"i{i}") for i, name in enumerate(session["industries"])]
         elif field == "taxpayer":
-            choices = [button(name, f"t{i}") for i, name in enumerate(texts.MATCH_TAXPAYERS)]
+            choices = [button(name, f"t{i}") for i, name in enumerate(TAXPAYER_CHOICES)]
         elif field == "certifications":
             per_row = 2
             choices = [button(("✅ " if name in session["picked"] else "") + name, f"c{i}")
@@ -922,8 +904,8 @@ class GovBot:
             return shown, shown
         if field == "industry" and choice.startswith("i") and 0 <= index < len(session["industries"]):
             return session["industries"][index], session["industries"][index]
-        if field == "taxpayer" and choice.startswith("t") and 0 <= index < len(texts.MATCH_TAXPAYERS):
-            return texts.MATCH_TAXPAYERS[index], texts.MATCH_TAXPAYERS[index]
+        if field == "taxpayer" and choice.startswith("t") and 0 <= index < len(TAXPAYER_CHOICES):
+            return TAXPAYER_CHOICES[index], TAXPAYER_CHOICES[index]
         if field == "certifications" and choice == "none":
             return [], texts.MATCH_NONE
         if field == "certifications" and choice == "done":

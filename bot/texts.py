@@ -6,6 +6,8 @@ knowledge base or the user is escaped by the caller (``bot.telegram_bot``), neve
 
 from __future__ import annotations
 
+from bot.matcher import NUMBER_UNITS
+
 BOT_NAME = "高兴办 · 企业服务助手"
 
 # ----- greeting, help, menu -----
@@ -114,9 +116,6 @@ MATCH_NONE = "以上都没有"
 MATCH_CHOSEN = "→ {answer}"
 MATCH_SKIPPED = "已跳过"
 MATCH_NO_CERTS = "无"
-MATCH_TAXPAYERS = ("一般纳税人", "小规模纳税人")
-# Offered as buttons before the policies' own certifications (the matcher accepts any name).
-MATCH_CERT_CHOICES = ("高新技术企业", "科技型中小企业", "专精特新", "规模以上企业", "小型微利企业")
 MATCH_SKIP_WORDS = ("跳过", "不知道", "不清楚", "不确定", "略过", "skip")
 MATCH_CANCEL_WORDS = ("取消", "退出", "结束", "取消匹配", "结束匹配")
 MATCH_YES_WORDS = ("是", "是的", "在", "对", "已注册", "yes", "y")
@@ -141,7 +140,8 @@ MATCH_PRIVATE_BUTTON = "私聊开始政策匹配"
 MATCH_PROFILE = "【您提供的企业信息】"
 MATCH_PROFILE_ROW = "{label}：{value}"
 MATCH_PROFILE_MISSING = "未提供：{labels}"
-MATCH_UNITS = {"employees": "人", "new_hires": "人", "founded_year": "年"}  # the 万元 fields say it in the label
+# Each numeric field's first unit after its value (120人, 2019年); the 万元 fields say it in the label.
+MATCH_UNITS = {field: units[0] for field, units in NUMBER_UNITS.items() if units and units[0] != "万元"}
 MATCH_FOOTER_BUTTONS = "点下面的政策名称可查看支持标准。"
 MATCH_FOOTER = "发送 /match 可重新匹配，也可以直接提问某项政策的详情。"
 MATCH_AGAIN = "重新匹配"

@@ -12,9 +12,12 @@ import pytest
 from pydantic import ValidationError
 
 from bot.matcher import (
+    CERT_CHOICES,
     FIELD_LABELS,
     Profile,
     as_json,
+    cert_choices,
+    known_certs,
     known_industries,
     load_policies,
     load_profile,
@@ -197,6 +200,18 @@ def test_policy_without_eligibility_block_is_undecided():
     bare = Record(id="bare", kind="policy", title="无条件政策")
     result = match(Profile(in_zone=True), [bare, Record(id="g", kind="guide", title="办事指南")])
     assert [v.id for v in result.undecided] == ["bare"] and not result.eligible
+    # The same message as a block with nothing a profile can decide.
+    assert result.undecided[0].missing == "申报条件无法按企业档案自动判断，请对照申报条件原文"
+
+
+def test_cert_choices_are_the_usual_ones_then_the_policies_own():
+    special = Record(id="x-gazelle", kind="policy", title="瞪羚奖",
+                     eligibility=Eligibility(certifications_any=["瞪羚企业", "高企", "一般纳税人"]))
+    choices = cert_choices([special])
+    assert choices == [*CERT_CHOICES, "瞪羚企业"]  # 高企 is 高新技术企业; taxpayer types are asked apart
+    assert cert_choices() == list(CERT_CHOICES)
+    assert {"瞪羚企业", "增值税一般纳税人", "高新技术企业"} <= known_certs([special])
+    assert "瞪羚企业" not in known_certs()
 
 
 # ----------------------------------------------------------------------------- profile validation

@@ -26,7 +26,7 @@ from telegram import BotCommand
 from bot import texts
 from bot.feedback import FeedbackStore
 from bot.feedback import feedback as feedback_table
-from bot.matcher import FIELD_LABELS, PLAIN_LABELS
+from bot.matcher import FIELD_LABELS, PLAIN_LABELS, TAXPAYER_CHOICES
 from bot.telegram_bot import (
     MATCH_FIELDS,
     MATCH_IDLE,
@@ -652,7 +652,7 @@ async def test_match_full_conversation(mbot, api: FakeBotAPI, engine) -> None:
     await api.wait_until(lambda: "科技型中小企业" in labels(certs))
     taxpayer = await api.click(certs, texts.MATCH_DONE)
     assert certs.text.endswith("→ 高新技术企业、规模以上企业")
-    assert labels(taxpayer) == [*texts.MATCH_TAXPAYERS, texts.MATCH_SKIP]
+    assert labels(taxpayer) == [*TAXPAYER_CHOICES, texts.MATCH_SKIP]
     rd = await api.click(taxpayer, "一般纳税人")
     assert texts.MATCH_QUESTIONS["rd_ratio"] in rd.text
     hires = await api.ask(USER, "5%")

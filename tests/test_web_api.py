@@ -633,8 +633,8 @@ def test_api_match_unreadable_body_keeps_the_contract(client, content, fragment)
     assert any(fragment in e for e in body["profile_errors"]), body["profile_errors"]
 
 
-def test_match_page_form(client):
-    from bot.web.match_form import CERT_CHOICES
+def test_match_page_form(client, engine):
+    from bot.matcher import CERT_CHOICES, cert_choices
 
     assert 'href="/match"' in client.get("/").text  # in the main navigation
     response = client.get("/match")
@@ -649,7 +649,9 @@ def test_match_page_form(client):
     for value in ("是", "否", ""):
         assert f'name="in_zone" value="{value}"' in html
     assert 'name="in_zone" value="" checked' in html  # 未填 until the person says
-    for cert in CERT_CHOICES:
+    choices = cert_choices(engine.records)
+    assert choices[:len(CERT_CHOICES)] == list(CERT_CHOICES)  # the usual ones first, then the policies' own
+    for cert in choices:
         assert f'name="certifications" value="{cert}"' in html
     assert 'name="certs_none"' in html and 'name="cert_other"' in html
     assert '<option value="一般纳税人">' in html and '<option value="小规模纳税人">' in html

@@ -40,11 +40,18 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from bot.compose import is_url, source_label
 from bot.engine import AnswerResult, Engine
 from bot.feedback import FeedbackStore
-from bot.matcher import PLAIN_LABELS, MatchResult, as_json, known_industries, match_data, plain_labels
+from bot.matcher import (
+    PLAIN_LABELS,
+    TAXPAYER_CHOICES,
+    MatchResult,
+    as_json,
+    cert_choices,
+    known_industries,
+    match_data,
+    plain_labels,
+)
 from bot.web import charts
 from bot.web.match_form import (
-    CERT_CHOICES,
-    TAXPAYER_CHOICES,
     FormData,
     MatchForm,
     for_page,
@@ -216,6 +223,16 @@ class UploadOutcome:
 
 def _mb(n: int) -> str:
     return f"{n / (1024 * 1024):g} MB"
+
+
+async def _read_body(request: Request) -> bytes | None:
+    """A JSON API request's body, or None once it exceeds MAX_JSON_BODY (read no further)."""
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_JSON_BODY:
+            return None
+    return body
 
 
 # ---------------------------------------------------------------- the app
@@ -405,16 +422,17 @@ def create_app(engine: Engine, settings: Settings, store_dir: Path, feedback: Fe
     def match_page(request: Request, data: FormData) -> Response:
         """The form, and once it was sent, the verdicts below it; always 200 (partial results are results)."""
         all_records = records()
-        form = read_form(data) if submitted(data) else None
+        policies = {rid: r for rid, r in all_records.items() if r.kind == "policy"}
+        certs = cert_choices(policies)  # the usual ones and those the policies require, as in Telegram
+        form = read_form(data, certs) if submitted(data) else None
         result: MatchResult | None = None
         if form is not None:
             result = match_data(form.profile, all_records)
             result.profile_errors[:0] = form.errors
         problems = result.profile_errors if result else []
-        policies = {rid: r for rid, r in all_records.items() if r.kind == "policy"}
         return page(request, "match.html", form=form or MatchForm(), result=result,
                     errors=[for_page(e) for e in problems], invalid=invalid_fields(problems),
-                    industries=known_industries(policies.values()), cert_choices=CERT_CHOICES,
+                    industries=known_industries(policies.values()), cert_choices=certs,
                     taxpayer_choices=TAXPAYER_CHOICES, labels=PLAIN_LABELS, policies=policies)
 
     @app.get("/match", response_class=HTMLResponse)
@@ -446,11 +464,9 @@ def create_app(engine: Engine, settings: Settings, store_dir: Path, feedback: Fe
     @app.post("/api/ask")
     async def api_ask_post(request: Request) -> JSONResponse:
         """JSON body {"q", "rid"?, "intent"?}: for long questions that do not fit in a URL."""
-        body = b""
-        async for chunk in request.stream():
-            body += chunk
-            if len(body) > MAX_JSON_BODY:
-                return JSONResponse({"detail": "请求体过大"}, status_code=413)
+        body = await _read_body(request)
+        if body is None:
+            return JSONResponse({"detail": "请求体过大"}, status_code=413)
         try:
             data = json.loads(body or b"{}")
         except ValueError:
@@ -471,12 +487,10 @@ def create_app(engine: Engine, settings: Settings, store_dir: Path, feedback: Fe
         undecided. Status 200 when the profile was read without problems; 422 when profile_errors is not
         empty (where the CLI exits 1), with the verdicts the usable fields still allow in the same body.
         """
-        body = b""
-        async for chunk in request.stream():
-            body += chunk
-            if len(body) > MAX_JSON_BODY:
-                too_big = MatchResult(profile_errors=[f"请求体过大：企业档案不应超过 {MAX_JSON_BODY // 1024} KB"])
-                return JSONResponse(as_json(too_big), status_code=413)
+        body = await _read_body(request)
+        if body is None:
+            too_big = MatchResult(profile_errors=[f"请求体过大：企业档案不应超过 {MAX_JSON_BODY // 1024} KB"])
+            return JSONResponse(as_json(too_big), status_code=413)
         try:
             data: object = json.loads(body) if body.strip() else None
         except ValueError as exc:

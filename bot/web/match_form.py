@@ -9,16 +9,12 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from bot.matcher import FIELD_REF, NUMBER_UNITS, plain_labels, typed_value
+from bot.matcher import CERT_CHOICES, FIELD_REF, NUMBER_UNITS, plain_labels, typed_value
 
-# The checkboxes offered; anything else goes in the "其他" text box.
-CERT_CHOICES: tuple[str, ...] = ("高新技术企业", "科技型中小企业", "专精特新", "规模以上企业", "小型微利企业",
-                                 "个体工商户")
-TAXPAYER_CHOICES: tuple[str, ...] = ("一般纳税人", "小规模纳税人")
 TEXT_FIELDS: tuple[str, ...] = ("industry", "in_zone", *NUMBER_UNITS, "taxpayer", "cert_other")
 ALL_FIELDS: tuple[str, ...] = ("go", *TEXT_FIELDS, "certifications", "certs_none")
 MAX_FIELD = 100  # per text box; a pasted essay is cut so it is not echoed back twice in the error message
@@ -60,12 +56,16 @@ def submitted(data: FormData) -> bool:
     return any(key in data for key in ALL_FIELDS)
 
 
-def read_form(data: FormData) -> MatchForm:
-    """Build the profile dict from form fields: an empty box (or 未填) is simply left out."""
+def read_form(data: FormData, cert_choices: Collection[str] = CERT_CHOICES) -> MatchForm:
+    """Build the profile dict from form fields: an empty box (or 未填) is simply left out.
+
+    ``cert_choices`` are the checkboxes the page offers (`matcher.cert_choices`); any other ticked value
+    is ignored, names that are not offered go in the "其他资质" text box.
+    """
     form = MatchForm()
     for key in TEXT_FIELDS:
         form.values[key] = _text(data, key)
-    form.certs = [c for c in data.getlist("certifications") if isinstance(c, str) and c in CERT_CHOICES]
+    form.certs = [c for c in data.getlist("certifications") if isinstance(c, str) and c in cert_choices]
     form.certs_none = data.get("certs_none") == "1"
     values, profile = form.values, form.profile
 
