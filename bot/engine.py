@@ -259,6 +259,15 @@ class Engine:
                        * (BUNDLE_DAMPING if intent != "bundle" and self.records[h.record_id].kind == "bundle"
                           else 1.0), -i, h) for i, h in enumerate(close)]
             confidence, _, best = max(scored, key=lambda x: (x[0], x[1]))
+            if intent == "subsidy" and self.records[best.record_id].kind != "policy":
+                # A guide cannot say how much money there is (招人有什么补贴 -> 就业登记): a policy
+                # further down the top three that the question supports answers instead.
+                for hit in hits[:3]:
+                    if self.records[hit.record_id].kind == "policy":
+                        evidence = self.evidence(text_for_search, hit.record_id)
+                        if evidence >= self.min_confidence:
+                            confidence, best = evidence, hit
+                        break
             record = self.records[best.record_id]
             if confidence < self.min_confidence:
                 return self._refuse(intent, state, hits)

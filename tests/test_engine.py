@@ -276,3 +276,10 @@ def test_personal_social_insurance_is_refused_only_without_an_employer(engine, q
     result = engine.ask(question)
     assert result.grounded is answered
     assert ("个人事务" in result.answer) is not answered
+
+
+def test_a_subsidy_question_is_answered_by_a_policy_not_the_procedure(engine):
+    # Regression: 招人有什么补贴 was answered with the 就业登记 procedure, which names no money.
+    result = engine.ask("新招员工有什么补助")
+    assert result.grounded and engine.records[result.record_ids[0]].kind == "policy"
+    assert "1500元" in result.answer
