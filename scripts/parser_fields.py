@@ -21,7 +21,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from ingest.chunking import days, material_line
-from ingest.loaders import LoadError, load_file
+from ingest.loaders import SUPPORTED_SUFFIXES, LoadError, load_file
 from ingest.schema import Record
 
 KIT = Path("/work/shared/eval/answers")
@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
 
     records: dict[str, Record | None] = {}
     for path in sorted(args.docs.iterdir()):
-        if path.is_file() and path.suffix != ".jsonl":
+        if path.is_file() and path.suffix.lower() in SUPPORTED_SUFFIXES:
             try:
                 records[path.name] = load_file(path, re.sub(r"[^a-z0-9]+", "-", path.stem.lower()).strip("-"))
             except LoadError as exc:
