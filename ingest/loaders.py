@@ -14,6 +14,7 @@ import logging
 import os
 import re
 import stat
+import unicodedata
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -557,6 +558,51 @@ def _html_rows(table: Tag) -> list[list[str]]:
     return rows
 
 
+def _dl_rows(dl: Tag) -> list[list[str]]:
+    """<dl><dt>label</dt><dd>value</dd>…</dl> → [[label, value], …]; several <dd> join with newlines."""
+    rows: list[list[str]] = []
+    for child in dl.find_all(["dt", "dd"]):
+        if child.find_parent("dl") is not dl:
+            continue
+        text = _html_cell(child)
+        if child.name == "dt":
+            rows.append([text, ""])
+        elif rows:
+            rows[-1][1] = f"{rows[-1][1]}\n{text}".strip("\n")
+        elif text:
+            rows.append(["", text])
+    return [row for row in rows if any(row)]
+
+
+_PAIR_LABEL_MAX = 16
+
+
+def _label_value_pair(node: Tag) -> list[str] | None:
+    """[label, value] for an element made of exactly a label element and a value element, as CSS
+    grids of portals are built (<div><span class="k">实施机构</span><span class="v">…</span></div>)."""
+    if any(isinstance(c, NavigableString) and c.strip() for c in node.children):
+        return None
+    children = [c for c in node.children if isinstance(c, Tag) and c.name not in {"br"}]
+    if len(children) != 2 or any(c.name in {"table", "ul", "ol", "dl", *_HTML_HEADINGS} for c in children):
+        return None
+    if children[0].find(True) and children[0].find(["div", "p", "table", "ul", "ol"]):
+        return None  # the label is itself a container: a layout block, not a field
+    label = _clean_inline(children[0].get_text(" "))
+    if not label or len(label) > _PAIR_LABEL_MAX or not re.search(r"[\u4e00-\u9fff]", label):
+        return None
+    if re.search(r"[，,。；;！？]", label):
+        return None
+    return [label.rstrip("：:").strip(), _html_cell(children[1])]
+
+
+def _is_navigation(node: Tag) -> bool:
+    """A list of section names (the tab bar of a portal page): short items that name guide sections."""
+    items = [_clean_inline(li.get_text(" ")) for li in node.find_all("li")]
+    if len(items) < 3 or any(len(item) > 12 for item in items):
+        return False
+    return sum(1 for item in items if classify_heading(item)) * 2 >= len(items)
+
+
 def _html_blocks(text: str) -> tuple[str, list[Block]]:
     soup = BeautifulSoup(text, "lxml")
     title_tag = soup.find("title")
@@ -571,13 +617,19 @@ def _html_blocks(text: str) -> tuple[str, list[Block]]:
 
     blocks: list[Block] = []
     buffer: list[str] = []
+    pair_table: list[Block] = []  # the table that consecutive label/value elements extend
 
     def flush() -> None:
         for line in "".join(buffer).split("\n"):
             line = _clean_inline(line)
             if line:
                 blocks.append(Block("paragraph", text=line))
+                pair_table.clear()
         buffer.clear()
+
+    def add(block: Block) -> None:
+        blocks.append(block)
+        pair_table.clear()
 
     def walk(node: Tag) -> None:
         for child in node.children:
@@ -591,19 +643,39 @@ def _html_blocks(text: str) -> tuple[str, list[Block]]:
                 flush()
                 heading = _clean_inline(child.get_text(" "))
                 if heading:
-                    blocks.append(Block("heading", level=int(name[1]), text=heading))
+                    add(Block("heading", level=int(name[1]), text=heading))
                 continue
             # Layout tables (a table holding headings or other tables) are walked, not flattened.
             if name == "table" and not child.find(["table", *_HTML_HEADINGS]):
                 flush()
                 rows = _html_rows(child)
                 if rows:
-                    blocks.append(Block("table", rows=rows))
+                    add(Block("table", rows=rows))
+                continue
+            if name == "dl":
+                flush()
+                rows = _dl_rows(child)
+                if rows:
+                    add(Block("table", rows=rows))
+                continue
+            if name in {"ul", "ol"} and _is_navigation(child):
+                flush()
+                items = [_clean_inline(li.get_text(" ")) for li in child.find_all("li")]
+                add(Block("paragraph", text=" | ".join(item for item in items if item)))
                 continue
             if name == "br":
                 buffer.append("\n")
                 continue
             is_block = name in _HTML_BLOCKS
+            pair = _label_value_pair(child) if is_block else None
+            if pair is not None:
+                flush()
+                if pair_table:
+                    pair_table[0].rows.append(pair)
+                else:
+                    add(Block("table", rows=[pair]))
+                    pair_table.append(blocks[-1])
+                continue
             if is_block:
                 flush()
             walk(child)
@@ -686,6 +758,39 @@ def _docx_rows(table: Any) -> list[list[str]]:
     return rows
 
 
+def _display_width(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+_LINE_END_RE = re.compile(r"[。！？!?；;：:…」』”）)]$")
+_LINE_START_RE = re.compile(
+    r"^(?:[一二三四五六七八九十]+、|[（(][一二三四五六七八九十\d]+[)）]|\d{1,2}\s*[.、．)）](?!\d)|第[一二三四五六七八九十\d]+[步章节条]|[-•·●■◆])"
+)
+_LINE_CONTINUES_RE = re.compile(r"^[，,。；;、：:）)》”]")
+
+
+def join_wrapped_lines(lines: list[str]) -> list[str]:
+    """Join the lines a PDF wrapped at the page margin, so "…减环节、压时" + "间、降费用…" is one line.
+
+    A line is a wrapped one when it runs (nearly) to the widest line of the document and does not end
+    a sentence; the next line then continues it unless it opens a numbered item. A next line that
+    starts with punctuation always continues the previous one.
+    """
+    if len(lines) < 2:
+        return lines
+    widths = sorted(_display_width(line) for line in lines)
+    full = widths[int(len(widths) * 0.9)]  # the usual full-line width, robust to one long outlier
+    joined: list[str] = [lines[0]]
+    for line in lines[1:]:
+        previous = joined[-1]
+        wrapped = _display_width(previous) >= 0.85 * full and not _LINE_END_RE.search(previous)
+        if _LINE_CONTINUES_RE.match(line) or (wrapped and not _LINE_START_RE.match(line)):
+            joined[-1] = previous + line
+        else:
+            joined.append(line)
+    return joined
+
+
 def _pdf_blocks(data: bytes, path: Path) -> list[Block]:
     from pypdf import PasswordType, PdfReader
 
@@ -707,7 +812,7 @@ def _pdf_blocks(data: bytes, path: Path) -> list[Block]:
     finally:
         pypdf_logger.setLevel(previous_level)
     lines = [line.strip() for text in texts for line in text.split("\n")]
-    blocks = [Block("paragraph", text=line) for line in lines if line]
+    blocks = [Block("paragraph", text=line) for line in join_wrapped_lines([line for line in lines if line])]
     if not blocks:
         raise LoadError(path, "PDF 中没有可提取的文字（可能是扫描件，需要先做文字识别）")
     if _looks_binary("\n".join(block.text for block in blocks)):
