@@ -224,13 +224,14 @@ _PAIR_LABEL_RE = re.compile(r"(?:^|(?<=[；;。\s\u3000]))([\u4e00-\u9fff（）(
 
 
 def _split_pairs(text: str) -> list[str]:
-    """'实施主体：某局；行使层级：县级' → two lines; split only when one of the labels is a known field."""
+    """'实施主体：某局；行使层级：县级' → two lines; split only when one of the labels is a known field
+    ("发文机构：…　发布日期：…" stays one line of text)."""
     body = _strip_numbering(text)
     starts = [m.start(1) for m in _PAIR_LABEL_RE.finditer(body)]
     if len(starts) < 2 or starts[0] != 0:
         return [text]
     pieces = [body[a:b].strip(" ；;\u3000") for a, b in zip(starts, [*starts[1:], len(body)], strict=True)]
-    if not any(_classify_label(piece.split("：", 1)[0].split(":", 1)[0]) for piece in pieces[1:]):
+    if not any(_classify_label(piece.split("：", 1)[0].split(":", 1)[0]) for piece in pieces):
         return [text]
     return [piece for piece in pieces if piece]
 
@@ -522,14 +523,9 @@ def _row_text(row: list[str]) -> str:
 
 
 def _is_header_row(row: list[str]) -> bool:
-    """A row of short column titles ("指标 | 改革前 | 改革后"), not data and not a labelled row."""
+    """A row of short column titles ("指标 | 改革前 | 改革后", "环节名称 | 办理时限 | 审核标准")."""
     cells = [cell.strip() for cell in row]
-    return (
-        len(cells) >= 2
-        and all(cells)
-        and all(len(cell) <= 12 and not re.search(r"\d", cell) for cell in cells)
-        and not any(_classify_label(cell) for cell in cells)
-    )
+    return len(cells) >= 2 and all(cells) and all(len(cell) <= 12 and not re.search(r"\d", cell) for cell in cells)
 
 
 def _label_pairs(row: list[str], header: list[str] | None) -> list[tuple[str, str]] | None:
@@ -644,12 +640,23 @@ class _Collector:
                 if rest:
                     part.lines.append(f"{heading}：{rest}" if key in _KEEP_LABEL_KEYS else rest)
             return
+        current = self.current
         unknown = _unknown_label(text)
-        if unknown and self.current.level == _LABEL_LEVEL:
+        if unknown and current.level == _LABEL_LEVEL:
             # "5．办理形式：…" after "4．承诺办结时限：…": a new field, not more of the time limit.
             self.start("body", unknown[0], _LABEL_LEVEL).lines.append(unknown[1])
             return
-        self.current.lines.append(text)
+        if current.level == _LABEL_LEVEL and current.key != "body" and not self._continues(current, text):
+            self.start("body", "", _LABEL_LEVEL).lines.append(text)  # a one-line field ends at its line
+            return
+        current.lines.append(text)
+
+    @staticmethod
+    def _continues(part: _Part, text: str) -> bool:
+        """Whether a plain line carries on a "label：value" field: numbered items under
+        "受理条件：申请人应具备以下条件：", or anything after a value that ends with a colon."""
+        last = part.lines[-1].rstrip() if part.lines else ""
+        return bool(_NUMBERING_RE.match(text)) or last.endswith(("：", ":"))
 
     def table(self, rows: list[list[str]]) -> None:
         rows = [row for row in rows if any(cell.strip() for cell in row)]
@@ -668,7 +675,9 @@ class _Collector:
             return
         header = [cell.strip() for cell in rows[0]] if len(rows) > 1 and _is_header_row(rows[0]) else None
         pairs_by_row = [_label_pairs(row, header) for row in rows]
-        if not any(pairs_by_row):
+        # Column titles that happen to be field names ("办理环节 | 办理时限") over rows that are not
+        # labelled make an ordinary table, not a key/value one.
+        if not any(pairs_by_row) or (header and not any(pairs_by_row[1:])):
             steps = _step_rows(rows) if self.current.key == "process" else None
             self.current.lines.extend(steps or [_row_text(row) for row in rows])
             return
@@ -775,7 +784,7 @@ def _where(where: list[_Part], hours: list[_Part], online: list[_Part]) -> tuple
         for line in part.lines:
             match = _PAIR_LABEL_RE.match(_strip_numbering(line))
             label = to_simplified(match.group(1)) if match else ""
-            value = _strip_numbering(line)[match.end() :].strip() if match else line.strip()
+            value = (_strip_numbering(line)[match.end() :] if match else line).strip().rstrip("；;")
             if not value or not_stated(value):
                 continue
             if "电话" in label:

@@ -595,6 +595,20 @@ def _label_value_pair(node: Tag) -> list[str] | None:
     return [label.rstrip("：:").strip(), _html_cell(children[1])]
 
 
+_TITLE_CLASS_RE = re.compile(r"(?:^|[-_])(?:title|tit|hd|head|header|caption)(?:$|[-_])", re.IGNORECASE)
+
+
+def _styled_heading(node: Tag) -> str | None:
+    """Text of a <div class="panel-title">申报材料</div>: portals built of divs mark headings by class."""
+    classes = node.get("class") or []
+    if not any(_TITLE_CLASS_RE.search(name) for name in classes):
+        return None
+    if node.find(["div", "p", "table", "ul", "ol", "dl", "li", *_HTML_HEADINGS]):
+        return None
+    text = _clean_inline(node.get_text(" "))
+    return text if text and len(text) <= 20 else None
+
+
 def _is_navigation(node: Tag) -> bool:
     """A list of section names (the tab bar of a portal page): short items that name guide sections."""
     items = [_clean_inline(li.get_text(" ")) for li in node.find_all("li")]
@@ -667,6 +681,11 @@ def _html_blocks(text: str) -> tuple[str, list[Block]]:
                 buffer.append("\n")
                 continue
             is_block = name in _HTML_BLOCKS
+            styled = _styled_heading(child) if is_block else None
+            if styled:
+                flush()
+                add(Block("heading", level=3, text=styled))
+                continue
             pair = _label_value_pair(child) if is_block else None
             if pair is not None:
                 flush()
