@@ -785,6 +785,7 @@ _LINE_END_RE = re.compile(r"[。！？!?；;：:…」』”）)]$")
 _LINE_START_RE = re.compile(
     r"^(?:[一二三四五六七八九十]+、|[（(][一二三四五六七八九十\d]+[)）]|\d{1,2}\s*[.、．)）](?!\d)|第[一二三四五六七八九十\d]+[步章节条]|[-•·●■◆])"
 )
+_MIN_WRAP_WIDTH = 50  # display columns; a wrapped A4 text line holds 30-45 Chinese characters
 _LINE_CONTINUES_RE = re.compile(r"^[，,。；;、：:）)》”]")
 
 
@@ -799,6 +800,8 @@ def join_wrapped_lines(lines: list[str]) -> list[str]:
         return lines
     widths = sorted(_display_width(line) for line in lines)
     full = widths[int(len(widths) * 0.9)]  # the usual full-line width, robust to one long outlier
+    if full < _MIN_WRAP_WIDTH:
+        return lines  # short lines (columns, tables, lists) are not wrapped prose
     joined: list[str] = [lines[0]]
     for line in lines[1:]:
         previous = joined[-1]
@@ -808,6 +811,41 @@ def join_wrapped_lines(lines: list[str]) -> list[str]:
         else:
             joined.append(line)
     return joined
+
+
+_COLUMN_GAP_RE = re.compile(r"\S( {6,})(?=\S)")
+
+
+def _two_columns(page: Any) -> str | None:
+    """The text of a two-column page, left column first; None when the page is not in two columns.
+
+    pypdf reads a two-column page row by row ("申请材料 办理地点"), mixing the columns. Its layout
+    mode keeps the horizontal positions: when most lines have one wide gap at the same place, the
+    page is cut there.
+    """
+    try:
+        layout = page.extract_text(extraction_mode="layout") or ""
+    except Exception:  # noqa: BLE001 - layout mode is a refinement; the plain text is still there
+        return None
+    lines = [line for line in layout.split("\n") if line.strip()]
+    cuts: list[int] = []
+    for line in lines:
+        gaps = list(_COLUMN_GAP_RE.finditer(line.strip("\n")))
+        if len(gaps) == 1 and line[: gaps[0].start(1)].strip():
+            cuts.append(gaps[0].end(1))
+    if len(lines) < 3 or len(cuts) < 0.6 * len(lines):
+        return None
+    cuts.sort()
+    cut = cuts[len(cuts) // 2]
+    if sum(abs(value - cut) <= 4 for value in cuts) < 0.6 * len(lines):
+        return None
+    left, right = [], []
+    for line in lines:
+        gap = _COLUMN_GAP_RE.search(line)
+        split = gap.end(1) if gap and abs(gap.end(1) - cut) <= 4 else (cut if len(line) > cut else len(line))
+        left.append(line[:split].strip())
+        right.append(line[split:].strip())
+    return "\n".join([*left, *right])
 
 
 def _pdf_blocks(data: bytes, path: Path) -> list[Block]:
@@ -823,7 +861,7 @@ def _pdf_blocks(data: bytes, path: Path) -> list[Block]:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted and reader.decrypt("") == PasswordType.NOT_DECRYPTED:
             raise LoadError(path, "PDF 已加密，无法提取文字，请提供未加密的版本")
-        texts = [page.extract_text() or "" for page in reader.pages]
+        texts = [_two_columns(page) or page.extract_text() or "" for page in reader.pages]
     except LoadError:
         raise
     except Exception:  # noqa: BLE001 - pypdf raises many kinds of errors for damaged files
@@ -846,7 +884,11 @@ def _fallback_title(blocks: list[Block], path: Path) -> str:
         else:
             text = block.text.strip()
         if text:
-            return text if len(text) <= MAX_TITLE_CHARS else path.stem
+            # A page that opens with a section label ("申请材料") has no title line: use the file name,
+            # so the label stays a section instead of becoming the title.
+            if len(text) > MAX_TITLE_CHARS or (block.kind != "table" and len(text) <= 12 and classify_heading(text)):
+                return path.stem
+            return text
     return path.stem
 
 

@@ -402,3 +402,177 @@ def test_check_valid_file_and_missing_front_matter(tmp_path: Path) -> None:
 def test_load_error_format() -> None:
     assert str(LoadError("a/b.md", "出错了", 3)) == "a/b.md:3: 出错了"
     assert str(LoadError("a/b.md", "出错了\n第二行")) == "a/b.md: 出错了 第二行"
+
+
+# --------------------------------------------------------------------------- portal layouts
+
+
+def _all_text(record) -> str:  # noqa: ANN001 - a Record
+    return "\n".join(f"{s.heading}\n{s.text}" for s in record.sections)
+
+
+def test_html_definition_list_guide(tmp_path: Path) -> None:
+    html = """<html><head><title>劳务派遣经营许可</title></head><body><h1>劳务派遣经营许可</h1>
+    <h2>基本信息</h2>
+    <dl><dt>实施机关</dt><dd>某市人力资源和社会保障局</dd>
+    <dt>法定办结时限</dt><dd>20个工作日</dd>
+    <dt>线上办理</dt><dd>“某某办”政务服务平台</dd>
+    <dt>线下办理</dt><dd>有管辖权的人力社保部门</dd>
+    <dt>是否收费</dt><dd>—</dd><dt>咨询电话</dt><dd>—</dd></dl>
+    <h2>许可条件</h2><ol><li>注册资本不得少于人民币二百万元；</li><li>有固定的经营场所和设施。</li></ol>
+    </body></html>"""
+    record = load_file(_write(tmp_path, "dl.html", html), "doc-dl")
+    assert record.kind == "guide"
+    assert record.department == "某市人力资源和社会保障局"
+    assert record.time_limit is not None and record.time_limit.legal_days == 20
+    assert record.where is not None
+    assert record.where.online == "“某某办”政务服务平台"
+    assert record.where.address == "有管辖权的人力社保部门"
+    assert record.conditions == ["注册资本不得少于人民币二百万元；", "有固定的经营场所和设施。"]
+    assert record.fee == "" and record.phone == ""  # "—" states nothing
+
+
+def test_html_div_grid_guide(tmp_path: Path) -> None:
+    cells = [
+        ("实施机构", "某市市场监督管理局"),
+        ("法定办结时限", "15个工作日"),
+        ("承诺办结时限", "3个工作日"),
+        ("办件类型", "承诺件"),
+        ("物流快递", "支持物流快递"),
+        ("是否收费", "—"),
+    ]
+    grid = "".join(f'<div class="cell"><span class="k">{k}</span><span class="v">{v}</span></div>' for k, v in cells)
+    html = f"""<html><body><h1>公司变更登记</h1><h2>基本信息</h2><div class="grid">{grid}</div>
+    <h2>申请条件</h2><p>公司的登记事项发生了变化。</p></body></html>"""
+    record = load_file(_write(tmp_path, "grid.html", html), "doc-grid")
+    assert record.kind == "guide"
+    assert record.department == "某市市场监督管理局"
+    assert record.time_limit is not None
+    assert (record.time_limit.legal_days, record.time_limit.promised_days) == (15, 3)
+    assert "办件类型：承诺件" in record.process and "物流快递：支持物流快递" in record.process
+    assert record.fee == ""
+    assert record.conditions == ["公司的登记事项发生了变化。"]
+
+
+def test_html_tab_bar_and_class_named_titles(tmp_path: Path) -> None:
+    html = """<html><body><ul class="tabs"><li>基本信息</li><li>申请条件</li><li>申报材料</li>
+    <li>办理流程</li><li>收费标准</li><li>常见问题</li></ul>
+    <div class="panel-title">申请条件</div><p>依法设立的企业。</p>
+    <div class="panel-title">收费标准</div><p>不收费</p>
+    <div class="panel-title">服务承诺</div>
+    <div class="row"><span class="label">咨询电话:</span><span class="value"></span></div></body></html>"""
+    record = load_file(_write(tmp_path, "tabs.html", html), "doc-tabs")
+    assert record.conditions == ["依法设立的企业。"]  # the tab names are not conditions
+    assert record.fee == "不收费"
+    assert record.phone == ""  # an empty value cell invents no number
+    assert "基本信息 | 申请条件" in _all_text(record)
+
+
+def _reportlab_canvas(path: Path):  # noqa: ANN202 - a reportlab canvas
+    pytest.importorskip("reportlab")
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+    from reportlab.pdfgen import canvas
+
+    pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
+    pdf = canvas.Canvas(str(path))
+    pdf.setFont("STSong-Light", 11)
+    return pdf
+
+
+def test_pdf_lines_wrapped_mid_word_are_joined(tmp_path: Path) -> None:
+    path = tmp_path / "wrapped.pdf"
+    pdf = _reportlab_canvas(path)
+    lines = [
+        "网络货运经营许可办事指南",
+        "一、办理时限",
+        "本事项承诺办结时限为5个工作日，法定办结时限为二十个工作日，自受理之日起计算，特殊",
+        "情形除外。",
+        "二、办理地点",
+        "办理地点：某县政务服务中心（某县某镇环城西路核桃文化产业园交易市场18幢）二楼B47、B",
+        "48窗口。",
+    ]
+    for index, line in enumerate(lines):
+        pdf.drawString(40, 800 - 18 * index, line)
+    pdf.save()
+    record = load_file(path, "doc-wrap")
+    assert record.time_limit is not None
+    assert (record.time_limit.promised_days, record.time_limit.legal_days) == (5, 20)
+    assert record.where is not None and "B48窗口" in record.where.address.replace(" ", "")
+
+
+def test_pdf_in_two_columns_keeps_text_and_invents_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "columns.pdf"
+    pdf = _reportlab_canvas(path)
+    left = ["申请材料", "1.营业执照复印件1份", "2.法定代表人身份证", "受理条件", "依法设立的企业"]
+    right = ["办理地点", "某市政务服务中心", "咨询电话", "0813-1234567", "办理时间：工作日"]
+    for index, (a, b) in enumerate(zip(left, right, strict=True)):
+        pdf.drawString(40, 800 - 20 * index, a)
+        pdf.drawString(320, 800 - 20 * index, b)
+    pdf.save()
+    record = load_file(path, "doc-cols")
+    text = _all_text(record).replace(" ", "")
+    for line in left + right:
+        assert line.replace(" ", "") in text or line.split("：")[-1] in text  # nothing is lost
+    # Nothing invented: every structured value comes from the page.
+    assert record.time_limit is None
+    assert record.fee == ""
+    for material in record.materials:
+        assert material.name.replace(" ", "") in text
+    if record.phone:
+        assert "0813-1234567" in record.phone
+    # The columns are read one after the other, so each section gets its own lines.
+    assert [m.name for m in record.materials] == ["营业执照", "法定代表人身份证"]
+    assert record.conditions == ["依法设立的企业"]
+    assert record.where is not None and record.where.address == "某市政务服务中心"
+    assert record.phone == "0813-1234567"
+
+
+def test_docx_numbered_paragraphs_only(tmp_path: Path) -> None:
+    docx = pytest.importorskip("docx")
+    document = docx.Document()
+    document.add_heading("网络货运经营许可办理指南", 1)
+    for line in [
+        "一、基本信息",
+        "1．办件类型：承诺件。",
+        "2．承诺办结时限：5个工作日；法定办结时限：20个工作日。",
+        "3．办理形式：窗口办理、网上办理。",
+        "4．办理地点：某县政务服务中心二楼B47、B48窗口。",
+        "二、申请材料",
+        "1．网络货运经营申请表；",
+        "2．营业执照复印件1份。",
+    ]:
+        document.add_paragraph(line)
+    path = tmp_path / "numbered.docx"
+    document.save(str(path))
+    record = load_file(path, "doc-numbered")
+    assert record.kind == "guide"
+    assert record.time_limit is not None and record.time_limit.notes == ""
+    assert record.where is not None and "B47、B48窗口" in record.where.address
+    assert [m.name for m in record.materials] == ["网络货运经营申请表", "营业执照"]
+    assert "办件类型：承诺件。" in record.process
+
+
+def test_docx_materials_table_without_header(tmp_path: Path) -> None:
+    docx = pytest.importorskip("docx")
+    document = docx.Document()
+    document.add_heading("特种设备使用登记", 1)
+    document.add_heading("二、申请材料", 2)
+    table = document.add_table(rows=2, cols=3)
+    for row, values in zip(table.rows, [["1", "使用单位营业执照", "电子件"], ["2", "设备检验报告", "电子件"]], strict=True):
+        for cell, value in zip(row.cells, values, strict=True):
+            cell.text = value
+    document.add_heading("三、办理时限", 2)
+    document.add_paragraph("承诺办结时限：5个工作日")
+    path = tmp_path / "nohead.docx"
+    document.save(str(path))
+    record = load_file(path, "doc-nohead")
+    assert [(m.name, m.form) for m in record.materials] == [("使用单位营业执照", "电子件"), ("设备检验报告", "电子件")]
+
+
+def test_notice_with_metadata_lines_is_a_document(tmp_path: Path) -> None:
+    text = "关于网格单元可办证数量的公告\n发布时间：2025-10-09　体裁分类：公告公示\n一、公告期\n公告期为7天。\n"
+    record = load_file(_write(tmp_path, "notice.txt", text), "doc-notice")
+    assert record.kind == "document"
+    assert record.materials == [] and record.time_limit is None and record.where is None and record.process == []
+    assert "公告期为7天。" in _all_text(record)
