@@ -181,6 +181,23 @@ def eval_command(
     out.print(table)
 
 
+@app.command("fit")
+def fit_command(
+    dev_dir: Annotated[Path, typer.Option("--dev-dir", help="开发评测集目录")] = Path("../shared/eval"),
+    knowledge: Annotated[Path, typer.Option("--knowledge", help="知识库目录")] = Path("knowledge"),
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="只报告，不写入参数文件")] = False,
+    rows_cache: Annotated[Path | None, typer.Option("--rows-cache", help="特征缓存文件（调参用）")] = None,
+) -> None:
+    """拟合“能否回答”模型（留一来源交叉验证），写入 bot/data/answerability.json。"""
+    import json
+
+    from bot.fitting import run
+
+    _setup_logging()
+    report = run(dev_dir, knowledge, write=not dry_run, rows_cache=rows_cache)
+    print(json.dumps(report, ensure_ascii=False, indent=1))
+
+
 HostOpt = Annotated[str, typer.Option("--host", help="监听地址")]
 PortOpt = Annotated[int, typer.Option("--port", help="监听端口")]
 

@@ -53,7 +53,7 @@ def has_section(record: Record, intent: str) -> bool:
         "conditions": bool(record.conditions),
         "validity": bool(_validity(record)),
         "time": record.time_limit is not None,
-        "fee": bool(record.fee),
+        "fee": bool(record.fee) and not _empty(record.fee),
         "where": bool(record.where and (record.where.window or record.where.address or record.where.online)),
         "process": bool(record.process),
         # A policy answer is useful without a published amount: it says so and gives the rest.
@@ -61,8 +61,17 @@ def has_section(record: Record, intent: str) -> bool:
                        or record.how_to_apply),
         "eligibility": bool(record.eligibility_text),
     }[key]
-    parsed = any(s.key == key or (key == "where" and s.key in ("online", "hours")) for s in record.sections)
+    parsed = any((s.key == key or (key == "where" and s.key in ("online", "hours"))) and not _empty(s.text)
+                 for s in record.sections)
     return structured or parsed
+
+
+_EMPTY_VALUE = re.compile(r"^[\s：:—\-－/无空]*$|未说明|为空|未注明|不详")
+
+
+def _empty(text: str) -> bool:
+    """A field whose value states nothing ("是否收费：—", "此栏为空，未说明")."""
+    return bool(_EMPTY_VALUE.search(re.split(r"[：:]", text, maxsplit=1)[-1]))
 
 
 def _validity(record: Record) -> list[str]:
@@ -223,8 +232,10 @@ def not_stated(record: Record, intent: str) -> str:
 
 REFUSAL = ("抱歉，知识库里没有找到能回答这个问题的内容，我不能替您猜测。\n"
            "我可以解答自贡高新区企业办事的申请材料、办理时限、收费、办理地点、“一件事”套餐和惠企政策。\n" + HANDOFF)
-OTHER_PLACE = ("抱歉，我只解答自贡高新区（自贡市）的企业办事和惠企政策，其他地区的规定请咨询当地政务服务中心。\n"
-               + HANDOFF)
-PERSONAL = ("抱歉，我只解答企业办事和惠企政策，个人事务（如个人所得税、证件、户籍、社保待遇等）不在知识库范围内，"
-            "请咨询相关部门或拨打当地政务服务热线。\n" + HANDOFF)
+NO_INDEX = "知识库尚未导入，请管理员先导入办事指南。"
+
+
+def passage_block(sentences: list[str]) -> str:
+    """Sentences quoted exactly from the document."""
+    return "【原文摘录】\n" + "\n".join(sentences)
 EMPTY = "请输入您要咨询的问题，例如：“开公司需要哪些材料？”“高新技术企业认定有什么奖励？”"

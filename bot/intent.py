@@ -43,8 +43,19 @@ def detect_intent(normalized_question: str) -> str:
         text = text.replace(name, " ")
     for intent, words in RULES:
         if any(w in text for w in words):
+            if intent == "fee" and _money_given(text):
+                return "subsidy"
             return intent
     return "other"
+
+
+_FEE_WORDS = ("收费", "费用", "工本费", "交钱", "免费", "收钱", "花钱")
+
+
+def _money_given(text: str) -> bool:
+    """多少钱 next to 补贴/奖励 asks how much is paid out, not what is charged."""
+    return (any(w in text for w in _WORDS["subsidy"] if w not in ("减免", "优惠"))
+            and not any(w in text for w in _FEE_WORDS))
 
 
 def intent_words() -> list[str]:

@@ -21,7 +21,7 @@ class Settings(BaseSettings):
     chroma_port: int = 8000
 
     # Answer engine
-    govbot_min_confidence: float = 0.5
+    govbot_min_confidence: float | None = None  # None: the fitted threshold
 
     # Optional LLM composer (any OpenAI-compatible endpoint)
     govbot_llm_base_url: str | None = None

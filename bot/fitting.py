@@ -1,0 +1,225 @@
+"""`govbot fit`: fit the answerability model and report how it does on sets it was not fitted on.
+
+Labelled questions come from four sources, each asked against the index it is about:
+- generated: every item of knowledge/ asked by its names (title, aliases) with the usual question forms;
+- near misses (bot/data/near_miss.jsonl): items and places the knowledge base does not hold;
+- the development sets in ../shared/eval: real user questions (realq-dev.jsonl) against knowledge/,
+  and the answers kit's questions against the kit's own documents.
+Each candidate the engine weighs is one row (label: is it an item that answers the question).
+Figures are leave-one-source-out: a source is scored by a model fitted on the other sources. The
+threshold is the highest one that keeps false refusals at or below 5 % in those held-out predictions.
+bot/data/heldout.jsonl is never fitted on; it is only scored.
+"""
+
+from __future__ import annotations
+
+import json
+import pickle
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from bot.answerability import (
+    ANSWER_FEATURES,
+    FEATURES,
+    PARAMS_PATH,
+    Candidate,
+    Logistic,
+    Model,
+    answer_vector,
+    shipped_model,
+)
+from bot.engine import Engine
+from bot.intent import detect_intent
+from bot.normalize import clean, expand
+from ingest.textnorm import normalize
+
+DATA = Path(__file__).with_name("data")
+MAX_FALSE_REFUSAL = 0.05
+GUIDE_FORMS = ("{}需要什么材料", "{}要多久", "{}在哪里办", "{}收费吗", "{}怎么办理", "{}有什么条件")
+BUNDLE_FORMS = ("{}包含哪些事项", "{}要准备什么材料", "{}怎么办")
+POLICY_FORMS = ("{}能拿多少钱", "{}申报条件是什么", "{}怎么申请")
+
+
+@dataclass
+class Question:
+    text: str
+    accepted: set[str]  # ids that answer it; empty when nothing in the index does
+    source: str
+
+
+@dataclass
+class Rows:
+    """One entry per question: its candidates' feature vectors and which of them answer it."""
+
+    x: list[np.ndarray] = field(default_factory=list)
+    y: list[np.ndarray] = field(default_factory=list)
+    source: list[str] = field(default_factory=list)
+    answerable: list[bool] = field(default_factory=list)
+
+
+def generated_questions(engine: Engine) -> list[Question]:
+    out = []
+    for n, record in enumerate(engine.records.values()):
+        forms = {"bundle": BUNDLE_FORMS, "policy": POLICY_FORMS}.get(record.kind, GUIDE_FORMS)
+        names = list(dict.fromkeys([record.title.split("（")[0], *record.aliases[:3]]))
+        for i, name in enumerate(names):
+            for j in (0, 1):
+                form = forms[(n + i + j * 2) % len(forms)]
+                out.append(Question(form.format(name), {record.id, *record.members}, "generated"))
+    return out
+
+
+def _jsonl(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def labelled(path: Path, source: str) -> list[Question]:
+    out = []
+    for row in _jsonl(path):
+        ids = {row.get("expect_id"), *row.get("also_ok", [])} - {None}
+        if row.get("in_scope") is False:
+            ids = set()
+        out.append(Question(row["q"], ids, source))
+    return out
+
+
+def kit_questions(kit: Path, engine: Engine) -> list[Question]:
+    by_file = {Path(r.source_path).name: r.id for r in engine.records.values()}
+    return [Question(row["q"], {by_file[row["doc"]]} if row.get("doc") in by_file and row["type"] != "unanswerable"
+                     else set(), "answers-kit") for row in _jsonl(kit / "questions.jsonl")]
+
+
+def build_store(paths: list[Path], store: Path) -> Path:
+    from ingest.embeddings import load_embeddings
+    from ingest.pipeline import ingest
+    from ingest.settings import get_settings
+
+    ingest(paths, store, load_embeddings(get_settings().govbot_embedding))
+    return store
+
+
+def add_rows(rows: Rows, engine: Engine, questions: list[Question]) -> None:
+    for q in questions:
+        intent = detect_intent(normalize(clean(q.text)))
+        hits = engine._retriever.search(expand(q.text), limit=10) if engine._retriever else []
+        candidates = engine.candidates(q.text, intent, hits)
+        rows.x.append(np.array([c.vector() for c in candidates]).reshape(len(candidates), len(FEATURES)))
+        rows.y.append(np.array([int(c.record_id in q.accepted) for c in candidates]))
+        rows.source.append(q.source)
+        rows.answerable.append(bool(q.accepted))
+
+
+def _logistic(x: np.ndarray, y: np.ndarray, weight: np.ndarray) -> Logistic:
+    from sklearn.linear_model import LogisticRegression
+
+    mean, scale = x.mean(axis=0), x.std(axis=0)
+    scale[scale == 0] = 1.0
+    clf = LogisticRegression(C=1.0, max_iter=5000)
+    clf.fit((x - mean) / scale, y, sample_weight=weight)
+    return Logistic(mean, scale, clf.coef_[0].copy(), float(clf.intercept_[0]))
+
+
+def _source_weights(sources: list[str]) -> np.ndarray:
+    # Every source weighs the same in total, whatever its number of questions.
+    counts = {s: sources.count(s) for s in set(sources)}
+    return np.array([len(sources) / (len(counts) * counts[s]) for s in sources])
+
+
+def _choices(chooser: Logistic, rows: Rows, idx: list[int]) -> list[tuple[int, np.ndarray | None, bool]]:
+    """Per question: the chosen candidate's answer-model vector and whether it answers the question."""
+    out = []
+    for q in idx:
+        cands = [Candidate(str(i), dict(zip(FEATURES, v, strict=True))) for i, v in enumerate(rows.x[q])]
+        if not cands:
+            out.append((q, None, False))
+            continue
+        best = Model(chooser, chooser, 0.0).best(cands)
+        out.append((q, answer_vector(best, cands), bool(rows.y[q][int(best.record_id)])))
+    return out
+
+
+def fit(rows: Rows, idx: list[int]) -> Model:
+    weights = _source_weights([rows.source[q] for q in idx])
+    w_of = dict(zip(idx, weights, strict=True))
+    x = np.vstack([rows.x[q] for q in idx if len(rows.x[q])])
+    y = np.concatenate([rows.y[q] for q in idx if len(rows.x[q])])
+    w = np.concatenate([np.full(len(rows.y[q]), w_of[q] / len(rows.y[q])) for q in idx if len(rows.x[q])])
+    chooser = _logistic(x, y, w * len(idx) / w.sum())
+    chosen = [(q, v, ok) for q, v, ok in _choices(chooser, rows, idx) if v is not None]
+    answer = _logistic(np.array([v for _, v, _ in chosen]), np.array([int(ok) for _, _, ok in chosen]),
+                       np.array([w_of[q] for q, _, _ in chosen]))
+    return Model(chooser, answer, 0.5)
+
+
+def predict(model: Model, rows: Rows, idx: list[int]) -> dict[int, tuple[float, bool]]:
+    """Per question: the answer probability and whether the chosen candidate answers it."""
+    return {q: ((model.answer.probability(v), ok) if v is not None else (0.0, False))
+            for q, v, ok in _choices(model.chooser, rows, idx)}
+
+
+def score(pred: dict[int, tuple[float, bool]], answerable: list[bool], threshold: float) -> dict[str, float | None]:
+    ans = [q for q in pred if answerable[q]]
+    una = [q for q in pred if not answerable[q]]
+    route = sum(pred[q][0] >= threshold and pred[q][1] for q in ans)
+    false_refusal = sum(pred[q][0] < threshold for q in ans)
+    refused = sum(pred[q][0] < threshold for q in una)
+    pct = lambda a, n: round(100.0 * a / n, 1) if n else None  # noqa: E731
+    return {"n": len(pred), "route": pct(route, len(ans)), "false_refusal": pct(false_refusal, len(ans)),
+            "refusal": pct(refused, len(una))}
+
+
+def collect(dev_dir: Path, knowledge: Path) -> tuple[Rows, Rows]:
+    """Feature rows of every labelled question (and of the held-out set), from fresh indexes."""
+    with tempfile.TemporaryDirectory(prefix="govbot-fit-") as tmp:
+        kb = Engine(build_store([knowledge], Path(tmp) / "kb"), model=shipped_model())
+        rows = Rows()
+        add_rows(rows, kb, generated_questions(kb))
+        add_rows(rows, kb, labelled(DATA / "near_miss.jsonl", "near-miss"))
+        if (dev_dir / "realq-dev.jsonl").exists():
+            add_rows(rows, kb, labelled(dev_dir / "realq-dev.jsonl", "realq-dev"))
+        kit = dev_dir / "answers"
+        if (kit / "docs").is_dir():
+            docs = Engine(build_store([kit / "docs"], Path(tmp) / "kit"), model=shipped_model())
+            add_rows(rows, docs, kit_questions(kit, docs))
+        held = Rows()
+        add_rows(held, kb, labelled(DATA / "heldout.jsonl", "heldout"))
+    return rows, held
+
+
+def run(dev_dir: Path, knowledge: Path, write: bool = True, rows_cache: Path | None = None) -> dict:
+    """Fit, report leave-one-source-out figures and the held-out set, and write the parameters."""
+    if rows_cache and rows_cache.exists():
+        rows, held = pickle.loads(rows_cache.read_bytes())
+    else:
+        rows, held = collect(dev_dir, knowledge)
+        if rows_cache:
+            rows_cache.write_bytes(pickle.dumps((rows, held)))
+
+    sources = sorted(set(rows.source))
+    # Leave one source out: a source's figures come from a model fitted on the others, and these
+    # held-out predictions choose the threshold.
+    oof: dict[int, tuple[float, bool]] = {}
+    for s in sources:
+        train = [q for q, src in enumerate(rows.source) if src != s]
+        test = [q for q, src in enumerate(rows.source) if src == s]
+        oof.update(predict(fit(rows, train), rows, test))
+    answerable_p = sorted(p for q, (p, _) in oof.items() if rows.answerable[q])
+    threshold = answerable_p[int(MAX_FALSE_REFUSAL * len(answerable_p))] if answerable_p else 0.5
+    threshold = float(np.floor(threshold * 100) / 100)  # a round value, away from the last digits
+    report: dict = {"threshold": threshold, "held_out_by_source": {}}
+    for s in sources:
+        test = [q for q, src in enumerate(rows.source) if src == s]
+        report["held_out_by_source"][s] = score({q: oof[q] for q in test}, rows.answerable, threshold)
+    final = fit(rows, list(range(len(rows.source))))
+    final = Model(final.chooser, final.answer, threshold)
+    report["heldout_own"] = score(predict(final, held, list(range(len(held.source)))), held.answerable, threshold)
+    report["answer_coefficients"] = {f: round(float(c), 3) for f, c in
+                                     zip(ANSWER_FEATURES, final.answer.coef, strict=True)}
+    report["questions"] = len(rows.source)
+    if write:
+        PARAMS_PATH.write_text(final.to_json({"fitted_on": sources, "report": {
+            k: v for k, v in report.items() if k != "answer_coefficients"}}) + "\n", encoding="utf-8")
+    return report

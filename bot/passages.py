@@ -1,0 +1,137 @@
+"""The sentences of one item that hold what was asked, quoted exactly as the document writes them.
+
+Used when the item has no structured field for the question (a policy notice, an FAQ page, a news report,
+or a guide section the parser could not type) and to add the sentence that answers a specific detail.
+A sentence scores by the question's salient words it holds, each weighted by its IDF and by how rare it
+is among this item's own sentences (the item's name is everywhere, so it tells nothing), plus a cue when
+the sentence is of the kind asked (a time question wants a sentence with a number of days).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+from bot.terms import Term, covered
+from ingest.chunking import record_sections
+from ingest.schema import Record
+from ingest.textnorm import normalize
+
+SHORT_INTENTS = ("time", "fee", "where", "validity")
+SHORT_CHARS = 220
+LONG_CHARS = 420
+
+# What a sentence of each kind looks like (the property it states, not a topic).
+CUES: dict[str, re.Pattern[str]] = {
+    "time": re.compile(r"\d+\s*个?(工作日|日|天|小时|个月|月)|[一二三四五六七八九十]+个?(工作日|日|天)|时限|即办|当场|当日"),
+    "validity": re.compile(r"有效期|有效"),
+    "fee": re.compile(r"收费|免费|不收|费用|工本费|收取"),
+    "where": re.compile(r"地址|地点|窗口|大厅|中心|室|楼|号|路|街|网站|网址|平台|app|APP|邮箱|信箱|电话|部门|局|实施主体"),
+    "materials": re.compile(r"材料|证明|复印件|原件|申请书|申请表|证件|执照|照片|合同"),
+    "condition": re.compile(r"条件|应当|须|具备|符合|不得|不予|可以|能够|范围"),
+    "eligibility": re.compile(r"条件|符合|企业|申请人|对象|范围|不得|须|应当|可以"),
+    "process": re.compile(r"步|流程|提交|受理|审核|审查|办结|领取|登录|选择|次|现场|网上|在线"),
+    "subsidy": re.compile(r"万元|元|%|％|比例|补贴|补助|奖励|资助|奖补|最高|上限"),
+    "bundle": re.compile(r"一件事|事项|合并|一次|联办|材料"),
+}
+SECTION_OF_INTENT = {
+    "time": {"time"}, "fee": {"fee"}, "where": {"where", "online", "hours", "phone"},
+    "materials": {"materials"}, "condition": {"conditions"}, "eligibility": {"eligibility", "conditions"},
+    "process": {"process", "online", "how"}, "subsidy": {"amount", "eligibility", "deadline"},
+    "validity": set(), "bundle": {"members", "materials"},
+}
+EMPTY_VALUE = re.compile(r"^[\s：:—\-－/无空]*$|未说明|为空|未注明|不详")
+
+
+@dataclass(frozen=True)
+class Sentence:
+    text: str
+    section: str
+    order: int
+
+
+def sentences(record: Record) -> list[Sentence]:
+    out: list[Sentence] = []
+    for section in record_sections(record):
+        if section.key in ("members", "basis") and record.kind != "document":
+            continue
+        for line in re.split(r"\n+", section.text):
+            for part in re.findall(r"[^。；;！!？?]+[。；;！!？?]?", line):
+                part = part.strip(" \t-·*•")
+                if len(re.sub(r"\W", "", part)) >= 4:
+                    out.append(Sentence(part, section.key, len(out)))
+    return out
+
+
+def _states(intent: str, sentence: Sentence) -> bool:
+    """Whether the sentence states a value of the kind asked (not an empty cell such as "是否收费：—")."""
+    value = re.split(r"[：:]", sentence.text, maxsplit=1)[-1]
+    if EMPTY_VALUE.search(value):
+        return False
+    cue = CUES.get(intent)
+    return cue is None or bool(cue.search(sentence.text))
+
+
+def best_passage(record: Record, terms: tuple[Term, ...], intent: str, units: tuple[str, ...] = (),
+                 name: str = "") -> tuple[list[str], float]:
+    """Sentences that answer the question (in document order) and the best sentence's share of the
+    question's weight; ([], 0.0) when no sentence holds any of it.
+
+    ``name`` is the item's normalised names: words of the question found there only say which item
+    is meant, not which sentence answers, so they count a tenth.
+    """
+    items = _unique(sentences(record), name)
+    if not items or not (terms or units):
+        return [], 0.0
+    texts = [normalize(s.text) for s in items]
+    n = len(items)
+    weight = {t.word: t.weight * (0.1 if name and covered(t.word, name) else 1.0)
+              * (math.log((n + 1) / (1 + sum(covered(t.word, x) for x in texts))) + 0.1) for t in terms}
+    unit_weight = max(weight.values(), default=1.0) * 0.5  # the unit asked for is a strong hint
+    total = (sum(weight.values()) + unit_weight * len(units)) or 1.0
+    scored: list[tuple[float, Sentence]] = []
+    for sentence, text in zip(items, texts, strict=True):
+        score = sum(w for word, w in weight.items() if covered(word, text))
+        score += unit_weight * sum(1 for u in units if u in text and re.search(rf"[\d一二三四五六七八九十零〇两]\s*{re.escape(u)}|{re.escape(u)}", text))
+        score /= total
+        if intent in CUES:
+            if not _states(intent, sentence):
+                score *= 0.3
+            elif sentence.section in SECTION_OF_INTENT.get(intent, set()):
+                score += 0.3
+        scored.append((score, sentence))
+    scored.sort(key=lambda x: (-x[0], x[1].order))
+    top_score, top = scored[0]
+    if top_score <= 0:
+        return [], 0.0
+    limit = SHORT_CHARS if intent in SHORT_INTENTS else LONG_CHARS
+    chosen = [top]
+    used = len(top.text)
+    for score, sentence in scored[1:4]:
+        if score < 0.6 * top_score or used + len(sentence.text) > limit:
+            continue
+        chosen.append(sentence)
+        used += len(sentence.text)
+    chosen.sort(key=lambda s: s.order)
+    return [s.text for s in chosen], top_score
+
+
+def _unique(items: list[Sentence], name: str) -> list[Sentence]:
+    """Each sentence once (a guide's field and its parsed section often repeat it), and not the title."""
+    seen = {re.sub(r"\W", "", n) for n in name.split("\n")} if name else set()
+    out = []
+    for s in items:
+        key = re.sub(r"\W", "", normalize(re.sub(r"^\s*[\d一二三四五六七八九十]+\s*[.．、]\s*", "", s.text)))
+        if key and key not in seen:
+            seen.add(key)
+            out.append(s)
+    return out
+
+
+def passage_answers(intent: str, passage: list[str]) -> bool:
+    """Whether quoted sentences can stand for the property asked: for a specific property at least one
+    of them must state a value of that kind (a fee question is not answered by a sentence on time)."""
+    if intent not in CUES:
+        return True
+    return any(_states(intent, Sentence(text, "", 0)) for text in passage)
