@@ -31,6 +31,7 @@ FEATURES = (
     "cov_text",  # IDF-weighted share of the question's salient words found in the item's text
     "cov_name",  # ... found in the item's title and aliases
     "name_share",  # share of the item's name (character pairs) that the question repeats
+    "name_verbatim",  # the longest of the item's names the question contains word for word, relative to the pool
     "miss_max",  # weight of the most telling word the item lacks (0..1)
     "miss_noun",  # ... among nouns only (verbs are often paraphrased: 办好, 开通)
     "cov_noun",  # IDF-weighted share of the question's nouns found in the item's text

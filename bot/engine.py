@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 
 SWITCH = re.compile(r"^(换一个|换个|另外|再问一个|那)[:：，,\s]*")
 CANDIDATES = 5  # retrieval candidates the answerability model weighs
+RETRIEVED = 40  # items scored by retrieval, so an item added by name keeps its own scores
 NAME_CANDIDATES = 3  # plus items the question names, however low retrieval ranks them
 NAME_MATCH = 0.6  # share of an item's name the question must repeat to be such a candidate
 SUGGEST = {
@@ -169,7 +170,7 @@ class Engine:
         self.reload_if_changed()
         if self._retriever is None:
             return []
-        hits = self._retriever.search(expand(question), limit=limit)
+        hits = self._retriever.search(expand(question), limit=max(limit, RETRIEVED))
         candidates = self.candidates(question, detect_intent(normalize(clean(question))), hits)
         if not candidates:
             return hits
@@ -187,12 +188,13 @@ class Engine:
     def candidates(self, question: str, intent: str, hits: list[ItemHit] | None = None) -> list[Candidate]:
         """Feature vectors (and probabilities) of the items that might answer the question."""
         if hits is None:
-            hits = self._retriever.search(expand(question), limit=CANDIDATES) if self._retriever else []
+            hits = self._retriever.search(expand(question), limit=RETRIEVED) if self._retriever else []
         pool = list(hits[:CANDIDATES])
         held = {h.record_id for h in pool}
+        retrieved = {h.record_id: h for h in hits}
         for _, rid in self.named_items(question)[:NAME_CANDIDATES]:
             if rid not in held:
-                pool.append(ItemHit(rid, 0.0))
+                pool.append(retrieved.get(rid, ItemHit(rid, 0.0)))
                 held.add(rid)
         if not pool:
             return []
@@ -200,6 +202,10 @@ class Engine:
         grams = bigrams(normalize(clean(question)))
         top_fused = max(h.score for h in pool) or 1.0
         top_bm25 = max(h.bm25 for h in pool) or 1.0
+        asked = normalize(clean(question))
+        verbatim = {h.record_id: max((len(n) for n in self._names.get(h.record_id, "").split("\n")
+                                      if len(n) >= 2 and n in asked), default=0) for h in pool}
+        longest = max(verbatim.values()) or 1
         dense_order = {h.record_id: i for i, h in enumerate(sorted(pool, key=lambda h: -h.dense)) if h.dense}
         unknown = 1.0 - term_coverage(terms, self._corpus) if terms else 0.0
         asks_bundle = intent == "bundle"
@@ -213,6 +219,7 @@ class Engine:
                 "cov_text": term_coverage(terms, text),
                 "cov_name": term_coverage(terms, self._names.get(hit.record_id, "")),
                 "name_share": name_share(grams, self._name_grams.get(hit.record_id, [])),
+                "name_verbatim": verbatim[hit.record_id] / longest,
                 "miss_max": missing_weight(terms, text),
                 "miss_noun": missing_weight(nouns(terms), text),
                 "cov_noun": term_coverage(nouns(terms), text),
@@ -257,7 +264,7 @@ class Engine:
                 intent = state.get("intent", "other")
             confidence = 1.0
         else:
-            hits = self._retriever.search(expand(text_for_search), limit=10) if self._retriever else []
+            hits = self._retriever.search(expand(text_for_search), limit=RETRIEVED) if self._retriever else []
             candidates = self.candidates(text_for_search, intent, hits)
             if not candidates:
                 return self._refuse(intent, state)
@@ -273,9 +280,9 @@ class Engine:
         new_state = {"record_id": record.id, "intent": intent}
         terms = salient_terms(text_for_search)
         name = self._names.get(record.id, "")
-        passage, _ = best_passage(record, terms, intent, answer_units(text_for_search), name)
+        passage, share = best_passage(record, terms, intent, answer_units(text_for_search), name)
         structured = C.has_section(record, intent)
-        if not structured and not (passage and passage_answers(intent, passage)):
+        if not structured and not passage_answers(intent, passage, share):
             return AnswerResult(C.not_stated(record, intent), sources=[self._source(record, "overview")],
                                 grounded=False, intent=intent, record_ids=[record.id],
                                 suggestions=self._suggestions(record, intent), state=new_state,

@@ -31,7 +31,7 @@ from bot.answerability import (
     answer_vector,
     shipped_model,
 )
-from bot.engine import Engine
+from bot.engine import RETRIEVED, Engine
 from bot.intent import detect_intent
 from bot.normalize import clean, expand
 from ingest.textnorm import normalize
@@ -104,7 +104,7 @@ def build_store(paths: list[Path], store: Path) -> Path:
 def add_rows(rows: Rows, engine: Engine, questions: list[Question]) -> None:
     for q in questions:
         intent = detect_intent(normalize(clean(q.text)))
-        hits = engine._retriever.search(expand(q.text), limit=10) if engine._retriever else []
+        hits = engine._retriever.search(expand(q.text), limit=RETRIEVED) if engine._retriever else []
         candidates = engine.candidates(q.text, intent, hits)
         rows.x.append(np.array([c.vector() for c in candidates]).reshape(len(candidates), len(FEATURES)))
         rows.y.append(np.array([int(c.record_id in q.accepted) for c in candidates]))
@@ -189,6 +189,20 @@ def collect(dev_dir: Path, knowledge: Path) -> tuple[Rows, Rows]:
     return rows, held
 
 
+def _threshold(pred: dict[int, tuple[float, bool]], rows: Rows) -> float:
+    """The highest round threshold whose false refusals, averaged over the sources, stay within 5 %."""
+    by_source: dict[str, list[float]] = {}
+    for q, (p, _) in pred.items():
+        if rows.answerable[q]:
+            by_source.setdefault(rows.source[q], []).append(p)
+    for step in range(99, 0, -1):
+        t = step / 100  # round values keep the decision away from the last digits of a probability
+        rate = np.mean([np.mean([p < t for p in ps]) for ps in by_source.values()])
+        if rate <= MAX_FALSE_REFUSAL:
+            return t
+    return 0.01
+
+
 def run(dev_dir: Path, knowledge: Path, write: bool = True, rows_cache: Path | None = None) -> dict:
     """Fit, report leave-one-source-out figures and the held-out set, and write the parameters."""
     if rows_cache and rows_cache.exists():
@@ -199,19 +213,23 @@ def run(dev_dir: Path, knowledge: Path, write: bool = True, rows_cache: Path | N
             rows_cache.write_bytes(pickle.dumps((rows, held)))
 
     sources = sorted(set(rows.source))
-    # Leave one source out: a source's figures come from a model fitted on the others, and these
-    # held-out predictions choose the threshold.
+    # The threshold comes from 5-fold cross-validated predictions (every source in every fold).
+    folds = np.random.default_rng(0).permutation(len(rows.source)) % 5
+    cv: dict[int, tuple[float, bool]] = {}
+    for f in range(5):
+        cv.update(predict(fit(rows, [q for q in range(len(folds)) if folds[q] != f]), rows,
+                          [q for q in range(len(folds)) if folds[q] == f]))
+    threshold = _threshold(cv, rows)
+    # Leave one source out: how the model does on a kind of question it has never seen.
     oof: dict[int, tuple[float, bool]] = {}
     for s in sources:
         train = [q for q, src in enumerate(rows.source) if src != s]
         test = [q for q, src in enumerate(rows.source) if src == s]
         oof.update(predict(fit(rows, train), rows, test))
-    answerable_p = sorted(p for q, (p, _) in oof.items() if rows.answerable[q])
-    threshold = answerable_p[int(MAX_FALSE_REFUSAL * len(answerable_p))] if answerable_p else 0.5
-    threshold = float(np.floor(threshold * 100) / 100)  # a round value, away from the last digits
-    report: dict = {"threshold": threshold, "held_out_by_source": {}}
+    report: dict = {"threshold": threshold, "cross_validated": {}, "held_out_by_source": {}}
     for s in sources:
         test = [q for q, src in enumerate(rows.source) if src == s]
+        report["cross_validated"][s] = score({q: cv[q] for q in test}, rows.answerable, threshold)
         report["held_out_by_source"][s] = score({q: oof[q] for q in test}, rows.answerable, threshold)
     final = fit(rows, list(range(len(rows.source))))
     final = Model(final.chooser, final.answer, threshold)

@@ -24,10 +24,10 @@ LONG_CHARS = 420
 
 # What a sentence of each kind looks like (the property it states, not a topic).
 CUES: dict[str, re.Pattern[str]] = {
-    "time": re.compile(r"\d+\s*个?(工作日|日|天|小时|个月|月)|[一二三四五六七八九十]+个?(工作日|日|天)|时限|即办|当场|当日"),
+    "time": re.compile(r"[\d一二三四五六七八九十两]+\s*个?[^\d，。；]{0,3}(工作日|日|天|小时|月)|时限|即办|当场|当日"),
     "validity": re.compile(r"有效期|有效"),
     "fee": re.compile(r"收费|免费|不收|费用|工本费|收取"),
-    "where": re.compile(r"地址|地点|窗口|大厅|中心|室|楼|号|路|街|网站|网址|平台|app|APP|邮箱|信箱|电话|部门|局|实施主体"),
+    "where": re.compile(r"地址|地点|窗口|大厅|中心|室|楼|号|路|街|网|专区|手机|平台|app|APP|邮箱|信箱|电话|部门|局|实施主体"),
     "materials": re.compile(r"材料|证明|复印件|原件|申请书|申请表|证件|执照|照片|合同"),
     "condition": re.compile(r"条件|应当|须|具备|符合|不得|不予|可以|能够|范围"),
     "eligibility": re.compile(r"条件|符合|企业|申请人|对象|范围|不得|须|应当|可以"),
@@ -49,6 +49,7 @@ class Sentence:
     text: str
     section: str
     order: int
+    heading: str = ""  # the section heading: matched (审查标准), not quoted
 
 
 def sentences(record: Record) -> list[Sentence]:
@@ -59,8 +60,8 @@ def sentences(record: Record) -> list[Sentence]:
         for line in re.split(r"\n+", section.text):
             for part in re.findall(r"[^。；;！!？?]+[。；;！!？?]?", line):
                 part = part.strip(" \t-·*•")
-                if len(re.sub(r"\W", "", part)) >= 4:
-                    out.append(Sentence(part, section.key, len(out)))
+                if len(re.sub(r"\W", "", part)) >= 2:
+                    out.append(Sentence(part, section.key, len(out), section.heading))
     return out
 
 
@@ -75,8 +76,8 @@ def _states(intent: str, sentence: Sentence) -> bool:
 
 def best_passage(record: Record, terms: tuple[Term, ...], intent: str, units: tuple[str, ...] = (),
                  name: str = "") -> tuple[list[str], float]:
-    """Sentences that answer the question (in document order) and the best sentence's share of the
-    question's weight; ([], 0.0) when no sentence holds any of it.
+    """Sentences that answer the question (in document order) and the share of the question's own words
+    (those not in the item's name) that the best sentence holds; ([], 0.0) when nothing matches.
 
     ``name`` is the item's normalised names: words of the question found there only say which item
     is meant, not which sentence answers, so they count a tenth.
@@ -84,15 +85,20 @@ def best_passage(record: Record, terms: tuple[Term, ...], intent: str, units: tu
     items = _unique(sentences(record), name)
     if not items or not (terms or units):
         return [], 0.0
-    texts = [normalize(s.text) for s in items]
+    texts = [normalize(f"{s.heading} {s.text}") for s in items]
     n = len(items)
     weight = {t.word: t.weight * (0.1 if name and covered(t.word, name) else 1.0)
               * (math.log((n + 1) / (1 + sum(covered(t.word, x) for x in texts))) + 0.1) for t in terms}
     unit_weight = max(weight.values(), default=1.0) * 0.5  # the unit asked for is a strong hint
     total = (sum(weight.values()) + unit_weight * len(units)) or 1.0
+    own = {t.word: weight[t.word] for t in terms if not (name and covered(t.word, name))}
+    own_total = sum(own.values())
     scored: list[tuple[float, Sentence]] = []
+    share: dict[int, float] = {}
     for sentence, text in zip(items, texts, strict=True):
         score = sum(w for word, w in weight.items() if covered(word, text))
+        share[sentence.order] = (sum(w for word, w in own.items() if covered(word, text)) / own_total
+                                 if own_total else 0.0)
         score += unit_weight * sum(1 for u in units if u in text and re.search(rf"[\d一二三四五六七八九十零〇两]\s*{re.escape(u)}|{re.escape(u)}", text))
         score /= total
         if intent in CUES:
@@ -113,8 +119,12 @@ def best_passage(record: Record, terms: tuple[Term, ...], intent: str, units: tu
             continue
         chosen.append(sentence)
         used += len(sentence.text)
+    if len(re.sub(r"\W", "", top.text)) < 16:
+        # A short line is usually a table cell or a label: the next line holds its value.
+        following = [s for s in items if s.order > top.order][:2]
+        chosen += [s for s in following if s not in chosen][: 2 if len(chosen) == 1 else 1]
     chosen.sort(key=lambda s: s.order)
-    return [s.text for s in chosen], top_score
+    return [s.text for s in chosen], share[top.order]
 
 
 def _unique(items: list[Sentence], name: str) -> list[Sentence]:
@@ -129,9 +139,10 @@ def _unique(items: list[Sentence], name: str) -> list[Sentence]:
     return out
 
 
-def passage_answers(intent: str, passage: list[str]) -> bool:
-    """Whether quoted sentences can stand for the property asked: for a specific property at least one
-    of them must state a value of that kind (a fee question is not answered by a sentence on time)."""
-    if intent not in CUES:
-        return True
+def passage_answers(intent: str, passage: list[str], share: float) -> bool:
+    """Whether quoted sentences can stand for the property asked: one of them states a value of that
+    kind (a fee question is not answered by a sentence on time), or the best one holds most of the
+    question's own words."""
+    if intent not in CUES or share >= 0.5:
+        return bool(passage)
     return any(_states(intent, Sentence(text, "", 0)) for text in passage)

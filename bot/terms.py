@@ -24,7 +24,7 @@ _FUNCTION_WORDS = """
 还是 或者 以及 还有 就是 然后 现在 目前 已经 应该 必须 一定 如果 的话 时候 之后 以后 之前 以前 关于 对于 一个 一些
 自己 你们 他们 咱们 本人 大家 怎么办 咋办 咋整 为什么 为啥 有什么 要求 具体 相关 情况 问题 东西 事情 办法 方面 一般
 能否 可否 是否是 到底 究竟 还能 还要 还得 得去 好心人 谢谢 您好 你好 急 求助 跪求 麻烦 帮忙 告诉 知道 想问 问下
-要交 要带 要去 要办 办个 弄个 一起 同时 最多 最少 最长 最短 最低 最高
+要交 要带 要去 要办 办个 弄个 一起 同时 最多 最少 最长 最短 最低 最高 时间 意思 区别 规定 举例 帮助
 """
 FUNCTION_WORDS = frozenset(_FUNCTION_WORDS.split())
 # Interrogative quantifiers (几天, 几趟, 多少钱, 哪一级): they ask, they name nothing.
@@ -87,6 +87,22 @@ def words(text: str) -> list[str]:
     return [w for w in tok.lcut(_PUNCT.sub(" ", normalize(text)), HMM=True) if w.strip()]
 
 
+def _merge_single_nouns(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """A word jieba does not know comes out as single-character nouns (堤 村 乡): join them again."""
+    out: list[tuple[str, str]] = []
+    run: list[str] = []
+    for word, flag in [*pairs, ("", "x")]:
+        if len(word) == 1 and flag[:1] == "n" and not word.isascii():
+            run.append(word)
+            continue
+        if run:
+            out.append(("".join(run), "n" if len(run) > 1 else "x"))
+            run = []
+        if word:
+            out.append((word, flag))
+    return out
+
+
 def tagged(text: str) -> list[tuple[str, str]]:
     """(word, part of speech) pairs of normalised text."""
     tagger = _Jieba.get().tagger
@@ -100,7 +116,7 @@ def salient_terms(question: str) -> tuple[Term, ...]:
     asked = _question_words()
     out: dict[str, float] = {}
     pos: dict[str, str] = {}
-    for word, flag in tagged(clean(question)):
+    for word, flag in _merge_single_nouns(tagged(clean(question))):
         if word in FUNCTION_WORDS or word in asked or _ASKING.match(word):
             continue
         if len(word) < 2 and not word.isdigit():
@@ -110,6 +126,8 @@ def salient_terms(question: str) -> tuple[Term, ...]:
         weight = j.idf.get(word, j.unknown_idf)
         if weight < MIN_IDF:
             continue
+        if word not in j.idf and not word.isascii():
+            flag = "n"  # a word no corpus knows is a name (软著, 滴滴), whatever the tagger guessed
         out[word] = max(out.get(word, 0.0), weight)
         pos.setdefault(word, flag)
     return tuple(sorted((Term(w, s, pos[w]) for w, s in out.items()), key=lambda t: -t.weight))
@@ -130,7 +148,7 @@ def covered(term: str, text: str) -> bool:
 
 
 # What an interrogative asks for, by the unit it names: 几次 wants a count of 次, 哪级 a 级, 几成 a share.
-_UNIT_AFTER_ASKING = re.compile(r"(?:几|多少|哪)(?:个)?([\u4e00-\u9fff])")
+_UNIT_AFTER_ASKING = re.compile(r"(?:几|多少|哪)(?:个)?([次趟回级天日年月岁元人家成份项号条])")
 _UNIT_EQUIVALENTS = {"趟": "次", "回": "次", "成": "%", "岁": "岁", "号": "号", "级": "级", "年": "年", "天": "日"}
 
 
@@ -138,7 +156,5 @@ def answer_units(question: str) -> tuple[str, ...]:
     """Units the answer sentence should hold: 要到现场几次 -> (次,), 归哪级批 -> (级,)."""
     units = []
     for unit in _UNIT_AFTER_ASKING.findall(normalize(clean(question))):
-        if unit in "个些么样里儿的":
-            continue
         units.append(_UNIT_EQUIVALENTS.get(unit, unit))
     return tuple(dict.fromkeys(units))
