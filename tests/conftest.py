@@ -1,6 +1,6 @@
 """Shared fixtures, each ingested once per test session.
 
-- ``small_store`` / ``small_engine``: the 10 synthetic items of tests/fixtures/kb with the ``hash``
+- ``small_store`` / ``small_engine``: the 11 synthetic items of tests/fixtures/kb with the ``hash``
   embedder. Same vectors, same scores, same answers on every machine: engine behaviour tests go here.
 - ``kb_store`` / ``engine``: the whole knowledge/ with the default e5 embedder (~1,000 chunks), for
   integration tests about the shipped knowledge base. Dense scores differ in the last digits from one

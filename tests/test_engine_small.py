@@ -139,3 +139,20 @@ def test_answers_are_the_same_when_asked_again(small_engine):
     again = [small_engine.ask(q) for q in questions]
     assert [(r.answer, r.record_ids, r.grounded) for r in first] == [(r.answer, r.record_ids, r.grounded)
                                                                      for r in again]
+
+
+@pytest.mark.parametrize(("question", "answered"), [
+    ("单位招用灵活就业人员怎么办社保登记", True),  # asked from the employer's side: the enterprise guide
+    ("公司员工个人怎么缴社保", True),
+    ("养老保险个人怎么交", False),  # a person's own insurance is not in the knowledge base
+])
+def test_personal_social_insurance_is_refused_only_without_an_employer(small_engine, question: str, answered: bool):
+    result = small_engine.ask(question)
+    assert result.grounded is answered, result.answer
+    if not answered:
+        assert "个人" in result.answer and tells_where_to_ask(result.answer)
+
+
+def test_an_employer_asking_about_flexible_workers_gets_the_registration_guide(small_engine):
+    result = small_engine.ask("单位招用灵活就业人员怎么办社保登记")
+    assert result.grounded and result.record_ids == ["demo-social-insurance"]
