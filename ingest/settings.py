@@ -14,7 +14,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore", env_ignore_empty=True)
 
     govbot_home: Path = Field(default=Path("./data"), description="数据目录：索引、数据库、会话状态")
-    govbot_embedding: str = Field(default="e5", description="e5 | use | st:<模型名或路径>")
+    govbot_embedding: str = Field(default="e5", description="e5 | use | hash | st:<模型名或路径>")
     govbot_knowledge_dir: Path = Field(default=Path("./knowledge"), description="/reload 与管理页重新导入的目录")
     govbot_max_file_mb: int = Field(default=20, ge=1)
     chroma_host: str | None = None

@@ -1,4 +1,11 @@
-"""Shared fixtures: one ingest of the bundled knowledge per test session (it embeds ~1,000 chunks)."""
+"""Shared fixtures, each ingested once per test session.
+
+- ``small_store`` / ``small_engine``: the 11 synthetic items of tests/fixtures/kb with the ``hash``
+  embedder. Same vectors, same scores, same answers on every machine: engine behaviour tests go here.
+- ``kb_store`` / ``engine``: the whole knowledge/ with the default e5 embedder (~1,000 chunks), for
+  integration tests about the shipped knowledge base. Dense scores differ in the last digits from one
+  CPU to another, so tests over it must not hinge on close calls.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +19,28 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 ROOT = Path(__file__).resolve().parent.parent
 KNOWLEDGE = ROOT / "knowledge"
+FIXTURE_KB = ROOT / "tests" / "fixtures" / "kb"
 SHARED = ROOT.parent / "shared"
+
+
+@pytest.fixture(scope="session")
+def small_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An index of tests/fixtures/kb made with the deterministic hash embedder. Treat as read-only."""
+    from ingest.embeddings import load_embeddings
+    from ingest.pipeline import ingest
+
+    store = tmp_path_factory.mktemp("small-kb") / "index"
+    summary = ingest([FIXTURE_KB], store, load_embeddings("hash"))
+    assert not summary.failed, [(f.path, f.reason) for f in summary.failed]
+    assert summary.embedder == "hash"
+    return store
+
+
+@pytest.fixture(scope="session")
+def small_engine(small_store: Path):
+    from bot.engine import Engine
+
+    return Engine(small_store)
 
 
 @pytest.fixture(scope="session")

@@ -93,3 +93,55 @@ def test_e5_falls_back_to_use_where_it_cannot_load(monkeypatch: pytest.MonkeyPat
     fallback = load_embeddings.__wrapped__("e5")  # past the cache, which holds the real e5
     assert embedder_name(fallback) == "use"
     assert np.asarray(fallback.embed_documents(["营业执照"])).shape == (1, 512)
+
+
+def test_hash_embedder_gives_the_same_bytes_every_time_and_everywhere():
+    import hashlib
+
+    from ingest.embeddings import HashEmbeddings
+
+    hashed = load_embeddings("hash")
+    assert embedder_name(hashed) == "hash"
+    first = hashed.embed_query("开公司需要哪些材料？")
+    assert first == hashed.embed_query("开公司需要哪些材料？") == HashEmbeddings().embed_query("开公司需要哪些材料？")
+    assert hashed.embed_documents(["开公司需要哪些材料？"]) == [first]
+    vector = np.asarray(first, dtype=np.float32)
+    assert vector.shape == (512,) and abs(float(np.linalg.norm(vector)) - 1) < 1e-6
+    # Pinned: a different digest means the recipe changed (or is not portable) and old indexes are stale.
+    assert hashlib.sha256(vector.tobytes()).hexdigest() == (
+        "21d876147639b8b611f904b3f6714e3bee97d7a78d322e6a7b0e3c83e573ce69")
+
+
+def test_hash_embedder_tells_texts_apart_and_folds_width_and_script():
+    hashed = load_embeddings("hash")
+    setup, food, sign = hashed.embed_documents(["企业设立登记需要提交公司章程", "食品经营许可证的有效期为五年",
+                                                "门店招牌设置备案"])
+    assert setup != food != sign
+    query = hashed.embed_query("企业设立登记要什么材料")
+    assert cosine(query, setup) > cosine(query, food)
+    # Normalised first: full-width and traditional characters give the simplified, half-width vector.
+    assert hashed.embed_query("開公司ＡＢＣ") == hashed.embed_query("开公司abc")
+    empty = hashed.embed_query("？！")
+    assert abs(np.linalg.norm(empty) - 1) < 1e-6  # never a zero vector: cosine distance stays defined
+
+
+def test_an_index_built_with_hash_records_it_and_answers_with_it(small_store: Path, tmp_path: Path,
+                                                                 caplog: pytest.LogCaptureFixture):
+    from bot.engine import Engine
+    from ingest.index import open_current
+    from ingest.pipeline import ingest
+
+
+    fixture_kb = Path(__file__).resolve().parent / "fixtures" / "kb"
+    generation = open_current(small_store, with_bm25=False)
+    assert generation.manifest["embedder"] == "hash" and generation.manifest["passages"] == "whole"
+    assert generation.manifest["dim"] == 512
+    with caplog.at_level("WARNING"):
+        answer = Engine(small_store).ask("叉车登记要交哪些材料")
+    assert "unavailable" not in caplog.text  # the engine loaded the index's own embedder: dense retrieval on
+    assert answer.grounded and answer.record_ids == ["demo-forklift-registration"]
+    # Ingesting the same files again with the same embedder reuses every vector.
+    store = tmp_path / "index"
+    assert ingest([fixture_kb], store, load_embeddings("hash")).embedded > 0
+    again = ingest([fixture_kb], store, load_embeddings("hash"))
+    assert again.embedded == 0 and again.embedder == "hash"

@@ -1,19 +1,15 @@
-"""Retrieval evaluation on a set shaped like shared/eval/retrieval_eval.json."""
+"""Retrieval evaluation on a set shaped like shared/eval/retrieval_eval.json: R@1, R@5, MRR@10."""
 
 from __future__ import annotations
 
 import json
-import tempfile
-from collections.abc import Callable
+import time
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from bot.engine import Engine
-from ingest.embeddings import load_embeddings
-from ingest.pipeline import ingest
-from ingest.settings import get_settings
+from bot.evaluation.common import EngineFactory, Progress, eval_engine, ingest_into, quiet, temporary_store
 
 
 def write_corpus(corpus: list[dict[str, str]], folder: Path) -> None:
@@ -36,20 +32,21 @@ def _metrics(ranks: list[int | None]) -> dict[str, float]:
     }
 
 
-def evaluate(file: Path, progress: Callable[[str], None] = lambda _: None,
-             engine_factory: Callable[[Path], Engine] | None = None) -> dict[str, Any]:
+def evaluate(file: Path, progress: Progress = quiet, engine_factory: EngineFactory | None = None,
+             embedder: str | None = None) -> dict[str, Any]:
+    started = time.perf_counter()
     data = json.loads(Path(file).read_text(encoding="utf-8"))
     corpus, queries = data["corpus"], data["queries"]
-    with tempfile.TemporaryDirectory(prefix="govbot-eval-") as tmp:
-        docs, store = Path(tmp) / "corpus", Path(tmp) / "index"
+    with temporary_store("govbot-eval-") as store:
+        docs = store.parent / "corpus"
         docs.mkdir()
         write_corpus(corpus, docs)
-        progress(f"导入 {len(corpus)} 段语料……")
-        summary = ingest([docs], store, load_embeddings(get_settings().govbot_embedding))
+        progress(f"检索评测：导入 {len(corpus)} 段语料……")
+        summary = ingest_into([docs], store, embedder)
         if summary.failed:
             raise ValueError("语料导入失败：" + "；".join(f"{f.path}: {f.reason}" for f in summary.failed))
-        engine = engine_factory(store) if engine_factory else Engine(store)
-        progress(f"评测 {len(queries)} 个问题……")
+        engine = (engine_factory or eval_engine)(store)
+        progress(f"检索评测：{len(queries)} 个问题……")
         ranks: list[int | None] = []
         for query in queries:
             relevant = {r.replace("_", "-").lower() for r in query["relevant"]}
@@ -61,4 +58,6 @@ def evaluate(file: Path, progress: Callable[[str], None] = lambda _: None,
             for tag in query.get("tags", []):
                 by_tag.setdefault(tag, []).append(rank)
         result["by_tag"] = {tag: _metrics(r) for tag, r in sorted(by_tag.items())}
+        result["embedder"] = summary.embedder
+        result["seconds"] = round(time.perf_counter() - started, 1)
         return result
