@@ -37,6 +37,7 @@ FEATURES = (
     "cov_noun",  # IDF-weighted share of the question's nouns found in the item's text
     "place_missing",  # the question names a place the item's text never mentions
     "unknown_index",  # share of the question's weight no document in the index holds
+    "unknown_char",  # the question's content has a character no document in the index holds (犬 in 犬只)
     "fused_rel",  # fused retrieval score relative to the best candidate
     "bm25_rel",  # BM25 score relative to the best candidate
     "dense_rank",  # 1 / (1 + rank by dense similarity among the candidates)
@@ -145,6 +146,14 @@ class Model:
                 "chooser": self.chooser.to_dict(), "answer": self.answer.to_dict(), "threshold": self.threshold,
                 **(extra or {})}
         return json.dumps(data, ensure_ascii=False, indent=1)
+
+    @classmethod
+    def neutral(cls) -> Model:
+        """A model with no opinion (used while features are collected for fitting)."""
+        def zero(n: int) -> Logistic:
+            return Logistic(np.zeros(n), np.ones(n), np.zeros(n), 0.0)
+
+        return cls(zero(len(FEATURES)), zero(len(ANSWER_FEATURES)), 0.5)
 
     @classmethod
     def from_dict(cls, data: dict) -> Model:

@@ -25,7 +25,7 @@ from bot.answerability import (
     shipped_model,
     term_coverage,
 )
-from bot.intent import detect_intent, residue
+from bot.intent import content, detect_intent, residue
 from bot.normalize import clean, expand
 from bot.passages import best_passage, passage_answers
 from bot.retrieval import ItemHit, Retriever
@@ -100,6 +100,7 @@ class Engine:
         self._texts: dict[str, str] = {}
         self._names: dict[str, str] = {}
         self._corpus = ""
+        self._chars: set[str] = set()
         self._bundles_of: dict[str, list[str]] = {}
         self._all_name_grams: set[str] = set()
         self.model = model or shipped_model()
@@ -159,9 +160,10 @@ class Engine:
         joined = {rid: "\n".join(parts) for rid, parts in texts.items()}
         all_name_grams = set().union(*(g for grams in name_grams.values() for g in grams)) if name_grams else set()
         # One assignment, so a question answered meanwhile sees either the old index or the new one.
+        corpus = "\n".join(joined.values())
         (self._generation, self._retriever, self._name_grams, self._texts, self._names, self._corpus,
-         self._bundles_of, self._all_name_grams) = (generation, retriever, name_grams, joined, names,
-                                                    "\n".join(joined.values()), bundles_of, all_name_grams)
+         self._chars, self._bundles_of, self._all_name_grams) = (
+            generation, retriever, name_grams, joined, names, corpus, set(corpus), bundles_of, all_name_grams)
 
     # ----- retrieval -----
     def rank(self, question: str, limit: int = 10) -> list[ItemHit]:
@@ -208,6 +210,7 @@ class Engine:
         longest = max(verbatim.values()) or 1
         dense_order = {h.record_id: i for i, h in enumerate(sorted(pool, key=lambda h: -h.dense)) if h.dense}
         unknown = 1.0 - term_coverage(terms, self._corpus) if terms else 0.0
+        unknown_char = float(any(ch not in self._chars for ch in re.findall(r"[\u4e00-\u9fff]", content(asked))))
         asks_bundle = intent == "bundle"
         asks_money = intent in ("subsidy", "eligibility")
         out = []
@@ -225,6 +228,7 @@ class Engine:
                 "cov_noun": term_coverage(nouns(terms), text),
                 "place_missing": place_missing(terms, text),
                 "unknown_index": unknown,
+                "unknown_char": unknown_char,
                 "fused_rel": hit.score / top_fused,
                 "bm25_rel": hit.bm25 / top_bm25,
                 "dense_rank": 1.0 / (1 + dense_order[hit.record_id]) if hit.record_id in dense_order else 0.0,
