@@ -33,6 +33,7 @@ from bot.answerability import (
 from bot.engine import RETRIEVED, Engine
 from bot.intent import detect_intent
 from bot.normalize import clean, expand
+from bot.terms import salient_terms
 from ingest.textnorm import normalize
 
 DATA = Path(__file__).with_name("data")
@@ -60,7 +61,11 @@ class Rows:
 
 
 def generated_questions(engine: Engine) -> list[Question]:
+    """Each item asked by its names, and by the main word of each name (营业执照 for 办营业执照): a word
+    several items are named by is answered by any of them."""
     out = []
+    names_of = {rid: engine._names.get(rid, "") for rid in engine.records}
+    fragments: set[str] = set()
     for n, record in enumerate(engine.records.values()):
         forms = {"bundle": BUNDLE_FORMS, "policy": POLICY_FORMS}.get(record.kind, GUIDE_FORMS)
         names = list(dict.fromkeys([record.title.split("（")[0], *record.aliases[:3]]))
@@ -68,6 +73,11 @@ def generated_questions(engine: Engine) -> list[Question]:
             for j in (0, 1):
                 form = forms[(n + i + j * 2) % len(forms)]
                 out.append(Question(form.format(name), {record.id, *record.members}, "generated"))
+            nouns = [t.word for t in salient_terms(name) if t.is_noun and len(t.word) >= 3]
+            if nouns and nouns[0] != normalize(name) and nouns[0] not in fragments:
+                fragments.add(nouns[0])
+                accepted = {rid for rid, names_text in names_of.items() if nouns[0] in names_text}
+                out.append(Question(forms[(n + i + 1) % len(forms)].format(nouns[0]), accepted, "generated"))
     return out
 
 

@@ -87,12 +87,17 @@ def words(text: str) -> list[str]:
     return [w for w in tok.lcut(_PUNCT.sub(" ", normalize(text)), HMM=True) if w.strip()]
 
 
+_GLUE = set("的了吗呢啊呀吧么嘛是在要和与及或也都就还又才把被给让向从到去来办弄")
+
+
 def _merge_single_nouns(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
-    """A word jieba does not know comes out as single-character nouns (堤 村 乡): join them again."""
+    """A word jieba does not know comes out as single characters (堤 村 乡, 犬 只): a run of them that
+    starts with a noun is joined again, up to a particle or a verb of asking."""
     out: list[tuple[str, str]] = []
     run: list[str] = []
     for word, flag in [*pairs, ("", "x")]:
-        if len(word) == 1 and flag[:1] == "n" and not word.isascii():
+        single = len(word) == 1 and not word.isascii() and word not in _GLUE
+        if single and (run or flag[:1] == "n"):
             run.append(word)
             continue
         if run:

@@ -51,6 +51,10 @@ def structured_sections(record: Record) -> list[Section]:
     if record.department:
         overview.append("实施部门：" + record.department)
     add("overview", "\n".join(p for p in overview if p))
+    if record.aliases:
+        # The names people use, in a chunk of their own: a question that names the item matches it
+        # strongly, however often other items' bodies mention the same words.
+        add("names", "\n".join([record.title, *record.aliases]))
     add("conditions", "\n".join(record.conditions))
     add("materials", "\n".join(material_line(i, m) for i, m in enumerate(record.materials, 1)))
     add("process", "\n".join(f"{i}. {step}" for i, step in enumerate(record.process, 1)))

@@ -17,6 +17,7 @@ MaterialForm = Literal["原件", "复印件", "原件及复印件", "电子件",
 # Section keys, in the order a guide is usually read. The Chinese labels are what users see.
 SECTION_LABELS: dict[str, str] = {
     "overview": "事项说明",
+    "names": "事项名称",
     "conditions": "受理条件",
     "materials": "申请材料",
     "process": "办理流程",
