@@ -128,18 +128,17 @@ class Model:
 
     def choose(self, candidates: list[Candidate]) -> Candidate | None:
         """The candidate the question is most likely about; its ``probability`` says whether to answer."""
-        for c in candidates:
-            c.choice = self.chooser.probability(c.vector())
-        if not candidates:
-            return None
-        best = max(candidates, key=lambda c: c.choice)  # first of equals: the better retrieval rank
-        best.probability = self.answer.probability(answer_vector(best, candidates))
+        best = self.best(candidates)
+        if best is not None:
+            best.probability = self.answer.probability(answer_vector(best, eligible(candidates)))
         return best
 
     def best(self, candidates: list[Candidate]) -> Candidate | None:
         for c in candidates:
             c.choice = self.chooser.probability(c.vector())
-        return max(candidates, key=lambda c: c.choice) if candidates else None
+        pool = eligible(candidates)
+        return max(pool, key=lambda c: c.choice) if pool else None  # first of equals: better retrieval rank
+
 
     def to_json(self, extra: dict | None = None) -> str:
         data = {"features": list(FEATURES), "answer_features": list(ANSWER_FEATURES),
@@ -160,6 +159,13 @@ class Model:
         if tuple(data["features"]) != FEATURES or tuple(data["answer_features"]) != ANSWER_FEATURES:
             raise ValueError("answerability parameters were fitted on other features; run govbot fit")
         return cls(Logistic.from_dict(data["chooser"]), Logistic.from_dict(data["answer"]), float(data["threshold"]))
+
+
+def eligible(candidates: list[Candidate]) -> list[Candidate]:
+    """Only an item of the kind asked can answer: how much money there is is said by a policy, what a
+    一件事 holds by a bundle. When the pool has such items, the others are not chosen."""
+    fitting = [c for c in candidates if c.values.get("kind_match")]
+    return fitting or candidates
 
 
 @lru_cache(maxsize=1)

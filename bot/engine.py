@@ -18,6 +18,7 @@ from bot.answerability import (
     Candidate,
     Model,
     bigrams,
+    eligible,
     missing_weight,
     name_share,
     nouns,
@@ -176,7 +177,10 @@ class Engine:
         candidates = self.candidates(question, detect_intent(normalize(clean(question))), hits)
         if not candidates:
             return hits
-        order = {c.record_id: i for i, c in enumerate(sorted(candidates, key=lambda c: -c.choice))}
+        first = eligible(candidates)
+        ranked = sorted(first, key=lambda c: -c.choice) + sorted((c for c in candidates if c not in first),
+                                                                 key=lambda c: -c.choice)
+        order = {c.record_id: i for i, c in enumerate(ranked)}
         by_id = {h.record_id: h for h in hits}
         chosen = [by_id.get(rid, ItemHit(rid, 0.0)) for rid in order]
         return (chosen + [h for h in hits if h.record_id not in order])[:limit]
@@ -272,7 +276,7 @@ class Engine:
             candidates = self.candidates(text_for_search, intent, hits)
             if not candidates:
                 return self._refuse(intent, state)
-            best = max(candidates, key=lambda c: c.choice)  # first of equals: the better retrieval rank
+            best = max(eligible(candidates), key=lambda c: c.choice)  # the one the model chose
             confidence = best.probability
             if confidence < self.threshold:
                 return self._refuse(intent, state, [c.record_id for c in

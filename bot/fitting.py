@@ -29,6 +29,7 @@ from bot.answerability import (
     Logistic,
     Model,
     answer_vector,
+    eligible,
 )
 from bot.engine import RETRIEVED, Engine
 from bot.intent import detect_intent
@@ -114,7 +115,7 @@ def add_rows(rows: Rows, engine: Engine, questions: list[Question]) -> None:
     for q in questions:
         intent = detect_intent(normalize(clean(q.text)))
         hits = engine._retriever.search(expand(q.text), limit=RETRIEVED) if engine._retriever else []
-        candidates = engine.candidates(q.text, intent, hits)
+        candidates = eligible(engine.candidates(q.text, intent, hits))
         rows.x.append(np.array([c.vector() for c in candidates]).reshape(len(candidates), len(FEATURES)))
         rows.y.append(np.array([int(c.record_id in q.accepted) for c in candidates]))
         rows.source.append(q.source)
