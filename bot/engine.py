@@ -41,6 +41,8 @@ log = logging.getLogger(__name__)
 
 SWITCH = re.compile(r"^(换一个|换个|另外|再问一个|那)[:：，,\s]*")
 CANDIDATES = 5  # retrieval candidates the answerability model weighs
+_MONEY_WORD = re.compile(r"补贴|补助|奖励|奖补|资助|贴息|返还|扶持资金")
+_AMOUNT = re.compile(r"\d+(?:\.\d+)?\s*(?:万元|元|亿元)|\d+(?:\.\d+)?\s*[%％]")
 RETRIEVED = 40  # items scored by retrieval, so an item added by name keeps its own scores
 NAME_CANDIDATES = 3  # plus items the question names, however low retrieval ranks them
 NAME_MATCH = 0.6  # share of an item's name the question must repeat to be such a candidate
@@ -102,6 +104,7 @@ class Engine:
         self._names: dict[str, str] = {}
         self._corpus = ""
         self._chars: set[str] = set()
+        self._offers_money: set[str] = set()
         self._bundles_of: dict[str, list[str]] = {}
         self._all_name_grams: set[str] = set()
         self.model = model or shipped_model()
@@ -162,9 +165,14 @@ class Engine:
         all_name_grams = set().union(*(g for grams in name_grams.values() for g in grams)) if name_grams else set()
         # One assignment, so a question answered meanwhile sees either the old index or the new one.
         corpus = "\n".join(joined.values())
+        # An ingested notice that pays money (奖补 with an amount) answers "how much" like a policy does;
+        # an item the knowledge base's authors typed says what it is.
+        offers_money = {rid for rid, text in joined.items()
+                        if generation.records[rid].parsed and _MONEY_WORD.search(text) and _AMOUNT.search(text)}
         (self._generation, self._retriever, self._name_grams, self._texts, self._names, self._corpus,
-         self._chars, self._bundles_of, self._all_name_grams) = (
-            generation, retriever, name_grams, joined, names, corpus, set(corpus), bundles_of, all_name_grams)
+         self._chars, self._bundles_of, self._all_name_grams, self._offers_money) = (
+            generation, retriever, name_grams, joined, names, corpus, set(corpus), bundles_of, all_name_grams,
+            offers_money)
 
     # ----- retrieval -----
     def rank(self, question: str, limit: int = 10) -> list[ItemHit]:
@@ -216,12 +224,13 @@ class Engine:
         unknown = 1.0 - term_coverage(terms, self._corpus) if terms else 0.0
         unknown_char = float(any(ch not in self._chars for ch in re.findall(r"[\u4e00-\u9fff]", content(asked))))
         asks_bundle = intent == "bundle"
-        asks_money = intent in ("subsidy", "eligibility")
+        asks_money = intent == "subsidy"
         out = []
         for rank, hit in enumerate(pool):
             record = self.records[hit.record_id]
             text = self._texts.get(hit.record_id, "")
             is_bundle, is_policy = record.kind == "bundle", record.kind == "policy"
+            offers_money = is_policy or hit.record_id in self._offers_money
             values = {
                 "cov_text": term_coverage(terms, text),
                 "cov_name": term_coverage(terms, self._names.get(hit.record_id, "")),
@@ -237,7 +246,7 @@ class Engine:
                 "bm25_rel": hit.bm25 / top_bm25,
                 "dense_rank": 1.0 / (1 + dense_order[hit.record_id]) if hit.record_id in dense_order else 0.0,
                 "rank": 1.0 / (1 + rank),
-                "kind_match": float((asks_bundle and is_bundle) or (asks_money and is_policy)),
+                "kind_match": float((asks_bundle and is_bundle) or (asks_money and offers_money)),
                 "kind_mismatch": float((is_bundle and not asks_bundle)
                                        or (is_policy and intent in ("materials", "time", "where", "process",
                                                                     "condition", "fee"))),
@@ -333,8 +342,7 @@ class Engine:
         own = set().union(*self._name_grams.get(previous, [set()]))
         return bool(named) and not named <= own
 
-    @staticmethod
-    def _intent_for(record: Record, intent: str) -> str:
+    def _intent_for(self, record: Record, intent: str) -> str:
         if record.kind == "policy" and intent in ("condition",):
             return "eligibility"
         if record.kind == "policy" and (intent in ("fee", "other", "time", "where", "process")
@@ -344,8 +352,8 @@ class Engine:
             return "bundle"
         if record.kind != "policy" and intent == "eligibility":
             return "condition"
-        if record.kind != "policy" and intent == "subsidy":
-            return "other"
+        if record.kind != "policy" and intent == "subsidy" and record.id not in self._offers_money:
+            return "other"  # a procedure guide says nothing about money
         return intent
 
     def _source(self, record: Record, section: str) -> dict[str, str]:

@@ -16,7 +16,7 @@ RULES: list[tuple[str, tuple[str, ...]]] = [
              "free", "charge")),
     # How long a licence stays valid is not how long it takes to get: checked before "time".
     ("validity", ("有效期", "有效几年", "有效多久", "几年有效", "有效多长", "管几年", "valid", "expire")),
-    ("time", ("多久", "几耐", "几天", "多长时间", "时限", "多少天", "工作日", "期限", "多快", "当天", "周期", "几个月",
+    ("time", ("多久", "几耐", "几天", "什么时候", "啥时候", "何时", "截止", "几号", "多长时间", "时限", "多少天", "工作日", "期限", "多快", "当天", "周期", "几个月",
               "公告期", "how long", "how many days", "when can")),
     ("where", ("在哪", "哪里", "地点", "地址", "窗口", "去哪", "网上办", "线上办", "网上申请", "网址", "哪个部门",
                "电话", "联系", "app", "where", "online", "办理时间", "几点")),

@@ -104,8 +104,10 @@ def best_passage(record: Record, terms: tuple[Term, ...], intent: str, units: tu
         if intent in CUES:
             if not _states(intent, sentence):
                 score *= 0.3
-            elif sentence.section in SECTION_OF_INTENT.get(intent, set()):
-                score += 0.3
+            else:
+                # Of the sentences that hold the question's words, prefer those of the kind asked; a small
+                # constant lets such a sentence win when the question's only words are the item's name.
+                score = score * (2.0 if sentence.section in SECTION_OF_INTENT.get(intent, set()) else 1.5) + 0.05
         scored.append((score, sentence))
     scored.sort(key=lambda x: (-x[0], x[1].order))
     top_score, top = scored[0]

@@ -854,7 +854,8 @@ def parse_guide(title: str, blocks: list[Block], record_id: str, source_path: st
     sections = [Section(key=part.key, heading=part.heading, text="\n".join(part.lines)) for part in parts]
     kind = "guide" if len(recognised) >= 2 else "document"
     if not recognised:
-        return Record(id=record_id, kind=kind, title=title, sections=sections, source_path=source_path)
+        return Record(id=record_id, kind=kind, title=title, sections=sections, source_path=source_path,
+                      parsed=True)
 
     where_parts = by_key.get("where", [])
     hours_parts = by_key.get("hours", [])
@@ -867,6 +868,7 @@ def parse_guide(title: str, blocks: list[Block], record_id: str, source_path: st
     return Record(
         id=record_id,
         kind=kind,
+        parsed=True,
         title=title,
         department=department[0] if department else "",
         conditions=_lines(by_key.get("conditions", [])),

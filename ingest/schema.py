@@ -124,6 +124,7 @@ class Record(_Strict):
     sections: list[Section] = []
     # filled by the loader, not by authors
     source_path: str = ""
+    parsed: bool = False  # read from an unstructured document (its kind and fields are the parser's guess)
 
     @field_validator("updated", mode="before")
     @classmethod
