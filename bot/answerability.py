@@ -50,7 +50,7 @@ FEATURES = (
 
 
 # The answer model sees the chosen candidate's features and how clearly the chooser preferred it.
-ANSWER_FEATURES = (*FEATURES, "choice", "choice_margin")
+ANSWER_FEATURES = (*FEATURES, "choice", "choice_margin", "choice_share")
 
 
 @dataclass
@@ -66,7 +66,8 @@ class Candidate:
 
 def answer_vector(chosen: Candidate, others: list[Candidate]) -> np.ndarray:
     runner_up = max((c.choice for c in others if c is not chosen), default=0.0)
-    return np.append(chosen.vector(), [chosen.choice, chosen.choice - runner_up])
+    total = sum(c.choice for c in others) or 1.0  # the chooser's preference among what could answer
+    return np.append(chosen.vector(), [chosen.choice, chosen.choice - runner_up, chosen.choice / total])
 
 
 def bigrams(text: str) -> set[str]:
