@@ -15,7 +15,7 @@ RULES: list[tuple[str, tuple[str, ...]]] = [
     ("fee", ("收费", "费用", "要钱", "多少钱", "免费", "花钱", "交钱", "钱吗", "收钱", "工本费", "fee", "cost",
              "free", "charge")),
     # How long a licence stays valid is not how long it takes to get: checked before "time".
-    ("validity", ("有效期", "有效几年", "有效多久", "几年有效", "有效多长", "管几年", "valid", "expire")),
+    ("validity", ("有效期", "有效几年", "用几年", "能用多久", "能用多长", "有效多久", "几年有效", "有效多长", "管几年", "valid", "expire")),
     ("time", ("多久", "几耐", "几天", "什么时候", "啥时候", "何时", "截止", "几号", "多长时间", "时限", "多少天", "工作日", "期限", "多快", "当天", "周期", "几个月",
               "公告期", "how long", "how many days", "when can")),
     ("where", ("在哪", "哪里", "地点", "地址", "窗口", "去哪", "网上办", "线上办", "网上申请", "网址", "哪个部门",

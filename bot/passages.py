@@ -143,8 +143,9 @@ def _unique(items: list[Sentence], name: str) -> list[Sentence]:
 
 def passage_answers(intent: str, passage: list[str], share: float) -> bool:
     """Whether quoted sentences can stand for the property asked: one of them states a value of that
-    kind (a fee question is not answered by a sentence on time), or the best one holds most of the
-    question's own words."""
-    if intent not in CUES or share >= 0.5:
+    kind (a fee question is not answered by a sentence on time), or, for questions of other kinds, the
+    best one holds most of the question's own words."""
+    if intent not in CUES or (share >= 0.5 and intent not in SHORT_INTENTS):
         return bool(passage)
+    # A time, fee, place or validity question is answered only by a sentence that states one.
     return any(_states(intent, Sentence(text, "", 0)) for text in passage)
