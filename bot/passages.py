@@ -55,7 +55,7 @@ class Sentence:
 def sentences(record: Record) -> list[Sentence]:
     out: list[Sentence] = []
     for section in record_sections(record):
-        if section.key in ("members", "basis") and record.kind != "document":
+        if section.key == "members" and record.kind != "document":
             continue
         for line in re.split(r"\n+", section.text):
             for part in re.findall(r"[^。；;！!？?]+[。；;！!？?]?", line):
@@ -95,8 +95,10 @@ def best_passage(record: Record, terms: tuple[Term, ...], intent: str, units: tu
     own_total = sum(own.values())
     scored: list[tuple[float, Sentence]] = []
     share: dict[int, float] = {}
+    mean_len = sum(len(x) for x in texts) / n
     for sentence, text in zip(items, texts, strict=True):
-        score = sum(w for word, w in weight.items() if covered(word, text))
+        # Length-normalised as in BM25: a long preamble must not win by holding many weak words.
+        score = sum(w for word, w in weight.items() if covered(word, text)) / (0.5 + 0.5 * len(text) / mean_len)
         share[sentence.order] = (sum(w for word, w in own.items() if covered(word, text)) / own_total
                                  if own_total else 0.0)
         score += unit_weight * sum(1 for u in units if u in text and re.search(rf"[\d一二三四五六七八九十零〇两]\s*{re.escape(u)}|{re.escape(u)}", text))
@@ -116,10 +118,16 @@ def best_passage(record: Record, terms: tuple[Term, ...], intent: str, units: tu
     limit = SHORT_CHARS if intent in SHORT_INTENTS else LONG_CHARS
     chosen = [top]
     used = len(top.text)
-    for score, sentence in scored[1:4]:
-        if score < 0.6 * top_score or used + len(sentence.text) > limit:
+    text_of = {s.order: t for s, t in zip(items, texts, strict=True)}
+    held = {word for word in own if covered(word, text_of[top.order])}
+    for score, sentence in scored[1:6]:
+        # A further sentence is quoted when it is nearly as good, or holds a word of the question the
+        # quoted ones do not (a question asking two things gets both answers).
+        new = {word for word in own if word not in held and covered(word, text_of[sentence.order])}
+        if (score < 0.6 * top_score and not (new and score > 0.2 * top_score)) or used + len(sentence.text) > limit:
             continue
         chosen.append(sentence)
+        held |= new
         used += len(sentence.text)
     if len(re.sub(r"\W", "", top.text)) < 16:
         # A short line is usually a table cell or a label: the next line holds its value.
