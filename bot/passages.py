@@ -102,15 +102,14 @@ def best_passage(record: Record, terms: tuple[Term, ...], intent: str, units: tu
         share[sentence.order] = (sum(w for word, w in own.items() if covered(word, text)) / own_total
                                  if own_total else 0.0)
         score += unit_weight * sum(1 for u in units if u in text and re.search(rf"[\d一二三四五六七八九十零〇两]\s*{re.escape(u)}|{re.escape(u)}", text))
-        score /= total
-        if intent in CUES:
-            if not _states(intent, sentence):
-                score *= 0.3
-            else:
-                # Of the sentences that hold the question's words, prefer those of the kind asked; a small
-                # constant lets such a sentence win when the question's only words are the item's name.
-                score = score * (2.0 if sentence.section in SECTION_OF_INTENT.get(intent, set()) else 1.5) + 0.05
-        scored.append((score, sentence))
+        scored.append((score / total, sentence))
+    if intent in CUES:
+        # Relevance relative to the best sentence, then the kind asked: a sentence that states a value of
+        # that kind (in the section for it, better still) beats one that only repeats the question's words;
+        # the constant lets it win when the question's only words are the item's name.
+        best_raw = max(score for score, _ in scored) or 1.0
+        scored = [((score / best_raw) * (2.0 if s.section in SECTION_OF_INTENT.get(intent, set()) else 1.5) + 0.2
+                   if _states(intent, s) else (score / best_raw) * 0.3, s) for score, s in scored]
     scored.sort(key=lambda x: (-x[0], x[1].order))
     top_score, top = scored[0]
     if top_score <= 0:
