@@ -284,3 +284,18 @@ def test_a_subsidy_question_is_answered_by_a_policy_not_the_procedure(engine):
     result = engine.ask("新招员工有什么补助")
     assert result.grounded and engine.records[result.record_ids[0]].kind == "policy"
     assert "1500元" in result.answer
+
+
+def test_an_item_named_by_its_common_name_is_answered_from_it(engine):
+    # Regression (issue 10): 办理营业执照需要什么材料 was refused; bundle-transport ranked first because many
+    # guides list 营业执照 among their materials. The item people call by that name answers.
+    result = engine.ask("办理营业执照需要什么材料")
+    assert result.grounded and result.record_ids == ["company-setup"] and result.intent == "materials"
+
+
+@pytest.mark.parametrize("question", ["注册商标要多少钱", "软著登记时间要多久", "网约车驾驶员证怎么办",
+                                      "成都办营业执照要什么材料"])
+def test_a_question_whose_key_word_no_item_covers_is_refused(engine, question):
+    # Regression (issue 10): these got confident answers from unrelated guides (软著 -> 不动产首次登记).
+    result = engine.ask(question)
+    assert not result.grounded and result.record_ids == [] and "抱歉" in result.answer
