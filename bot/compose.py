@@ -193,7 +193,9 @@ def compose(record: Record, intent: str, records: dict[str, Record]) -> Composed
     elif intent == "fee" and record.fee:
         body, key = [f"【收费标准】{record.fee}"], "fee"
     elif intent == "where" and _where(record):
-        body, key = _lines("【办理地点】", _where(record)), "where"
+        # "哪个部门办" is a where question too: the department that does it is part of the answer.
+        department = [f"实施部门：{record.department}"] if record.department else []
+        body, key = _lines("【办理地点】", _where(record) + department), "where"
     elif intent == "process" and record.process:
         body, key = _lines("【办理流程】", [f"{i}. {s}" for i, s in enumerate(record.process, 1)]), "process"
     elif intent in INTENT_SECTION and _parsed(record, INTENT_SECTION[intent]):
