@@ -53,7 +53,7 @@ def has_section(record: Record, intent: str) -> bool:
         "conditions": bool(record.conditions),
         "validity": bool(_validity(record)),
         "time": record.time_limit is not None,
-        "fee": bool(record.fee) and not _empty(record.fee),
+        "fee": bool(record.fee) and not is_empty_value(record.fee),
         "where": bool(record.where and (record.where.window or record.where.address or record.where.online)),
         "process": bool(record.process),
         # A policy answer is useful without a published amount: it says so and gives the rest.
@@ -61,7 +61,7 @@ def has_section(record: Record, intent: str) -> bool:
                        or record.how_to_apply),
         "eligibility": bool(record.eligibility_text),
     }[key]
-    parsed = any((s.key == key or (key == "where" and s.key in ("online", "hours"))) and not _empty(s.text)
+    parsed = any((s.key == key or (key == "where" and s.key in ("online", "hours"))) and not is_empty_value(s.text)
                  for s in record.sections)
     return structured or parsed
 
@@ -69,7 +69,7 @@ def has_section(record: Record, intent: str) -> bool:
 _EMPTY_VALUE = re.compile(r"^[\s：:—\-－/无空]*$|未说明|为空|未注明|不详")
 
 
-def _empty(text: str) -> bool:
+def is_empty_value(text: str) -> bool:
     """A field whose value states nothing ("是否收费：—", "此栏为空，未说明")."""
     return bool(_EMPTY_VALUE.search(re.split(r"[：:]", text, maxsplit=1)[-1]))
 

@@ -1,7 +1,9 @@
 """The answer engine: a question (and a small conversation state) in, a plain result out.
 
-It knows nothing about channels. Steps: clean -> intent -> follow-up or retrieval -> evidence check
-(refuse when the item or the property asked is not in the knowledge base) -> compose -> suggestions.
+It knows nothing about channels. Steps: clean -> intent -> follow-up, or retrieval -> candidates with
+measurable features -> the fitted answerability model chooses one and says whether to answer
+(bot/answerability.py) -> compose: the record's structured field for what was asked, or the document's
+own sentences that hold it (bot/passages.py), or "not stated" -> suggestions.
 """
 
 from __future__ import annotations
@@ -41,11 +43,11 @@ log = logging.getLogger(__name__)
 
 SWITCH = re.compile(r"^(换一个|换个|另外|再问一个|那)[:：，,\s]*")
 CANDIDATES = 5  # retrieval candidates the answerability model weighs
-_MONEY_WORD = re.compile(r"补贴|补助|奖励|奖补|资助|贴息|返还|扶持资金")
-_AMOUNT = re.compile(r"\d+(?:\.\d+)?\s*(?:万元|元|亿元)|\d+(?:\.\d+)?\s*[%％]")
 RETRIEVED = 40  # items scored by retrieval, so an item added by name keeps its own scores
 NAME_CANDIDATES = 3  # plus items the question names, however low retrieval ranks them
 NAME_MATCH = 0.6  # share of an item's name the question must repeat to be such a candidate
+_MONEY_WORD = re.compile(r"补贴|补助|奖励|奖补|资助|贴息|返还|扶持资金")
+_AMOUNT = re.compile(r"\d+(?:\.\d+)?\s*(?:万元|元|亿元)|\d+(?:\.\d+)?\s*[%％]")
 SUGGEST = {
     "materials": "需要哪些材料？",
     "time": "要多久？",

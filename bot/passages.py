@@ -13,6 +13,7 @@ import math
 import re
 from dataclasses import dataclass
 
+from bot.compose import is_empty_value
 from bot.terms import Term, covered
 from ingest.chunking import record_sections
 from ingest.schema import Record
@@ -41,7 +42,6 @@ SECTION_OF_INTENT = {
     "process": {"process", "online", "how"}, "subsidy": {"amount", "eligibility", "deadline"},
     "validity": set(), "bundle": {"members", "materials"},
 }
-EMPTY_VALUE = re.compile(r"^[\s：:—\-－/无空]*$|未说明|为空|未注明|不详")
 
 
 @dataclass(frozen=True)
@@ -67,8 +67,7 @@ def sentences(record: Record) -> list[Sentence]:
 
 def _states(intent: str, sentence: Sentence) -> bool:
     """Whether the sentence states a value of the kind asked (not an empty cell such as "是否收费：—")."""
-    value = re.split(r"[：:]", sentence.text, maxsplit=1)[-1]
-    if EMPTY_VALUE.search(value):
+    if is_empty_value(sentence.text):
         return False
     cue = CUES.get(intent)
     return cue is None or bool(cue.search(sentence.text))
