@@ -135,10 +135,7 @@ class Model:
         return best
 
     def best(self, candidates: list[Candidate]) -> Candidate | None:
-        for c in candidates:
-            c.choice = self.chooser.probability(c.vector())
-        pool = eligible(candidates)
-        return max(pool, key=lambda c: c.choice) if pool else None  # first of equals: better retrieval rank
+        return pick(self.chooser, candidates)
 
 
     def to_json(self, extra: dict | None = None) -> str:
@@ -160,6 +157,15 @@ class Model:
         if tuple(data["features"]) != FEATURES or tuple(data["answer_features"]) != ANSWER_FEATURES:
             raise ValueError("answerability parameters were fitted on other features; run govbot fit")
         return cls(Logistic.from_dict(data["chooser"]), Logistic.from_dict(data["answer"]), float(data["threshold"]))
+
+
+def pick(chooser: Logistic, candidates: list[Candidate]) -> Candidate | None:
+    """Score every candidate with the chooser; the best one of the kind asked (first of equals: the
+    better retrieval rank)."""
+    for c in candidates:
+        c.choice = chooser.probability(c.vector())
+    pool = eligible(candidates)
+    return max(pool, key=lambda c: c.choice) if pool else None
 
 
 def eligible(candidates: list[Candidate]) -> list[Candidate]:

@@ -195,9 +195,8 @@ class Engine:
         chosen = [by_id.get(rid, ItemHit(rid, 0.0)) for rid in order]
         return (chosen + [h for h in hits if h.record_id not in order])[:limit]
 
-    def named_items(self, question: str) -> list[tuple[float, str]]:
-        """Items whose name the question repeats (most of its character pairs), best first."""
-        grams = bigrams(normalize(clean(question)))
+    def named_items(self, grams: set[str]) -> list[tuple[float, str]]:
+        """Items whose name the question (its character pairs) repeats for the most part, best first."""
         shares = [(name_share(grams, self._name_grams[rid]), rid) for rid in self._name_grams]
         return sorted(((s, rid) for s, rid in shares if s >= NAME_MATCH), reverse=True)
 
@@ -205,20 +204,20 @@ class Engine:
         """Feature vectors (and probabilities) of the items that might answer the question."""
         if hits is None:
             hits = self._retriever.search(expand(question), limit=RETRIEVED) if self._retriever else []
+        asked = normalize(clean(question))
+        grams = bigrams(asked)
         pool = list(hits[:CANDIDATES])
         held = {h.record_id for h in pool}
         retrieved = {h.record_id: h for h in hits}
-        for _, rid in self.named_items(question)[:NAME_CANDIDATES]:
+        for _, rid in self.named_items(grams)[:NAME_CANDIDATES]:
             if rid not in held:
                 pool.append(retrieved.get(rid, ItemHit(rid, 0.0)))
                 held.add(rid)
         if not pool:
             return []
         terms = salient_terms(question)
-        grams = bigrams(normalize(clean(question)))
         top_fused = max(h.score for h in pool) or 1.0
         top_bm25 = max(h.bm25 for h in pool) or 1.0
-        asked = normalize(clean(question))
         verbatim = {h.record_id: max((len(n) for n in self._names.get(h.record_id, "").split("\n")
                                       if len(n) >= 2 and n in asked), default=0) for h in pool}
         longest = max(verbatim.values()) or 1

@@ -30,6 +30,7 @@ from bot.answerability import (
     Model,
     answer_vector,
     eligible,
+    pick,
 )
 from bot.engine import RETRIEVED, Engine
 from bot.intent import detect_intent
@@ -171,7 +172,7 @@ def _choices(chooser: Logistic, rows: Rows, idx: list[int]) -> list[tuple[int, n
         if not cands:
             out.append((q, None, False))
             continue
-        best = Model(chooser, chooser, 0.0).best(cands)
+        best = pick(chooser, cands)
         out.append((q, answer_vector(best, cands), bool(rows.y[q][int(best.record_id)])))
     return out
 

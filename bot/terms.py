@@ -81,12 +81,6 @@ def _question_words() -> frozenset[str]:
     return frozenset(w for w in intent_words() if not w.isascii())
 
 
-def words(text: str) -> list[str]:
-    """jieba words of normalised text (punctuation dropped)."""
-    tok = _Jieba.get().tokenizer
-    return [w for w in tok.lcut(_PUNCT.sub(" ", normalize(text)), HMM=True) if w.strip()]
-
-
 _GLUE = set("的了吗呢啊呀吧么嘛是在要和与及或也都就还又才把被给让向从到去来办弄")
 
 
