@@ -227,9 +227,10 @@ def source_line(record: Record) -> str:
     return line + (f"，更新于 {record.updated}" if record.updated else "")
 
 
-def not_stated(record: Record, intent: str) -> str:
-    return (f"知识库中《{record.title}》没有写明{WHAT.get(intent, '这方面的内容')}，我不能替您猜测。\n{HANDOFF}\n"
-            + source_line(record))
+def not_stated(record: Record, intent: str, what: str = "") -> str:
+    """``what``: the document's own label of the field it leaves empty (执行期限), when it has one."""
+    what = f"{what}（原文此栏为空）" if what else WHAT.get(intent, "这方面的内容")
+    return f"知识库中《{record.title}》没有写明{what}，我不能替您猜测。\n{HANDOFF}\n" + source_line(record)
 
 
 REFUSAL = ("抱歉，知识库里没有找到能回答这个问题的内容，我不能替您猜测。\n"

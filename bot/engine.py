@@ -30,7 +30,7 @@ from bot.answerability import (
 )
 from bot.intent import content, detect_intent, residue
 from bot.normalize import clean, expand
-from bot.passages import best_passage, passage_answers
+from bot.passages import best_passage, blank_slot, passage_answers
 from bot.retrieval import ItemHit, Retriever
 from bot.terms import answer_units, covered, salient_terms
 from ingest.embeddings import EmbedderError, embedder_name, load_embeddings
@@ -300,8 +300,9 @@ class Engine:
         name = self._names.get(record.id, "")
         passage, share = best_passage(record, terms, intent, answer_units(text_for_search), name)
         structured = C.has_section(record, intent)
-        if not structured and not passage_answers(intent, passage, share):
-            return AnswerResult(C.not_stated(record, intent), sources=[self._source(record, "overview")],
+        blank = None if structured else blank_slot(record, terms, intent, name)
+        if not structured and (blank or not passage_answers(intent, passage, share)):
+            return AnswerResult(C.not_stated(record, intent, blank or ""), sources=[self._source(record, "overview")],
                                 grounded=False, intent=intent, record_ids=[record.id],
                                 suggestions=self._suggestions(record, intent), state=new_state,
                                 confidence=confidence)

@@ -25,7 +25,7 @@ LONG_CHARS = 420
 
 # What a sentence of each kind looks like (the property it states, not a topic).
 CUES: dict[str, re.Pattern[str]] = {
-    "time": re.compile(r"[\d一二三四五六七八九十两]+\s*个?[^\d，。；]{0,3}(工作日|日|天|小时|月)|时限|即办|当场|当日"),
+    "time": re.compile(r"[\d一二三四五六七八九十两]+\s*个?[^\d，。；]{0,3}(工作日|日|天|小时|月)|时限|期限|即办|当场|当日"),
     "validity": re.compile(r"有效期|有效"),
     "fee": re.compile(r"收费|免费|不收|费用|工本费|收取"),
     "where": re.compile(r"地址|地点|窗口|大厅|中心|室|楼|号|路|街|网|专区|手机|平台|app|APP|邮箱|信箱|电话|部门|局|实施主体"),
@@ -52,12 +52,23 @@ class Sentence:
     heading: str = ""  # the section heading: matched (审查标准), not quoted
 
 
+_BARE_LABEL = re.compile(r"^[\u4e00-\u9fff]{2,8}$")
+
+
+def _lines(text: str) -> list[str]:
+    """The section's lines; in a key/value table ("事项名称 | …") a line that is only a label is a cell
+    the page left empty (its "—" was dropped), so it reads "是否收费：—"."""
+    lines = [line.strip() for line in re.split(r"\n+", text) if line.strip()]
+    table = sum(" | " in line for line in lines) >= max(2, len(lines) // 2)
+    return [f"{line}：—" if table and _BARE_LABEL.match(line) else line for line in lines]
+
+
 def sentences(record: Record) -> list[Sentence]:
     out: list[Sentence] = []
     for section in record_sections(record):
         if section.key == "members" and record.kind != "document":
             continue
-        for line in re.split(r"\n+", section.text):
+        for line in _lines(section.text):
             for part in re.findall(r"[^。；;！!？?]+[。；;！!？?]?", line):
                 part = part.strip(" \t-·*•")
                 if len(re.sub(r"\W", "", part)) >= 2:
@@ -145,6 +156,31 @@ def _unique(items: list[Sentence], name: str) -> list[Sentence]:
             seen.add(key)
             out.append(s)
     return out
+
+
+def blank_slot(record: Record, terms: tuple[Term, ...], intent: str, name: str = "") -> str | None:
+    """The field of the kind asked that the document leaves empty ("执行期限：—", "是否收费" with no value),
+    when it holds the question's own words at least as well as any sentence that states a value: the
+    document says it does not say. None otherwise."""
+    cue = CUES.get(intent)
+    if intent not in SHORT_INTENTS or cue is None:
+        return None
+    own = [t for t in terms if not (name and covered(t.word, name))]
+
+    def held(text: str) -> float:
+        return sum(t.weight for t in own if covered(t.word, normalize(text)))
+
+    blanks, stated = [], 0.0
+    for s in _unique(sentences(record), name):
+        label = re.split(r"[：:|]", s.text, maxsplit=1)[0]
+        if is_empty_value(s.text) and re.search(r"[：:|]", s.text) and cue.search(label):
+            blanks.append((held(s.text), label.strip()))
+        elif _states(intent, s):
+            stated = max(stated, held(s.text))
+    best = max(blanks, default=None)
+    if best is None or best[0] < stated or (own and not best[0]):
+        return None  # a question with words of its own (社保得交满多久) is about something else
+    return best[1]
 
 
 def passage_answers(intent: str, passage: list[str], share: float) -> bool:

@@ -43,6 +43,33 @@ NOTICE = """关于申报2026年示例区稳岗奖补资金的通知
 """
 
 
+# A portal page whose fee cell is a dash, and a policy page whose end-date cell is one.
+BLANK_FEE_GUIDE = """<html><head><title>示例县 人力资源服务许可 办事指南</title></head><body>
+<h1>人力资源服务许可（示例县）</h1>
+<h2>基本信息</h2>
+<dl>
+<dt>事项名称</dt><dd>人力资源服务许可</dd>
+<dt>实施主体</dt><dd>示例县人力资源和社会保障局</dd>
+<dt>审批层级</dt><dd>县级</dd>
+<dt>是否收费</dt><dd>—</dd>
+<dt>咨询电话</dt><dd>—</dd>
+</dl>
+<h2>受理条件</h2>
+<p>1. 有与开展业务相适应的固定场所。</p>
+<p>2. 有明确的章程和管理制度。</p>
+</body></html>
+"""
+BLANK_END_POLICY = """<html><head><title>示例市一次性吸纳补助</title></head><body>
+<h1>示例市一次性吸纳补助</h1>
+<table>
+<tr><th>政策名称</th><td>一次性吸纳补助</td><th>补助标准</th><td>每招用1人1000元</td></tr>
+</table>
+<p>执行期限：—</p>
+<p>申请条件：为新招用人员按规定缴纳3个月以上社会保险费。</p>
+</body></html>
+"""
+
+
 def words(question: str) -> list[str]:
     return [t.word for t in salient_terms(question)]
 
@@ -107,6 +134,8 @@ def mixed_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     docs = tmp_path_factory.mktemp("docs")
     (docs / "chengdu-sign.html").write_text(CHENGDU_GUIDE, encoding="utf-8")
     (docs / "wengang-notice.txt").write_text(NOTICE, encoding="utf-8")
+    (docs / "hr-service.html").write_text(BLANK_FEE_GUIDE, encoding="utf-8")
+    (docs / "xina-policy.html").write_text(BLANK_END_POLICY, encoding="utf-8")
     store = tmp_path_factory.mktemp("mixed") / "index"
     summary = ingest([FIXTURE_KB, docs], store, load_embeddings("hash"))
     assert not summary.failed
@@ -135,6 +164,21 @@ def test_a_notice_is_answered_from_its_own_sentences_briefly(mixed_store):
     assert deadline.grounded and "3月31日" in deadline.answer
     body = deadline.answer.split("来源：")[0]
     assert len(body) <= 250
+
+
+def test_a_field_the_page_leaves_empty_is_said_to_be_not_stated(mixed_store):
+    # The page has a slot for the fee and the end date and leaves them blank ("—"): that is the page
+    # saying it does not say, not a cue to quote some other sentence with a number in it.
+    from bot.engine import Engine
+
+    engine = Engine(mixed_store)
+    fee = engine.ask("示例县人力资源服务许可收费吗")
+    assert not fee.grounded and "没有写明是否收费" in fee.answer
+    end = engine.ask("示例市一次性吸纳补助执行到什么时候")
+    assert not end.grounded and "没有写明执行期限" in end.answer and "3个月" not in end.answer
+    # A question with words of its own is still answered from the sentence that holds them.
+    months = engine.ask("示例市一次性吸纳补助 社会保险费要缴纳多久")
+    assert months.grounded and "3个月" in months.answer
 
 
 def test_a_question_that_only_names_a_place_is_refused(mixed_store):
