@@ -131,8 +131,40 @@ def _looks_binary(text: str) -> bool:
     return bad > max(2, len(text) // 200)
 
 
+# Chinese text that is not UTF-8 is GBK/GB18030 (mainland) or BIG5 (traditional, Hong Kong / Taiwan).
+_CHINESE_ENCODINGS = ("gb18030", "big5")
+
+
+def _decode_legacy(data: bytes, path: Path) -> str:
+    """UTF-8 first; else the Chinese legacy encodings that decode the bytes without error, and when both
+    do (GB18030 decodes almost anything, BIG5 text included, as nonsense), the one whose characters read
+    as language (charset-normalizer's coherence); else charset-normalizer's guess over every encoding."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    fitting = []
+    for encoding in _CHINESE_ENCODINGS:
+        try:
+            fitting.append((encoding, data.decode(encoding)))
+        except UnicodeDecodeError:
+            continue
+    if len(fitting) == 1:
+        return fitting[0][1]
+    best = charset_normalizer.from_bytes(data, cp_isolation=[e for e, _ in fitting] or None).best()
+    if best is None:
+        if fitting:
+            return fitting[0][1]
+        raise LoadError(path, "无法识别文件编码（可能是二进制文件），请另存为 UTF-8 文本")
+    return str(best)
+
+
+def _private_use_share(text: str) -> float:
+    return sum(1 for ch in text if "\ue000" <= ch <= "\uf8ff") / max(len(text), 1)
+
+
 def _decode_text(data: bytes, path: Path) -> str:
-    """UTF-8 (with or without BOM), then GB18030 (a superset of GBK), then charset-normalizer's guess."""
+    """UTF-16 by its BOM, else UTF-8, GB18030 (a superset of GBK) or BIG5 (see _decode_legacy)."""
     text: str | None = None
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         try:
@@ -142,17 +174,10 @@ def _decode_text(data: bytes, path: Path) -> str:
     elif b"\x00" in data:
         raise LoadError(path, "文件包含 NUL 字节，是二进制内容而不是文本（可能是改了扩展名的其他文件）")
     else:
-        for encoding in ("utf-8-sig", "gb18030"):
-            try:
-                text = data.decode(encoding)
-                break
-            except UnicodeDecodeError:
-                continue
-        if text is None:
-            best = charset_normalizer.from_bytes(data).best()
-            if best is None:
-                raise LoadError(path, "无法识别文件编码（可能是二进制文件），请另存为 UTF-8 文本")
-            text = str(best)
+        text = _decode_legacy(data, path)
+    if _private_use_share(text) > 0.01:
+        # Characters of the private-use area are what wrongly decoded bytes turn into.
+        raise LoadError(path, "文件编码无法可靠识别（解码后出现大量乱码字符），请另存为 UTF-8 文本")
     if _looks_binary(text):
         raise LoadError(path, "文件包含大量控制字符，是二进制内容而不是文本（可能是改了扩展名的其他文件）")
     text = text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
@@ -357,6 +382,14 @@ def _body_sections(body: str) -> list[Section]:
     return sections
 
 
+def _first_alias(front: str) -> int | None:
+    """The 0-based line of the first YAML anchor or alias in ``front``, None when there is none."""
+    for token in yaml.scan(front, Loader=yaml.SafeLoader):
+        if isinstance(token, (yaml.AnchorToken, yaml.AliasToken)):
+            return token.start_mark.line
+    return None
+
+
 def _parse_structured(text: str, path: Path) -> _Structured | None:
     """Parse front matter + body; None when the file has no front matter."""
     try:
@@ -367,10 +400,18 @@ def _parse_structured(text: str, path: Path) -> _Structured | None:
         return None
     front, body = split
     try:
+        alias = _first_alias(front)
+        if alias is not None:
+            # Aliases let a few hundred bytes stand for billions of nodes (an "alias bomb"); a guide
+            # never needs them.
+            return _Structured(None, [_Problem(alias + 2, "front matter 不支持 YAML 锚点/别名（& 和 *），请直接写出内容")])
         root = yaml.compose(front, Loader=yaml.SafeLoader)
         data = yaml.safe_load(front)
     except yaml.YAMLError as exc:
         return _Structured(None, [_yaml_problem(exc)])
+    except ValueError:
+        # Python refuses to convert integers of more than 4,300 digits.
+        return _Structured(None, [_Problem(None, "front matter 中有位数过多的数字，无法读取；请把它写成带引号的文字")])
     if not isinstance(data, dict):
         return _Structured(None, [_Problem(2, "front matter 应为“字段: 值”的形式（每行一个字段）")])
     problems = _duplicate_keys(root)
@@ -904,8 +945,11 @@ def load_file(path: Path, record_id: str, max_bytes: int = MAX_FILE_BYTES) -> Re
     except ValidationError as exc:
         error = exc.errors()[0]
         raise LoadError(path, _pydantic_message(error)) from None
+    except RecursionError:
+        raise LoadError(path, "文档结构嵌套层级过深（例如 HTML 标签嵌套上千层），无法解析") from None
     except Exception as exc:  # noqa: BLE001 - one bad file must never stop an ingest run
-        raise LoadError(path, f"无法解析文件（{type(exc).__name__}）") from None
+        detail = str(exc).strip().splitlines()[0][:120] if str(exc).strip() else ""
+        raise LoadError(path, f"无法解析文件（{type(exc).__name__}{'：' + detail if detail else ''}）") from None
 
 
 def _load(path: Path, record_id: str, max_bytes: int) -> Record:

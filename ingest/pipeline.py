@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -76,13 +77,20 @@ def discover(paths: Iterable[Path]) -> tuple[list[Path], list[FileResult]]:
     problems: list[FileResult] = []
     for path in paths:
         if path.is_dir():
+            root = file_key(path)
             for candidate in sorted(path.rglob("*")):
                 hidden = any(part.startswith(".") for part in candidate.relative_to(path).parts)
                 # README.md files describe a folder for admins; they are not knowledge.
                 if hidden or candidate.name.lower() == "readme.md" or candidate.is_dir():
                     continue
-                if candidate.suffix.lower() in SUPPORTED_SUFFIXES:
-                    files.append(candidate)
+                if candidate.suffix.lower() not in SUPPORTED_SUFFIXES:
+                    continue
+                if os.path.commonpath([root, file_key(candidate)]) != root:
+                    # A link out of the folder would publish whatever it points at (/etc/hostname).
+                    problems.append(FileResult(str(candidate), "failed", "是指向导入目录之外的符号链接，"
+                                               "出于安全考虑未导入"))
+                    continue
+                files.append(candidate)
         elif path.exists() or path.is_symlink():
             files.append(path)
         else:
@@ -108,10 +116,21 @@ def document_id(path: Path) -> str:
 
 
 def file_hash(path: Path, max_bytes: int) -> str | None:
+    """SHA-256 of a regular file of at most ``max_bytes``; None otherwise (the loader reports why).
+
+    A FIFO would block forever and /dev/zero never ends, and both report size 0: only regular files
+    are read, and never more than max_bytes + 1 bytes."""
     try:
-        if path.stat().st_size > max_bytes:
-            return None  # the loader reports the size; do not read 50 MB just to hash it
-        return hashlib.sha256(path.read_bytes()).hexdigest()
+        info = os.stat(path)
+        if not stat.S_ISREG(info.st_mode) or info.st_size > max_bytes:
+            return None
+        digest = hashlib.sha256()
+        with open(path, "rb") as handle:
+            data = handle.read(max_bytes + 1)
+        if len(data) > max_bytes:
+            return None
+        digest.update(data)
+        return digest.hexdigest()
     except OSError:
         return None
 
@@ -150,44 +169,46 @@ def ingest(
         files, results = discover(paths)
         manifest_files: dict[str, dict] = {}
         records: list[Record] = []
-        owner: dict[str, str] = {}  # record id -> file key, to refuse duplicates
+        owner: dict[str, str] = {}  # record id -> file key
+        read = []
+        for done, path in enumerate(files, 1):
+            report("读取文件", done, len(files))
+            read.append(_read(path, prev_files.get(file_key(path)), max_bytes, rebuild))
+        seen = {file_key(p) for p in files}
+        kept_elsewhere = [key for key in prev_files if key not in seen and (Path(key).exists() or not prune)]
+        winner = _owners(read, kept_elsewhere, prev_files)
+        shown = {**{key: entry["path"] for key, entry in prev_files.items()}, **{r.key: str(r.path) for r in read}}
 
         def keep_previous(key: str) -> None:
             if key in prev_files:
                 manifest_files[key] = prev_files[key]
                 for record in prev_records_by_file.get(key, []):
-                    if record.id not in owner:
+                    if record.id not in owner and winner.get(record.id, key) == key:
                         owner[record.id] = key
                         records.append(record)
 
-        for done, path in enumerate(files, 1):
-            report("读取文件", done, len(files))
-            key = file_key(path)
-            digest = file_hash(path, max_bytes)
-            old = prev_files.get(key)
-            same_file = bool(old and digest and old["sha256"] == digest)
-            if same_file and not rebuild:
+        for item in read:
+            path, key, old = item.path, item.key, item.old
+            if item.record is None:
                 keep_previous(key)
-                results.append(FileResult(str(path), "unchanged", record_ids=old["record_ids"]))
+                if item.error is None:
+                    results.append(FileResult(str(path), "unchanged", record_ids=old["record_ids"]))
+                else:
+                    results.append(FileResult(str(path), "failed", item.error))
                 continue
-            try:
-                record = load_file(path, document_id(path), max_bytes=max_bytes)
-            except LoadError as exc:
+            record = item.record
+            if winner[record.id] != key:
+                # The item keeps the file it came from; the newcomer is the admin's error to fix.
                 keep_previous(key)
-                results.append(FileResult(str(path), "failed", exc.reason if exc.line is None
-                                          else f"第{exc.line}行：{exc.reason}"))
-                continue
-            if record.id in owner and owner[record.id] != key:
-                keep_previous(key)
-                results.append(FileResult(str(path), "failed", f"编号 {record.id} 与 {owner[record.id]} 重复"))
+                results.append(FileResult(str(path), "failed", f"编号 {record.id} 与 {shown[winner[record.id]]} "
+                                          "重复，继续使用原有条目；请修改其中一个文件的 id"))
                 continue
             owner[record.id] = key
             records.append(record)
-            manifest_files[key] = {"path": str(path), "sha256": digest, "record_ids": [record.id]}
-            status = "unchanged" if same_file else "updated" if old else "added"
+            manifest_files[key] = {"path": str(path), "sha256": item.digest, "record_ids": [record.id]}
+            status = "unchanged" if item.same_file else "updated" if old else "added"
             results.append(FileResult(str(path), status, record_ids=[record.id]))
 
-        seen = {file_key(p) for p in files}
         for key, entry in prev_files.items():
             if key in seen:
                 continue
@@ -223,6 +244,53 @@ def ingest(
         sweep(store_dir, location)
         return IngestSummary(results, generation, len(records), len(chunks), embedded,
                              time.perf_counter() - started, name)
+
+
+@dataclass
+class _Read:
+    """One file of this run: its previous manifest entry, and either its new record, its load error,
+    or neither (unchanged, so the previous records serve)."""
+
+    path: Path
+    key: str
+    digest: str | None
+    old: dict | None
+    same_file: bool
+    record: Record | None = None
+    error: str | None = None
+
+    def claims(self) -> list[str]:
+        if self.record is not None:
+            return [self.record.id]
+        return list(self.old["record_ids"]) if self.old else []  # unchanged or failed: the old items stay
+
+
+def _read(path: Path, old: dict | None, max_bytes: int, rebuild: bool) -> _Read:
+    key = file_key(path)
+    digest = file_hash(path, max_bytes)
+    same_file = bool(old and digest and old["sha256"] == digest)
+    item = _Read(path, key, digest, old, same_file)
+    if same_file and not rebuild:
+        return item
+    try:
+        item.record = load_file(path, document_id(path), max_bytes=max_bytes)
+    except LoadError as exc:
+        item.error = exc.reason if exc.line is None else f"第{exc.line}行：{exc.reason}"
+    return item
+
+
+def _owners(read: list[_Read], kept_elsewhere: list[str], prev_files: dict[str, dict]) -> dict[str, str]:
+    """Which file each record id belongs to: the file that held it before, while it still claims it,
+    else the first file (in path order) that claims it. A new file can never take over an item."""
+    previous = {rid: key for key, entry in prev_files.items() for rid in entry["record_ids"]}
+    claimants: dict[str, list[str]] = {}
+    for item in read:
+        for rid in item.claims():
+            claimants.setdefault(rid, []).append(item.key)
+    for key in kept_elsewhere:
+        for rid in prev_files[key]["record_ids"]:
+            claimants.setdefault(rid, []).append(key)
+    return {rid: previous[rid] if previous.get(rid) in keys else keys[0] for rid, keys in claimants.items()}
 
 
 def _vectors_by_hash(previous: Generation | None) -> dict[str, np.ndarray]:
