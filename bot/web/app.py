@@ -206,10 +206,11 @@ def create_app(engine: Engine, settings: Settings, store_dir: Path, feedback: Fe
     ``admin`` is the process's admin service (`govbot serve` shares it with Telegram, so both take
     the same lock); without it the app makes its own over the same engine and store.
     """
-    admin = admin or AdminService(settings, store_dir, engine=engine, feedback=feedback, upload_dir=upload_dir)
-    upload_dir = admin.upload_dir
+    # Not named `admin`: the /admin page's route function below takes that name.
+    service = admin or AdminService(settings, store_dir, engine=engine, feedback=feedback, upload_dir=upload_dir)
+    upload_dir = service.upload_dir
     admin_token = (settings.govbot_admin_token or "").strip() or None
-    max_bytes = admin.max_bytes
+    max_bytes = service.max_bytes
     browse_cache: dict[str, Any] = {}
     question_log = QuestionLog(feedback)
 
@@ -526,7 +527,7 @@ def create_app(engine: Engine, settings: Settings, store_dir: Path, feedback: Fe
 
     def admin_page(request: Request, status_code: int = 200, **values: Any) -> Response:
         question_log.flush()
-        stats = admin.stats()
+        stats = service.stats()
         chart = {
             "per_day": charts.questions_per_day(stats.per_day),
             "refused": charts.refused_share(stats.refused, stats.questions),
@@ -539,7 +540,7 @@ def create_app(engine: Engine, settings: Settings, store_dir: Path, feedback: Fe
         return page(request, "admin.html", status_code=status_code, stats=stats, chart=chart,
                     generation=engine.generation_name, record_count=len(records()),
                     knowledge_dir=settings.govbot_knowledge_dir, upload_dir=upload_dir,
-                    files=admin.uploaded_files(),
+                    files=service.uploaded_files(),
                     max_mb=settings.govbot_max_file_mb, suffixes=sorted(SUPPORTED_SUFFIXES),
                     accept=",".join(sorted(SUPPORTED_SUFFIXES)), all_records=engine.records, **values)
 
@@ -594,7 +595,7 @@ def create_app(engine: Engine, settings: Settings, store_dir: Path, feedback: Fe
                 return start_session(request, await run_in_threadpool(admin_page, request, 400,
                                                                       upload_errors=missing))
             # The form parser has spooled every file already; checking them (the loader) blocks.
-            outcome = await run_in_threadpool(admin.save_uploads, [(f.filename or "", f.file) for f in files])
+            outcome = await run_in_threadpool(service.save_uploads, [(f.filename or "", f.file) for f in files])
         finally:
             await form.close()  # the spooled temporary files
         code = 400 if outcome.errors else 200
@@ -621,7 +622,7 @@ def create_app(engine: Engine, settings: Settings, store_dir: Path, feedback: Fe
         error: tuple[int, str] | None = None
         try:
             # The knowledge directory and the uploads; the ingest embeds for a while: off the event loop.
-            summary = await run_in_threadpool(admin.reingest, None, prune=prune)
+            summary = await run_in_threadpool(service.reingest, None, prune=prune)
         except IngestBusy:  # another admin of this process (web or Telegram) is ingesting
             error = (409, ERROR_TEXT[409])
         except IngestLocked as exc:  # another process (govbot ingest) holds the store
