@@ -13,10 +13,10 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from bot.services.admin import AdminService
 from ingest.settings import get_settings
 
 if TYPE_CHECKING:
+    from bot.services.admin import AdminService
     from ingest.pipeline import IngestSummary
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="高兴办 · 企业服务助手")
@@ -46,6 +46,8 @@ def run_ingest(paths: list[Path], store_dir: Path, prune: bool = False, rebuild:
     Without ``admin`` this is `govbot ingest`: a service of its own, no engine to reload, and the
     store's file lock keeps it apart from a serving process's admin ingest.
     """
+    from bot.services.admin import AdminService  # late: it loads the index libraries
+
     admin = admin or AdminService(get_settings(), store_dir)
     if not show_progress:
         return admin.reingest(paths, prune=prune, rebuild=rebuild)

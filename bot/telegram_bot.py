@@ -26,7 +26,7 @@ from collections import OrderedDict, defaultdict, deque
 from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlparse
 
 from telegram import (
@@ -76,8 +76,10 @@ from bot.matcher import (
     render_text,
     typed_value,
 )
-from bot.services.admin import AdminService, IngestBusy
-from bot.services.container import Services
+
+if TYPE_CHECKING:  # imported late below: they load the index libraries, and token errors come first
+    from bot.services.admin import AdminService
+    from bot.services.container import Services
 
 log = logging.getLogger(__name__)
 
@@ -344,8 +346,11 @@ class GovBot:
         self.settings = settings
         self.store_dir = Path(store_dir)
         self.feedback = feedback
-        # /reload and /stats go through the process's admin service: one lock with the web admin.
-        self.admin = admin or AdminService(settings, self.store_dir, engine=engine, feedback=feedback)
+        if admin is None:
+            from bot.services.admin import AdminService
+
+            admin = AdminService(settings, self.store_dir, engine=engine, feedback=feedback)
+        self.admin = admin  # /reload and /stats: the process's one admin service, one lock with the web admin
         self.admin_ids = parse_admin_ids(settings.telegram_admin_ids)
         self.flood_max, self.flood_window = flood_max, flood_window
         # The engine is CPU-bound and not documented as thread-safe: one worker keeps it serial while
@@ -1005,6 +1010,8 @@ class GovBot:
     async def reload(self, update: Update, context: Context) -> None:
         if not await self._require_admin(update, "/reload"):
             return
+        from bot.services.admin import IngestBusy
+
         message = update.effective_message
         try:
             run = self.admin.begin()  # the lock first: a second admin hears "busy", not "started"
