@@ -6,7 +6,7 @@ import json
 import logging
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -14,6 +14,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from ingest.settings import get_settings
+
+if TYPE_CHECKING:
+    from bot.services.admin import AdminService
+    from ingest.pipeline import IngestSummary
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="高兴办 · 企业服务助手")
 # Progress and logs go to standard error: standard output belongs to the command's result.
@@ -36,18 +40,17 @@ def _setup_logging() -> None:
 
 
 def run_ingest(paths: list[Path], store_dir: Path, prune: bool = False, rebuild: bool = False,
-               show_progress: bool = True):
-    """Ingest with the configured embedder and Chroma location; returns the summary."""
-    from ingest.embeddings import load_embeddings
-    from ingest.index import ChromaLocation
-    from ingest.pipeline import ingest
+               show_progress: bool = True, admin: AdminService | None = None) -> IngestSummary:
+    """Ingest through the admin service (a progress bar on standard error); returns the summary.
 
-    settings = get_settings()
-    location = ChromaLocation(settings.chroma_host, settings.chroma_port)
-    embeddings = load_embeddings(settings.govbot_embedding)
+    Without ``admin`` this is `govbot ingest`: a service of its own, no engine to reload, and the
+    store's file lock keeps it apart from a serving process's admin ingest.
+    """
+    from bot.services.admin import AdminService  # late: it loads the index libraries
+
+    admin = admin or AdminService(get_settings(), store_dir)
     if not show_progress:
-        return ingest(paths, store_dir, embeddings, prune=prune, rebuild=rebuild, location=location,
-                      max_bytes=settings.govbot_max_file_mb * 1024 * 1024)
+        return admin.reingest(paths, prune=prune, rebuild=rebuild)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=err, transient=True) as bar:
         tasks: dict[str, int] = {}
@@ -57,11 +60,10 @@ def run_ingest(paths: list[Path], store_dir: Path, prune: bool = False, rebuild:
                 tasks[stage] = bar.add_task(stage, total=total)
             bar.update(tasks[stage], completed=done, total=total)
 
-        return ingest(paths, store_dir, embeddings, prune=prune, rebuild=rebuild, location=location,
-                      max_bytes=settings.govbot_max_file_mb * 1024 * 1024, progress=report)
+        return admin.reingest(paths, prune=prune, rebuild=rebuild, progress=report)
 
 
-def print_summary(summary, console: Console) -> None:
+def print_summary(summary: IngestSummary, console: Console) -> None:
     from ingest.pipeline import STATUS_LABELS
 
     counts = Table(title="导入结果", show_header=True)
@@ -231,7 +233,7 @@ def web_command(store: StoreOpt = None, host: HostOpt = "127.0.0.1", port: PortO
     _setup_logging()
     from bot.web.app import run_web
 
-    run_web(_store(store), host=host, port=port)
+    run_web(_store(store), host=host, port=port)  # builds its own services
 
 
 @app.command("telegram")
@@ -254,6 +256,7 @@ def serve_command(store: StoreOpt = None, host: HostOpt = "127.0.0.1", port: Por
     _setup_logging()
     import threading
 
+    from bot.services.container import build_services
     from ingest.embeddings import EmbedderError
     from ingest.index import IngestLocked
 
@@ -265,19 +268,22 @@ def serve_command(store: StoreOpt = None, host: HostOpt = "127.0.0.1", port: Por
         err.print(f"[red]{exc}[/red]")
         raise typer.Exit(1) from exc
     print_summary(summary, err)  # bad files are reported; the rest of the knowledge base still serves
+    # One engine and one admin service for the whole process: web and bot share them (and the lock).
+    services = build_services(store_dir, settings)
     from bot.web.app import run_web
 
     if not settings.telegram_bot_token:
         err.print(f"网页：http://{host}:{port}/（未设置 TELEGRAM_BOT_TOKEN，不启动 Telegram 机器人）")
-        run_web(store_dir, host=host, port=port)
+        run_web(host=host, port=port, services=services)
         return
     from bot.telegram_bot import run_telegram
 
     # The bot's polling loop wants the main thread (signal handling); the web server runs beside it.
-    web = threading.Thread(target=run_web, args=(store_dir, host, port), daemon=True, name="web")
+    web = threading.Thread(target=run_web, kwargs={"host": host, "port": port, "services": services},
+                           daemon=True, name="web")
     web.start()
     err.print(f"网页：http://{host}:{port}/；Telegram 机器人启动中")
-    code = run_telegram(store_dir)
+    code = run_telegram(services=services)
     if code and web.is_alive():
         # A bad token or an unreachable Telegram must not take the service hall's web page down too.
         err.print("[yellow]Telegram 机器人未能启动（原因见上），网页继续服务；修正后重启 govbot serve。[/yellow]")

@@ -26,7 +26,7 @@ from collections import OrderedDict, defaultdict, deque
 from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlparse
 
 from telegram import (
@@ -76,6 +76,10 @@ from bot.matcher import (
     render_text,
     typed_value,
 )
+
+if TYPE_CHECKING:  # imported late below: they load the index libraries, and token errors come first
+    from bot.services.admin import AdminService
+    from bot.services.container import Services
 
 log = logging.getLogger(__name__)
 
@@ -336,11 +340,17 @@ class GovBot:
     """Handlers and the little state they share (executors, flood counters, per-chat locks)."""
 
     def __init__(self, engine: Any, settings: Any, store_dir: Path, feedback: Any, *,
-                 flood_max: int = FLOOD_MAX, flood_window: float = FLOOD_WINDOW) -> None:
+                 flood_max: int = FLOOD_MAX, flood_window: float = FLOOD_WINDOW,
+                 admin: AdminService | None = None) -> None:
         self.engine = engine
         self.settings = settings
         self.store_dir = Path(store_dir)
         self.feedback = feedback
+        if admin is None:
+            from bot.services.admin import AdminService
+
+            admin = AdminService(settings, self.store_dir, engine=engine, feedback=feedback)
+        self.admin = admin  # /reload and /stats: the process's one admin service, one lock with the web admin
         self.admin_ids = parse_admin_ids(settings.telegram_admin_ids)
         self.flood_max, self.flood_window = flood_max, flood_window
         # The engine is CPU-bound and not documented as thread-safe: one worker keeps it serial while
@@ -351,7 +361,6 @@ class GovBot:
         self._warned_until: dict[int, float] = {}
         self._chat_locks: dict[int, asyncio.Lock] = {}
         self._match_locks: dict[int, asyncio.Lock] = {}
-        self._reload_lock = asyncio.Lock()
         self._titles: tuple[str | None, dict[str, str]] = (None, {})
 
     # ----- plumbing -----
@@ -998,28 +1007,27 @@ class GovBot:
         await update.effective_message.reply_text(texts.NOT_ADMIN)
         return False
 
-    def _ingest(self, knowledge_dir: Path) -> Any:
-        from bot.cli import run_ingest  # late: the CLI imports this module to wire `govbot telegram`
-
-        return run_ingest([knowledge_dir], self.store_dir, show_progress=False)
-
     async def reload(self, update: Update, context: Context) -> None:
         if not await self._require_admin(update, "/reload"):
             return
+        from bot.services.admin import IngestBusy
+
         message = update.effective_message
-        if self._reload_lock.locked():
+        try:
+            run = self.admin.begin()  # the lock first: a second admin hears "busy", not "started"
+        except IngestBusy:  # a /reload or a web admin ingest of this process is running
             await message.reply_text(texts.RELOAD_BUSY)
             return
-        async with self._reload_lock:
+        with run:
             knowledge_dir = Path(self.settings.govbot_knowledge_dir)
             await message.reply_text(texts.RELOAD_STARTED.format(path=html.escape(str(knowledge_dir))))
             try:
-                summary = await asyncio.to_thread(self._ingest, knowledge_dir)
+                # The service serves the new generation before it returns, not at the next question.
+                summary = await asyncio.to_thread(run.ingest, [knowledge_dir])
             except Exception as exc:  # IngestLocked (a CLI ingest is running), EmbedderError, disk errors
                 log.exception("reload failed")
                 await message.reply_text(texts.RELOAD_FAILED.format(reason=html.escape(str(exc))))
                 return
-            await self._run(self.engine.reload_if_changed)  # serve it now, not at the next question
             log.info("reload by %s: generation %s", update.effective_user.id, summary.generation)
             for chunk in render_reload(summary):
                 await message.reply_text(chunk)
@@ -1027,7 +1035,7 @@ class GovBot:
     async def stats(self, update: Update, context: Context) -> None:
         if not await self._require_admin(update, "/stats"):
             return
-        stats = await self._db(self.feedback.stats)
+        stats = await self._db(self.admin.stats)
         lines = [texts.STATS.format(questions=stats.questions, refused=stats.refused, share=stats.refused_share,
                                     helpful=stats.helpful, unhelpful=stats.unhelpful)]
         if stats.top_unanswered:
@@ -1089,6 +1097,7 @@ def render_reload(summary: Any, max_failed: int = 30) -> list[str]:
 
 
 def build_application(engine: Any, settings: Any, store_dir: Path, feedback: Any, *,
+                      admin: AdminService | None = None,
                       persistence_path: Path | None = None, timeout: float = 10.0,
                       network_retries: int = 3, retry_backoff: float = 0.5, max_retries_429: int = 3,
                       flood_max: int = FLOOD_MAX, flood_window: float = FLOOD_WINDOW,
@@ -1102,7 +1111,8 @@ def build_application(engine: Any, settings: Any, store_dir: Path, feedback: Any
     problem = token_problem(token)
     if problem:
         raise ValueError(problem)
-    govbot = GovBot(engine, settings, store_dir, feedback, flood_max=flood_max, flood_window=flood_window)
+    govbot = GovBot(engine, settings, store_dir, feedback, flood_max=flood_max, flood_window=flood_window,
+                    admin=admin)
     path = Path(persistence_path or Path(settings.govbot_home) / "telegram.pickle")
     path.parent.mkdir(parents=True, exist_ok=True)
     # Only chat_data (the engine's conversation state and recent answers) needs to survive a restart.
@@ -1196,8 +1206,11 @@ async def _check_token(token: str, base_url: str | None) -> None:
 
 
 def run_telegram(store_dir: Path | None = None, webhook_url: str | None = None, listen: str = "0.0.0.0",
-                 port: int = 8443, secret: str | None = None) -> int:
+                 port: int = 8443, secret: str | None = None, *, services: Services | None = None) -> int:
     """Run the bot until interrupted: long polling, or a webhook when ``webhook_url`` is given.
+
+    ``services`` is the process's shared engine and admin service (`govbot serve`); without it the
+    bot builds its own once the token checks out.
 
     Returns the exit status: 0 after a normal stop, 2 for a missing, malformed or rejected token or
     bad webhook options, 1 when Telegram cannot be reached.
@@ -1227,14 +1240,13 @@ def run_telegram(store_dir: Path | None = None, webhook_url: str | None = None, 
         print(texts.NETWORK_DOWN.format(reason=exc), file=sys.stderr)
         return 1
 
-    from bot.engine import Engine
-    from bot.feedback import FeedbackStore
+    from bot.services.container import build_services
 
-    store_dir = store_dir or settings.store_dir
-    engine = Engine(store_dir, settings=settings)
-    if not engine.records:
-        print(texts.KB_EMPTY.format(store=store_dir), file=sys.stderr)
-    application = build_application(engine, settings, store_dir, FeedbackStore(settings.database_url))
+    services = services or build_services(store_dir, settings)
+    if not services.engine.records:
+        print(texts.KB_EMPTY.format(store=services.store_dir), file=sys.stderr)
+    application = build_application(services.engine, services.settings, services.store_dir, services.feedback,
+                                    admin=services.admin)
     try:
         if hook:
             print(texts.STARTING_WEBHOOK.format(url=webhook_url, listen=listen, port=port), file=sys.stderr)

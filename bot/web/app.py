@@ -14,15 +14,11 @@ import hmac
 import http
 import json
 import logging
-import os
 import queue
 import re
 import secrets
 import threading
-import unicodedata
-import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -50,6 +46,11 @@ from bot.matcher import (
     match_data,
     plain_labels,
 )
+from bot.services.admin import AdminService, IngestBusy
+from bot.services.admin import UploadRejected as UploadRejected  # re-exported: tests import it from here
+from bot.services.admin import megabytes as _mb
+from bot.services.admin import safe_filename as safe_filename  # re-exported, as above
+from bot.services.container import Services
 from bot.web import charts
 from bot.web.match_form import (
     FormData,
@@ -61,7 +62,7 @@ from bot.web.match_form import (
 )
 from ingest.chunking import days
 from ingest.schema import SECTION_LABELS, Record
-from ingest.settings import Settings, get_settings
+from ingest.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -185,46 +186,6 @@ def form_label(form: str) -> str:
     return form or "—"
 
 
-# ---------------------------------------------------------------- uploads
-
-
-class UploadRejected(ValueError):
-    """One uploaded file that is not accepted; the message is shown to the admin."""
-
-
-def safe_filename(name: str, allowed: set[str]) -> str:
-    """A file name that cannot leave the upload directory and that ingest will not skip.
-
-    Browsers may send a full path (old IE) or '../' tricks; only the last component survives,
-    then anything but letters, digits, CJK and '._-' becomes '_'.
-    """
-    base = unicodedata.normalize("NFKC", name or "").replace("\\", "/").split("/")[-1]
-    base = "".join(ch for ch in base if unicodedata.category(ch)[0] != "C").strip()
-    stem, dot, suffix = base.rpartition(".")
-    if not dot:
-        stem, suffix = base, ""
-    suffix = f".{suffix.strip().lower()}" if suffix.strip() else ""
-    # Leading dots would hide the file from ingest; anything unusual becomes '_'.
-    stem = re.sub(r"[^\w.\-\u4e00-\u9fff]+", "_", stem)
-    if suffix not in allowed:
-        shown = suffix or "（无扩展名）"
-        raise UploadRejected(f"不支持的文件类型 {shown}，支持的类型：{'、'.join(sorted(allowed))}")
-    stem = stem.strip("._ ")[:80] or "upload"
-    if f"{stem}{suffix}".lower() in ("readme.md", "readme.markdown"):
-        stem += "-1"  # ingest treats README.md as a note for admins and skips it
-    return f"{stem}{suffix}"
-
-
-@dataclass
-class UploadOutcome:
-    saved: list[str] = field(default_factory=list)
-    errors: list[tuple[str, str]] = field(default_factory=list)  # (file name as sent, reason)
-
-
-def _mb(n: int) -> str:
-    return f"{n / (1024 * 1024):g} MB"
-
-
 async def _read_body(request: Request) -> bytes | None:
     """A JSON API request's body, or None once it exceeds MAX_JSON_BODY (read no further)."""
     body = b""
@@ -239,12 +200,17 @@ async def _read_body(request: Request) -> bytes | None:
 
 
 def create_app(engine: Engine, settings: Settings, store_dir: Path, feedback: FeedbackStore,
-               upload_dir: Path | None = None) -> FastAPI:
-    """The FastAPI application; everything it needs is passed in, so tests build it with fixtures."""
-    upload_dir = upload_dir or settings.govbot_home / "uploads"
+               upload_dir: Path | None = None, *, admin: AdminService | None = None) -> FastAPI:
+    """The FastAPI application; everything it needs is passed in, so tests build it with fixtures.
+
+    ``admin`` is the process's admin service (`govbot serve` shares it with Telegram, so both take
+    the same lock); without it the app makes its own over the same engine and store.
+    """
+    # Not named `admin`: the /admin page's route function below takes that name.
+    service = admin or AdminService(settings, store_dir, engine=engine, feedback=feedback, upload_dir=upload_dir)
+    upload_dir = service.upload_dir
     admin_token = (settings.govbot_admin_token or "").strip() or None
-    max_bytes = settings.govbot_max_file_mb * 1024 * 1024
-    ingest_running = threading.Lock()  # one admin ingest per process; other processes hit IngestLocked
+    max_bytes = service.max_bytes
     browse_cache: dict[str, Any] = {}
     question_log = QuestionLog(feedback)
 
@@ -559,19 +525,9 @@ def create_app(engine: Engine, settings: Settings, store_dir: Path, feedback: Fe
                             samesite="strict", secure=request.url.scheme == "https", path="/admin")
         return response
 
-    def uploaded_files() -> list[dict[str, Any]]:
-        if not upload_dir.is_dir():
-            return []
-        rows = []
-        for path in sorted(upload_dir.iterdir()):
-            if path.is_file() and not path.name.startswith("."):
-                info = path.stat()
-                rows.append({"name": path.name, "size": info.st_size, "mtime": info.st_mtime})
-        return rows
-
     def admin_page(request: Request, status_code: int = 200, **values: Any) -> Response:
         question_log.flush()
-        stats = feedback.stats(top=10, days=30)
+        stats = service.stats()
         chart = {
             "per_day": charts.questions_per_day(stats.per_day),
             "refused": charts.refused_share(stats.refused, stats.questions),
@@ -584,7 +540,7 @@ def create_app(engine: Engine, settings: Settings, store_dir: Path, feedback: Fe
         return page(request, "admin.html", status_code=status_code, stats=stats, chart=chart,
                     generation=engine.generation_name, record_count=len(records()),
                     knowledge_dir=settings.govbot_knowledge_dir, upload_dir=upload_dir,
-                    files=uploaded_files(),
+                    files=service.uploaded_files(),
                     max_mb=settings.govbot_max_file_mb, suffixes=sorted(SUPPORTED_SUFFIXES),
                     accept=",".join(sorted(SUPPORTED_SUFFIXES)), all_records=engine.records, **values)
 
@@ -615,60 +571,6 @@ def create_app(engine: Engine, settings: Settings, store_dir: Path, feedback: Fe
         response.delete_cookie(ADMIN_COOKIE, path="/admin")
         return response
 
-    async def save_uploads(files: list[UploadFile]) -> UploadOutcome:
-        """Check every file first, then move them all into place: a batch with one bad file saves nothing."""
-        from ingest.loaders import SUPPORTED_SUFFIXES, LoadError, load_file
-        from ingest.pipeline import document_id
-
-        outcome = UploadOutcome()
-        staging = upload_dir / ".incoming"  # hidden: ingest never reads half-written uploads
-        staging.mkdir(parents=True, exist_ok=True)
-        staged: list[tuple[Path, Path, str]] = []
-        try:
-            for upload in files:
-                sent = upload.filename or ""
-                try:
-                    name = safe_filename(sent, SUPPORTED_SUFFIXES)
-                    final = upload_dir / name
-                    if final.resolve().parent != upload_dir.resolve():
-                        raise UploadRejected("文件名不安全")
-                    if any(f == final for _, f, _ in staged):
-                        raise UploadRejected(f"同一批次中有两个文件都叫 {name}")
-                    temp = staging / f"{uuid.uuid4().hex}{final.suffix}"
-                    staged.append((temp, final, sent))
-                    size = 0
-                    with temp.open("wb") as out:
-                        while chunk := await upload.read(CHUNK):
-                            size += len(chunk)
-                            if size > max_bytes:
-                                raise UploadRejected(f"文件过大：超过上限 {_mb(max_bytes)}")
-                            out.write(chunk)
-                    if size == 0:
-                        raise UploadRejected("文件为空（0 字节）")
-                    # The real loader decides: a binary renamed .pdf or a broken front matter fails here,
-                    # with the same reason ingest would give, before anything reaches the upload folder.
-                    try:
-                        record = await run_in_threadpool(load_file, temp, document_id(final), max_bytes)
-                    except LoadError as exc:
-                        raise UploadRejected(exc.reason if exc.line is None
-                                             else f"第{exc.line}行：{exc.reason}") from None
-                    other = engine.records.get(record.id)
-                    if other is not None and other.source_path and \
-                            Path(other.source_path).resolve() != final.resolve():
-                        raise UploadRejected(f"编号 {record.id} 已被 {source_label(other.source_path)} 使用，"
-                                             "请修改 id 或直接更新原文件")
-                except UploadRejected as exc:
-                    outcome.errors.append((sent or "（无文件名）", str(exc)))
-            if not outcome.errors:
-                for temp, final, _ in staged:
-                    os.replace(temp, final)
-                    outcome.saved.append(final.name)
-        finally:
-            for temp, _, _ in staged:
-                with contextlib.suppress(FileNotFoundError):
-                    temp.unlink()
-        return outcome
-
     @app.post("/admin/upload", response_class=HTMLResponse)
     async def admin_upload(request: Request) -> Response:
         if admin_token is None:
@@ -690,13 +592,15 @@ def create_app(engine: Engine, settings: Settings, store_dir: Path, feedback: Fe
             files = [f for f in form.getlist("files") if isinstance(f, UploadFile) and (f.filename or f.size)]
             if not files:
                 missing = [("", "请选择要上传的文件")]
-                return start_session(request, admin_page(request, 400, upload_errors=missing))
-            outcome = await save_uploads(files)
+                return start_session(request, await run_in_threadpool(admin_page, request, 400,
+                                                                      upload_errors=missing))
+            # The form parser has spooled every file already; checking them (the loader) blocks.
+            outcome = await run_in_threadpool(service.save_uploads, [(f.filename or "", f.file) for f in files])
         finally:
             await form.close()  # the spooled temporary files
         code = 400 if outcome.errors else 200
-        return start_session(request, admin_page(request, code, upload_saved=outcome.saved,
-                                                 upload_errors=outcome.errors))
+        return start_session(request, await run_in_threadpool(admin_page, request, code, upload_saved=outcome.saved,
+                                                               upload_errors=outcome.errors))
 
     @app.post("/admin/ingest", response_class=HTMLResponse)
     async def admin_ingest(request: Request) -> Response:
@@ -712,40 +616,43 @@ def create_app(engine: Engine, settings: Settings, store_dir: Path, feedback: Fe
         status = admin_check(request, token if isinstance(token, str) else None)
         if status != "ok":
             return unauthorized(request, status)
-        from bot.cli import run_ingest
         from ingest.embeddings import EmbedderError
         from ingest.index import IngestLocked
 
-        if not ingest_running.acquire(blocking=False):
-            return start_session(request, admin_page(request, 409, ingest_error=ERROR_TEXT[409]))
+        error: tuple[int, str] | None = None
         try:
-            upload_dir.mkdir(parents=True, exist_ok=True)
-            paths = [settings.govbot_knowledge_dir, upload_dir]
-            # The ingest embeds new chunks for a while: keep it off the event loop.
-            summary = await run_in_threadpool(run_ingest, paths, store_dir, prune=prune, show_progress=False)
-        except IngestLocked as exc:
-            return start_session(request, admin_page(request, 409, ingest_error=str(exc)))
+            # The knowledge directory and the uploads; the ingest embeds for a while: off the event loop.
+            summary = await run_in_threadpool(service.reingest, None, prune=prune)
+        except IngestBusy:  # another admin of this process (web or Telegram) is ingesting
+            error = (409, ERROR_TEXT[409])
+        except IngestLocked as exc:  # another process (govbot ingest) holds the store
+            error = (409, str(exc))
         except EmbedderError as exc:
-            return start_session(request, admin_page(request, 500, ingest_error=str(exc)))
-        finally:
-            ingest_running.release()
-        engine.reload_if_changed()
-        return start_session(request, admin_page(request, ingest=summary))
+            error = (500, str(exc))
+        if error is not None:
+            return start_session(request, await run_in_threadpool(admin_page, request, error[0],
+                                                                  ingest_error=error[1]))
+        return start_session(request, await run_in_threadpool(admin_page, request, ingest=summary))
 
     return app
 
 
-def run_web(store_dir: Path | None, host: str = "127.0.0.1", port: int = 8000) -> None:
-    """`govbot web`: serve the page, the API and the admin page with uvicorn."""
+def run_web(store_dir: Path | None = None, host: str = "127.0.0.1", port: int = 8000, *,
+            services: Services | None = None) -> None:
+    """`govbot web`: serve the page, the API and the admin page with uvicorn.
+
+    ``services`` is the process's shared engine and admin service (`govbot serve`); without it the
+    web page builds its own.
+    """
     import uvicorn
 
-    settings = get_settings()
-    store = store_dir or settings.store_dir
-    engine = Engine(store, settings)
-    if not engine.records:
-        log.warning("no index at %s yet: run `govbot ingest knowledge/` (or use the admin page)", store)
-    if not (settings.govbot_admin_token or "").strip():
+    from bot.services.container import build_services
+
+    services = services or build_services(store_dir)
+    if not services.engine.records:
+        log.warning("no index at %s yet: run `govbot ingest knowledge/` (or use the admin page)", services.store_dir)
+    if not (services.settings.govbot_admin_token or "").strip():
         log.warning("GOVBOT_ADMIN_TOKEN is not set: the admin page is off")
-    feedback = FeedbackStore(settings.database_url)
-    app = create_app(engine, settings, store, feedback)
+    app = create_app(services.engine, services.settings, services.store_dir, services.feedback,
+                     admin=services.admin)
     uvicorn.run(app, host=host, port=port, log_level="info")
