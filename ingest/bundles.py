@@ -117,12 +117,16 @@ def unpromised(bundle: Record, records: Iterable[Record]) -> list[str]:
     no member guide for sends the visitor away without that item's materials.
     """
     text = to_simplified("\n".join([bundle.summary, *bundle.process]))
+    records = list(records)
+    # A name inside a member's own names (营业执照 in 营业执照变更) is the member speaking, not a promise.
+    own = "\n".join(to_simplified(n) for r in records if r.id in bundle.members for n in [r.title, *r.aliases])
     named = []
     for record in records:
         if record.kind != "guide" or record.id in bundle.members:
             continue
         names = [record.title, re.sub(r"（[^）]*）", "", record.title), *record.aliases]
-        hit = next((n for n in names if len(n) >= _NAME_MIN and to_simplified(n) in text), None)
+        hit = next((n for n in names if len(n) >= _NAME_MIN and to_simplified(n) in text
+                    and to_simplified(n) not in own), None)
         if hit:
             named.append(f"{hit}（{record.id}）")
     return named

@@ -17,7 +17,7 @@ from ingest.schema import Record
 Scope = Literal["zigong", "sichuan", "national", "other_region", "seed", "other"]
 
 # Sichuan hosts outside Zigong: Sichuan rules, another city's practice.
-SICHUAN_CITIES = {"cngy.gov.cn": "四川省广元市", "bzqzf.gov.cn": "四川省巴中市巴州区"}
+SICHUAN_CITIES = {"cnzh.gov.cn": "四川省广元市昭化区", "cngy.gov.cn": "四川省广元市", "bzqzf.gov.cn": "四川省巴中市巴州区"}
 # National bodies (ministries, the NPC's law database, the State Council).
 NATIONAL = ("www.gov.cn", "npc.gov.cn", "samr.gov.cn", "chinatax.gov.cn", "mohrss.gov.cn", "mohurd.gov.cn",
             "mnr.gov.cn", "ndrc.gov.cn", "miit.gov.cn", "mee.gov.cn", "most.gov.cn", "nhsa.gov.cn", "mot.gov.cn",

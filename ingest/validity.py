@@ -89,6 +89,8 @@ def problems(record: Record, on: date | None = None) -> list[str]:
     if record.kind != "policy":
         return []
     state = status(record, on)
+    if state == "unknown" and record.validity_basis:
+        return ["政策没有执行起止日期（validity_basis 已说明原因）：查到设定期限的文件后补填 valid_from / valid_until"]
     if state == "unknown":
         return ["政策未写明有效期：请填写 valid_from / valid_until 和设定它们的文件 validity_basis"
                 "（查不到的在 validity_basis 中写明“以主管部门最新通知为准”）"]

@@ -16,6 +16,8 @@ import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+# Policy validity is judged on a fixed day, never the wall clock (issue 11).
+os.environ.setdefault("GOVBOT_TODAY", "2026-12-01")
 
 ROOT = Path(__file__).resolve().parent.parent
 KNOWLEDGE = ROOT / "knowledge"
