@@ -659,8 +659,6 @@ def judge(record: Record, profile: Profile, today: date | None = None) -> Verdic
             verdict.reason = "奖励对象为个人，企业本身不能作为受益主体申报"
             return verdict
         verdict.conditions = conditions_for(eligibility, profile)
-    if state == "unknown":
-        verdict.notes = "；".join(x for x in (verdict.notes, "政策未写明执行期限，请先向主管部门核实是否仍在执行") if x)
     if not verdict.conditions:
         # No eligibility block, or nothing in it a profile can decide: "eligible" would promise it to every
         # company. So an eligible verdict always has conditions to show.
@@ -678,6 +676,10 @@ def judge(record: Record, profile: Profile, today: date | None = None) -> Verdic
         verdict.status = "near"
     else:
         verdict.status = "eligible"
+    if state == "unknown" and verdict.status in ("eligible", "near"):
+        # Shown under 还需核对: a policy with no known period may have ended.
+        verdict.notes = "；".join(x.rstrip("。") for x in (verdict.notes, "政策未写明执行期限，请先向主管部门核实是否仍在执行")
+                                 if x)
     return verdict
 
 
