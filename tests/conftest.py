@@ -73,3 +73,17 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     get_settings.cache_clear()
     yield tmp_path / "home"
     get_settings.cache_clear()
+
+
+@pytest.fixture
+def before_expiry(monkeypatch: pytest.MonkeyPatch):
+    """Judge policies on 2025-06-01, while the 2025 employment policies (ended 2025-12-31) were in force.
+
+    For channel tests that use 一次性扩岗补助 as their example of a matchable policy.
+    """
+    from ingest.settings import get_settings
+
+    monkeypatch.setenv("GOVBOT_TODAY", "2025-06-01")
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
