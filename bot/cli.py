@@ -109,7 +109,7 @@ def check_command(
     paths: Annotated[list[Path], typer.Argument(help="知识文件或目录")],
     as_json: Annotated[bool, typer.Option("--json", help="输出 JSON")] = False,
 ) -> None:
-    """检查知识文件：必填字段、材料格式、一件事成员是否存在。"""
+    """检查知识文件：必填字段、材料格式、一件事成员与合并材料、政策有效期。"""
     from ingest.check import check_paths
 
     report = check_paths(paths)
@@ -118,9 +118,11 @@ def check_command(
     else:
         for line in report.errors:
             typer.echo(line)  # one error per line, never wrapped: editors jump to file:line
+        for line in report.warnings:
+            typer.echo(f"提醒 {line}")
         counts = report.as_json()["by_kind"]
         typer.echo(f"共 {len(report.records)} 条：" + "，".join(f"{k} {v}" for k, v in sorted(counts.items()))
-                   + f"；错误 {len(report.errors)} 个")
+                   + f"；错误 {len(report.errors)} 个，提醒 {len(report.warnings)} 个")
     raise typer.Exit(1 if report.errors else 0)
 
 

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from ingest import provenance, validity
 from ingest.chunking import days, material_line
 from ingest.schema import SECTION_LABELS, Record
 
@@ -132,7 +133,9 @@ NO_AMOUNT = "知识库未写明具体金额，以主管部门最新通知为准�
 
 
 def _policy(record: Record) -> list[str]:
-    lines = _lines("【支持标准】", [record.amount or NO_AMOUNT])
+    # An expired policy says so before its amount, so nobody reads the amount as on offer.
+    lines = [validity.notice(record)] if validity.status(record) == "expired" else []
+    lines += _lines("【支持标准】", [record.amount or NO_AMOUNT])
     if record.no_application_needed:
         lines.append("免申即享：符合条件的无需申请。")
     lines += _lines("【申报条件】", record.eligibility_text)
@@ -164,6 +167,7 @@ def _bundle(record: Record, records: dict[str, Record]) -> list[str]:
     members = [f"{i}. {records[m].title if m in records else m}" for i, m in enumerate(record.members, 1)]
     lines += _lines("【包含事项】", members)
     lines += _lines("【合并后的申请材料】", _materials(record))
+    lines += _lines("【联办免交】", [f"· {m.name}（{'、'.join(m.needed_by)}；{m.notes}）" for m in record.waived])
     lines += _lines("【办理时限】", _time(record))
     lines += _lines("【办理地点】", _where(record))
     return lines
@@ -172,10 +176,11 @@ def _bundle(record: Record, records: dict[str, Record]) -> list[str]:
 def compose(record: Record, intent: str, records: dict[str, Record]) -> Composed:
     """The answer body for ``intent`` about ``record``, quoting its fields completely."""
     if record.kind == "policy" and intent in ("subsidy", "eligibility", "fee", "other", "materials", "process"):
+        expired = [validity.notice(record)] if validity.status(record) == "expired" else []
         if intent == "materials" and record.materials:
-            body, key = _lines("【申报材料】", _materials(record)), "materials"
+            body, key = expired + _lines("【申报材料】", _materials(record)), "materials"
         elif intent == "eligibility":
-            body = _lines("【申报条件】", record.eligibility_text) + _lines(
+            body = expired + _lines("【申报条件】", record.eligibility_text) + _lines(
                 "【支持标准】", [record.amount] if record.amount else [])
             key = "eligibility"
         else:
@@ -222,9 +227,16 @@ def source_label(text: str) -> str:
 
 
 def source_line(record: Record) -> str:
+    """The lines every answer about ``record`` ends with, whoever composed its body.
+
+    A policy's validity and a warning about other regions' sources live here, not in the body, so an
+    LLM-written or quoted-passage answer carries them too.
+    """
     where = source_label(record.source_path or (record.sources[0] if record.sources else ""))
     line = f"来源：《{record.title}》（{where}）" if where else f"来源：《{record.title}》"
-    return line + (f"，更新于 {record.updated}" if record.updated else "")
+    line += f"，更新于 {record.updated}" if record.updated else ""
+    extra = [validity.footer(record), provenance.note(record)]
+    return "\n".join([*(x for x in extra if x), line])
 
 
 def not_stated(record: Record, intent: str, what: str = "") -> str:

@@ -27,6 +27,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from ingest import validity
 from ingest.schema import Eligibility, Record
 
 FIELD_LABELS: dict[str, str] = {
@@ -642,10 +643,15 @@ def conditions_for(eligibility: Eligibility, profile: Profile) -> list[Condition
     return out
 
 
-def judge(record: Record, profile: Profile) -> Verdict:
-    """One policy's verdict for one profile."""
+def judge(record: Record, profile: Profile, today: date | None = None) -> Verdict:
+    """One policy's verdict for one profile on ``today`` (default: the configured day)."""
     verdict = Verdict(record.id, record.title, "not_applicable", amount=record.amount,
                       how="；".join(record.how_to_apply), no_application_needed=record.no_application_needed)
+    state = validity.status(record, today)
+    if state in ("expired", "not_yet"):
+        # Whatever the profile, an expired policy is never 符合条件: nothing can be applied for.
+        verdict.reason = validity.notice(record, today).removeprefix("【已到期】").removeprefix("【尚未施行】")
+        return verdict
     eligibility = record.eligibility
     if eligibility is not None:
         verdict.notes = eligibility.notes
@@ -670,23 +676,27 @@ def judge(record: Record, profile: Profile) -> Verdict:
         verdict.status = "near"
     else:
         verdict.status = "eligible"
+    if state == "unknown" and verdict.status in ("eligible", "near"):
+        # Shown under 还需核对: a policy with no known period may have ended.
+        verdict.notes = "；".join(x.rstrip("。") for x in (verdict.notes, "政策未写明执行期限，请先向主管部门核实是否仍在执行")
+                                 if x)
     return verdict
 
 
-def match(profile: Profile, records: Records) -> MatchResult:
+def match(profile: Profile, records: Records, today: date | None = None) -> MatchResult:
     """Sort every policy among ``records`` (other kinds are ignored) into the four buckets, by id."""
     result = MatchResult()
     for record in sorted((r for r in _records(records) if r.kind == "policy"), key=lambda r: r.id):
-        verdict = judge(record, profile)
+        verdict = judge(record, profile, today)
         getattr(result, verdict.status).append(verdict)
     return result
 
 
-def match_data(data: object, records: Records) -> MatchResult:
+def match_data(data: object, records: Records, today: date | None = None) -> MatchResult:
     """Parse and match in one step, for channels that receive a profile as a dict."""
     policies = _records(records)
     profile, errors = parse_profile(data, policies)
-    result = match(profile, policies) if profile is not None else MatchResult()
+    result = match(profile, policies, today) if profile is not None else MatchResult()
     result.profile_errors = errors
     return result
 

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
+from ingest import validity
+from ingest.bundles import derive, unpromised
 from ingest.loaders import check_structured_file, stat_problem
 from ingest.pipeline import discover
 from ingest.schema import Record
@@ -15,16 +18,18 @@ from ingest.schema import Record
 class CheckReport:
     records: list[Record] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # reported, but the files may be ingested
 
     def as_json(self) -> dict:
         return {
             "records": len(self.records),
             "by_kind": dict(Counter(r.kind for r in self.records)),
             "errors": self.errors,
+            "warnings": self.warnings,
         }
 
 
-def check_paths(paths: list[Path]) -> CheckReport:
+def check_paths(paths: list[Path], today: date | None = None) -> CheckReport:
     """Validate every structured Markdown file under ``paths``; other formats only need to exist."""
     report = CheckReport()
     files, missing = discover(paths)
@@ -55,4 +60,16 @@ def check_paths(paths: list[Path]) -> CheckReport:
                 report.errors.append(f"{where[record.id]}: 一件事成员 {member} 不是办事指南")
         if record.kind == "bundle" and not record.members:
             report.errors.append(f"{where[record.id]}: 一件事套餐缺少 members")
+        if record.kind == "bundle":
+            _check_bundle(record, by_id, where[record.id], report)
+        report.warnings.extend(f"{where[record.id]}: {w}" for w in validity.problems(record, today))
     return report
+
+
+def _check_bundle(record: Record, by_id: dict[str, Record], path: str, report: CheckReport) -> None:
+    derived = derive(record, by_id)
+    report.errors.extend(f"{path}: {e}" for e in derived.errors)
+    promised = unpromised(record, by_id.values())
+    if promised:
+        report.errors.append(f"{path}: 一件事套餐的 summary/process 承诺办理{'、'.join(promised)}，"
+                             "但它不在 members 中：加入成员，或从承诺中删去")

@@ -34,7 +34,13 @@ def material_line(index: int, material: Material) -> str:
     if material.tolerance:
         parts.append("可容缺受理")
     line = "，".join(parts)
-    return f"{line}（{material.notes}）" if material.notes else line
+    # A bundle's derived line says which member items need the material.
+    notes = "；".join(x for x in (needed_by(material), material.notes) if x)
+    return f"{line}（{notes}）" if notes else line
+
+
+def needed_by(material: Material) -> str:
+    return f"{'、'.join(material.needed_by)}需要" if material.needed_by else ""
 
 
 def structured_sections(record: Record) -> list[Section]:

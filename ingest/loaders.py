@@ -422,6 +422,12 @@ def _parse_structured(text: str, path: Path) -> _Structured | None:
     ):
         if key in data:
             problems.append(_Problem(_node_line(root, (key,)), message, (key,)))
+    derived = {"waived"} | ({"materials"} if data.get("kind") == "bundle" else set())
+    for key in sorted(derived & data.keys()):
+        # A hand-written bundle list drifts from its members (issue 11): it is always computed.
+        problems.append(_Problem(_node_line(root, (key,)), f"一件事套餐的 {key} 由成员事项的材料清单自动合并生成，"
+                                 "请删除；套餐新增的材料写在 adds，共用或免交的材料写在 changes（并写明 reason）",
+                                 (key,)))
     fields = {key: value for key, value in data.items() if key not in {"source_path", "sections"}}
     record: Record | None = None
     try:

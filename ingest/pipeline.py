@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
+from ingest.bundles import derive_all
 from ingest.chunking import chunk_record
 from ingest.embeddings import embedder_name, passage_recipe
 from ingest.index import (
@@ -230,6 +231,9 @@ def ingest(
         # With no records left (--prune removed the last files) an empty generation becomes current:
         # keeping the old one would go on answering the removed items.
 
+        # Bundles are derived from the members being served in this generation, kept files' too, so an
+        # edited member guide changes every bundle it belongs to.
+        records, _ = derive_all(records)
         chunks = [chunk for record in records for chunk in chunk_record(record)]
         if chunks:
             vectors, embedded = _embed(chunks, embeddings, previous_vectors, report)

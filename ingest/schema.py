@@ -7,6 +7,7 @@ fields the guide parser could find and the rest of the text in ``sections``.
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -48,6 +49,18 @@ class Material(_Strict):
     copies: int | None = Field(default=None, ge=0)
     notes: str = ""
     tolerance: bool = False  # 容缺受理: may be handed in after acceptance
+    # Filled when a bundle's list is derived, not by authors: the member items that need this material.
+    needed_by: list[str] = []
+
+
+class BundleChange(_Strict):
+    """What a joint application changes in its members' lists; only these may differ from the members."""
+
+    material: str = Field(min_length=1)  # as a member guide names it
+    action: Literal["shared", "waived"]  # shared: one copy serves several members; waived: not needed at all
+    same_as: list[str] = []  # shared: other members' names for the same material
+    members: list[str] = []  # waived: only for these members (empty: every member that lists it)
+    reason: str = Field(min_length=1)  # why; shown to the visitor
 
 
 class TimeLimit(_Strict):
@@ -106,8 +119,12 @@ class Record(_Strict):
     phone: str = ""
     process: list[str] = []
     legal_basis: list[str] = []
-    # bundle
+    # bundle: the joint list is derived from the members' lists at ingest (ingest/bundles.py) and
+    # written into `materials`; the file states only what the bundle adds and changes.
     members: list[str] = []
+    adds: list[Material] = []
+    changes: list[BundleChange] = []
+    waived: list[Material] = []  # derived: member materials the joint application does not need, with why
     # policy
     amount: str = ""
     amount_max_wan: float | None = None
@@ -117,6 +134,11 @@ class Record(_Strict):
     deadline: str = ""
     no_application_needed: bool = False  # 免申即享
     issuer: str = ""
+    # policy validity: dates as YYYY-MM-DD; an empty valid_until with a basis means no end date is set
+    valid_from: str = ""
+    valid_until: str = ""
+    validity_basis: str = ""  # the document that sets the period
+    successor_hint: str = ""  # where to check for a follow-up policy once this one ends
     # provenance
     sources: list[str] = []
     updated: str = ""
@@ -126,11 +148,18 @@ class Record(_Strict):
     source_path: str = ""
     parsed: bool = False  # read from an unstructured document (its kind and fields are the parser's guess)
 
-    @field_validator("updated", mode="before")
+    @field_validator("updated", "valid_from", "valid_until", mode="before")
     @classmethod
     def _date_to_str(cls, value: object) -> object:
         # YAML turns 2026-11-01 into a date; we keep it as text.
         return value.isoformat() if hasattr(value, "isoformat") else value
+
+    @field_validator("valid_from", "valid_until")
+    @classmethod
+    def _iso_date(cls, value: str) -> str:
+        if value and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+            raise ValueError("日期须写成 YYYY-MM-DD，例如 2027-12-31")
+        return value
 
     @field_validator("id", mode="before")
     @classmethod

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from functools import lru_cache
 from pathlib import Path
 
@@ -21,6 +22,8 @@ class Settings(BaseSettings):
     chroma_port: int = 8000
 
     # Answer engine
+    # The day policy validity is judged on (YYYY-MM-DD); unset: the system date. Pinned in tests.
+    govbot_today: date | None = None
     govbot_min_confidence: float | None = None  # None: the fitted threshold
 
     # Optional LLM composer (any OpenAI-compatible endpoint)

@@ -16,6 +16,8 @@ import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+# Policy validity is judged on a fixed day, never the wall clock (issue 11).
+os.environ.setdefault("GOVBOT_TODAY", "2026-12-01")
 
 ROOT = Path(__file__).resolve().parent.parent
 KNOWLEDGE = ROOT / "knowledge"
@@ -70,4 +72,18 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("GOVBOT_HOME", str(tmp_path / "home"))
     get_settings.cache_clear()
     yield tmp_path / "home"
+    get_settings.cache_clear()
+
+
+@pytest.fixture
+def before_expiry(monkeypatch: pytest.MonkeyPatch):
+    """Judge policies on 2025-06-01, while the 2025 employment policies (ended 2025-12-31) were in force.
+
+    For channel tests that use 一次性扩岗补助 as their example of a matchable policy.
+    """
+    from ingest.settings import get_settings
+
+    monkeypatch.setenv("GOVBOT_TODAY", "2025-06-01")
+    get_settings.cache_clear()
+    yield
     get_settings.cache_clear()

@@ -158,8 +158,11 @@ def test_persons_only_policy_is_never_eligible(policies):
                          taxpayer="一般纳税人", rd_ratio=0.1, new_hires=10, fixed_asset_investment_wan=1000)
     result = match(everything, policies)
     reasons = {v.id: v.missing for v in result.not_applicable}
-    assert set(reasons) == PERSONS_ONLY
-    assert all("个人" in reason for reason in reasons.values())
+    # Besides persons-only policies, only those that ended (issue 11) are not applicable to this profile.
+    expired = {"policy-job-expansion", "policy-stable-jobs-return"}
+    assert set(reasons) == PERSONS_ONLY | expired
+    assert all("个人" in reasons[pid] for pid in PERSONS_ONLY)
+    assert all("已经到期" in reasons[pid] for pid in expired)
 
 
 def test_negative_industry_list_excludes_narrower_industries_too():
@@ -182,7 +185,7 @@ def test_policy_with_nothing_a_profile_can_decide_is_not_promised_to_everyone(po
     # Regression: policies whose conditions exist only in prose came out "eligible" for an empty profile.
     result = match(Profile(industry="制造业", in_zone=True), policies)
     undecided = {v.id: v for v in result.undecided}
-    for policy_id in ("policy-jiebang", "policy-specialized-new", "policy-stable-jobs-return"):
+    for policy_id in ("policy-jiebang", "policy-specialized-new"):  # stable-jobs-return has ended (issue 11)
         assert policy_id in undecided and policy_id not in [v.id for v in result.eligible]
         assert "无法按企业档案自动判断" in undecided[policy_id].missing
     assert "无法按企业档案自动判断" in render_text(result)

@@ -510,7 +510,8 @@ def test_good_upload_is_ingested_and_answerable(home, monkeypatch, tmp_path, fee
 #   policy-rd-investment-reward certifications_all [规模以上企业]
 #   policy-vat-refund          certifications_all [增值税一般纳税人]
 #   policy-six-taxes-two-fees  certifications_any [增值税小规模纳税人, 小型微利企业, 个体工商户]
-#   policy-small-profit-tax    max_employees 300;  policy-job-expansion  min_new_hires 1
+#   policy-small-profit-tax    max_employees 300;  policy-job-expansion  min_new_hires 1 (ended 2025-12-31: these
+#   tests judge on 2025-06-01 through the before_expiry fixture)
 #   policy-stable-growth, policy-incubator, policy-financing-reward  in_zone: true only
 
 SODIUM_HNTE = {"industry": "钠电", "in_zone": True, "employees": 120, "revenue_wan": 8000, "founded_year": 2019,
@@ -534,7 +535,7 @@ def _section(html: str, anchor: str) -> str:
     return found.group(1)
 
 
-def test_api_match_full_profile(client, engine):
+def test_api_match_full_profile(before_expiry, client, engine):
     from bot.matcher import as_json, match_data
 
     response = client.post("/api/match", json=SODIUM_HNTE)
@@ -559,7 +560,7 @@ def test_api_match_full_profile(client, engine):
     assert not {"policy-science-award", "policy-talent-subsidy"} & (set(eligible) | set(near))
 
 
-def test_api_match_near_names_the_missing_condition(client):
+def test_api_match_near_names_the_missing_condition(before_expiry, client):
     profile = {"industry": "锂电", "in_zone": False, "employees": 400, "certifications": [],
                "taxpayer": "小规模纳税人", "new_hires": 0}
     response = client.post("/api/match", json=profile)
@@ -587,7 +588,7 @@ def test_api_match_partial_profile_says_what_is_missing(client):
     assert needs["policy-hnte-award"] == ["certifications"]
 
 
-def test_api_match_bad_input_is_422_with_partial_results(client):
+def test_api_match_bad_input_is_422_with_partial_results(before_expiry, client):
     response = client.post("/api/match", json={"employees": -5, "industry": "钢铁冶炼", "in_zone": True,
                                                "new_hires": 3})
     assert response.status_code == 422
@@ -602,7 +603,7 @@ def test_api_match_bad_input_is_422_with_partial_results(client):
     assert needs["policy-small-profit-tax"] == ["employees"]
 
 
-def test_api_match_contradictions(client):
+def test_api_match_contradictions(before_expiry, client):
     profile = {"in_zone": True, "employees": 10, "new_hires": 20, "taxpayer": "小规模纳税人",
                "certifications": ["增值税一般纳税人"]}
     response = client.post("/api/match", json=profile)
@@ -697,7 +698,7 @@ def test_match_page_partial_profile_lists_what_to_add(client):
     assert "industry（" not in html and "taxpayer（" not in html  # labels, never field keys
 
 
-def test_match_page_bad_input_is_explained_next_to_the_form(client):
+def test_match_page_bad_input_is_explained_next_to_the_form(before_expiry, client):
     form = {"go": "1", "industry": "钢铁冶炼", "in_zone": "是", "employees": "-5", "new_hires": "3",
             "rd_ratio": "5"}
     response = client.get("/match", params=form)

@@ -60,7 +60,8 @@ from bot.web.match_form import (
     read_form,
     submitted,
 )
-from ingest.chunking import days
+from ingest import provenance, validity
+from ingest.chunking import days, needed_by
 from ingest.schema import SECTION_LABELS, Record
 from ingest.settings import Settings
 
@@ -232,6 +233,8 @@ def create_app(engine: Engine, settings: Settings, store_dir: Path, feedback: Fe
     templates.env.globals.update(
         KIND_LABELS=KIND_LABELS, SECTION_LABELS=SECTION_LABELS, INTENT_LABELS=INTENT_LABELS,
         STATUS_LABELS=STATUS_LABELS, is_url=is_url, source_label=source_label, form_label=form_label,
+        validity_notice=validity.notice, validity_status=validity.status, source_tag=provenance.source_tag,
+        provenance_note=provenance.note, needed_by=needed_by,
     )
     templates.env.filters["days"] = days
     templates.env.filters["plain_labels"] = plain_labels
