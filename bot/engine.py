@@ -30,7 +30,7 @@ from bot.answerability import (
 )
 from bot.intent import content, detect_intent, residue
 from bot.normalize import clean, expand
-from bot.passages import best_passage, blank_slot, passage_answers
+from bot.passages import CUES, best_passage, blank_slot, kinds_stated, passage_answers
 from bot.retrieval import ItemHit, Retriever
 from bot.terms import answer_units, covered, salient_terms
 from ingest.embeddings import EmbedderError, embedder_name, load_embeddings
@@ -107,6 +107,7 @@ class Engine:
         self._corpus = ""
         self._chars: set[str] = set()
         self._offers_money: set[str] = set()
+        self._kinds: dict[str, frozenset[str]] = {}
         self._bundles_of: dict[str, list[str]] = {}
         self._all_name_grams: set[str] = set()
         self.model = model or shipped_model()
@@ -169,12 +170,13 @@ class Engine:
         corpus = "\n".join(joined.values())
         # An ingested notice that pays money (奖补 with an amount) answers "how much" like a policy does;
         # an item the knowledge base's authors typed says what it is.
+        kinds = {rid: kinds_stated(record) for rid, record in generation.records.items()}
         offers_money = {rid for rid, text in joined.items()
                         if generation.records[rid].parsed and _MONEY_WORD.search(text) and _AMOUNT.search(text)}
         (self._generation, self._retriever, self._name_grams, self._texts, self._names, self._corpus,
-         self._chars, self._bundles_of, self._all_name_grams, self._offers_money) = (
+         self._chars, self._bundles_of, self._all_name_grams, self._offers_money, self._kinds) = (
             generation, retriever, name_grams, joined, names, corpus, set(corpus), bundles_of, all_name_grams,
-            offers_money)
+            offers_money, kinds)
 
     # ----- retrieval -----
     def rank(self, question: str, limit: int = 10) -> list[ItemHit]:
@@ -252,6 +254,7 @@ class Engine:
                                        or (is_policy and intent in ("materials", "time", "where", "process",
                                                                     "condition", "fee"))),
                 "has_section": float(C.has_section(record, self._intent_for(record, intent))),
+                "states_kind": float(intent not in CUES or intent in self._kinds.get(hit.record_id, ())),
                 "n_terms": min(len(terms), 6) / 6,
             }
             out.append(Candidate(hit.record_id, values))
