@@ -65,6 +65,7 @@ from bot import texts
 from bot.answer import AnswerResult, Block, BlockKind
 from bot.intent import FIRST_INTENT, INTENTS, Intent, as_intent
 from bot.matcher import (
+    NUMBER_UNITS,
     PLAIN_LABELS,
     TAXPAYER_CHOICES,
     MatchResult,
@@ -222,6 +223,8 @@ MATCH_FIELDS: tuple[str, ...] = tuple(texts.MATCH_QUESTIONS)  # the order the qu
 MATCH_ASKING = 1  # the ConversationHandler's only state; which question is current lives in user_data
 MATCH_IDLE = 30 * 60.0  # seconds without an answer after which /match is abandoned
 INDUSTRY_BUTTONS = 12
+# Each numeric field's first unit after its value (120人, 2019年); the 万元 fields say it in the label.
+MATCH_UNITS = {field: units[0] for field, units in NUMBER_UNITS.items() if units and units[0] != "万元"}
 RESULT_BUTTONS = 8
 
 
@@ -269,7 +272,7 @@ def _show_value(field: str, value: Any) -> str:
         return f"{value * 100:.4f}".rstrip("0").rstrip(".") + "%"
     if isinstance(value, float):
         value = f"{value:.4f}".rstrip("0").rstrip(".")
-    return f"{value}{texts.MATCH_UNITS.get(field, '')}"
+    return f"{value}{MATCH_UNITS.get(field, '')}"
 
 
 def render_match(answers: dict[str, Any], result: MatchResult, *, with_buttons: bool = False) -> str:

@@ -76,15 +76,7 @@ STATUS_LABELS = {
     "added": "新增", "updated": "更新", "unchanged": "未变", "removed": "移除", "failed": "失败",
     "missing": "源文件已删除（保留）",
 }
-ERROR_TEXT = {
-    400: "请求有误，请检查后重试。",
-    401: "需要管理口令。",
-    404: "页面不存在，请从首页重新查找。",
-    405: "不支持这种访问方式。",
-    409: "另一个导入正在进行，请稍后再试。",
-    413: "上传的内容过大。",
-    500: "系统出错了，请稍后再试，或到自贡高新区政务服务中心窗口咨询。",
-}
+ERROR_TEXT = messages.HTTP_ERRORS
 
 # A front-desk question is a sentence; a 10,000-character paste is cut here so it cannot tie up
 # retrieval (the embedder reads every window of the text), and the page says so.
