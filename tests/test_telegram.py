@@ -264,12 +264,14 @@ async def test_feedback_is_stored(bot, api: FakeBotAPI, feedback: FeedbackStore)
 
 
 async def test_long_answer_is_split(bot, api: FakeBotAPI, engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot.answer import Suggestion
     from bot.engine import AnswerResult
 
     body = "\n".join(f"{i:03d}. " + "很长的说明文字" * 12 for i in range(70))
     assert len(body) >= 6000
     monkeypatch.setattr(engine, "ask", lambda q, s=None: AnswerResult(
-        body, grounded=True, intent="materials", record_ids=["company-setup"], suggestions=["要多久？"],
+        body, grounded=True, intent="materials", record_ids=["company-setup"],
+        follow_ups=[Suggestion("company-setup", "time", "要多久？")],
         state={"record_id": "company-setup", "intent": "materials"}))
     await api.ask(USER, "长答案")
     parts = api.messages(USER)

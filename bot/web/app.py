@@ -33,9 +33,11 @@ from starlette.datastructures import MutableHeaders, UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from bot import messages
 from bot.compose import is_url, source_label
 from bot.engine import AnswerResult, Engine
 from bot.feedback import FeedbackStore
+from bot.intent import INTENTS
 from bot.matcher import (
     PLAIN_LABELS,
     TAXPAYER_CHOICES,
@@ -69,26 +71,12 @@ log = logging.getLogger(__name__)
 
 HERE = Path(__file__).resolve().parent
 KIND_LABELS = {"guide": "办事指南", "bundle": "一件事", "policy": "惠企政策", "document": "其他文件"}
-INTENT_LABELS = {
-    "materials": "申请材料", "condition": "受理条件", "time": "办理时限", "validity": "证照有效期", "fee": "收费标准",
-    "where": "办理地点", "process": "办理流程", "bundle": "一件事", "subsidy": "补贴金额",
-    "eligibility": "申报条件", "other": "其他",
-}
+INTENT_LABELS = {str(intent): info.label for intent, info in INTENTS.items()}  # the admin page's chart
 STATUS_LABELS = {
     "added": "新增", "updated": "更新", "unchanged": "未变", "removed": "移除", "failed": "失败",
     "missing": "源文件已删除（保留）",
 }
-ERROR_TEXT = {
-    400: "请求有误，请检查后重试。",
-    401: "需要管理口令。",
-    404: "页面不存在，请从首页重新查找。",
-    405: "不支持这种访问方式。",
-    409: "另一个导入正在进行，请稍后再试。",
-    413: "上传的内容过大。",
-    500: "系统出错了，请稍后再试，或到自贡高新区政务服务中心窗口咨询。",
-}
-EXAMPLES = ["开公司需要哪些材料？", "食品经营许可要多久？", "高新技术企业认定有什么奖励？",
-            "注销公司怎么办？"]
+ERROR_TEXT = messages.HTTP_ERRORS
 
 # A front-desk question is a sentence; a 10,000-character paste is cut here so it cannot tie up
 # retrieval (the embedder reads every window of the text), and the page says so.
@@ -348,7 +336,7 @@ def create_app(engine: Engine, settings: Settings, store_dir: Path, feedback: Fe
             state_qs = "&" + urlencode({"rid": state["record_id"], "intent": state.get("intent", "other")})
         response = page(request, "index.html", q=question, truncated=truncated, result=result, record=record,
                         state=state, state_qs=state_qs, browse=browse(all_records), kind=kind, dept=dept,
-                        examples=EXAMPLES, max_question=MAX_QUESTION)
+                        examples=messages.EXAMPLES, max_question=MAX_QUESTION)
         return remember_visitor(response, vid, new)
 
     @app.post("/feedback", response_class=HTMLResponse)
