@@ -4,7 +4,8 @@ tests/fixtures/answers_before_blocks.json was recorded on the fixture knowledge 
 that returned one formatted string (commit 7b36108): 28 questions, 4 conversations, and what every
 Telegram section button showed then, when it asked the engine a short question ("材料？") about the
 item in view. The block answers must render to exactly that text, and `answer_section(record, intent)`
-must show exactly what the button showed.
+must show exactly what the button showed. When a refit of the answerability model changes which items a
+refusal suggests, re-record the file with the same questions (only those lines may move).
 """
 
 from __future__ import annotations
