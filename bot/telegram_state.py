@@ -32,7 +32,7 @@ from telegram.ext import (
     PersistenceInput,
 )
 
-from bot.services.state import ConversationStore, StateKey
+from bot.services.state import ConversationStore, StateKey, dumps
 
 log = logging.getLogger(__name__)
 
@@ -56,14 +56,23 @@ class DatabasePersistence(BasePersistence[dict, dict, dict]):
         super().__init__(store_data=PersistenceInput(bot_data=False, chat_data=True, user_data=True,
                                                      callback_data=False), update_interval=60)
         self.store = store
-        self.seen: dict[StateKey, str | None] = {}  # the version this process last read or wrote
+        # (version, text) of each row as this process last read or wrote it; (None, None): no row.
+        self.copies: dict[StateKey, tuple[str | None, str | None]] = {}
 
     async def _put(self, scope: str, key: str, value: Any) -> None:
-        self.seen[(scope, key)] = await asyncio.to_thread(self.store.put, scope, key, value)
+        # PTB hands over every chat and user an update touched, changed or not, and again at shutdown.
+        # Writing an unchanged copy would undo what another replica wrote since: only changes are written.
+        text = dumps(value)
+        if self.copies.get((scope, key), (None, None))[1] == text:
+            return
+        version = await asyncio.to_thread(self.store.put_text, scope, key, text)
+        self.copies[(scope, key)] = (version, text)
 
     async def _drop(self, scope: str, key: str) -> None:
+        if (scope, key) in self.copies and self.copies[(scope, key)][0] is None:
+            return
         await asyncio.to_thread(self.store.delete, scope, key)
-        self.seen[(scope, key)] = None
+        self.copies[(scope, key)] = (None, None)
 
     # Nothing is loaded at start-up: SharedStateProcessor reads each chat's rows when it needs them.
     async def get_chat_data(self) -> dict[int, dict]:
@@ -134,9 +143,9 @@ class DatabasePersistence(BasePersistence[dict, dict, dict]):
         rows = await asyncio.to_thread(self.store.get_many, list(wanted))
         for row_key, (kind, target) in wanted.items():
             version, value = rows.get(row_key, (None, None))
-            if version == self.seen.get(row_key):
+            if version == self.copies.get(row_key, (None, None))[0]:
                 continue  # our copy is the latest (or neither exists)
-            self.seen[row_key] = version
+            self.copies[row_key] = (version, None if version is None else dumps(value))
             if kind == "data":
                 target.clear()
                 target.update(value or {})

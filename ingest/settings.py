@@ -36,9 +36,15 @@ class Settings(BaseSettings):
     telegram_bot_token: str | None = None
     telegram_admin_ids: str = ""
     govbot_telegram_base_url: str | None = None
+    # Webhook for `govbot serve` (several replicas behind a load balancer cannot long-poll); unset: polling.
+    govbot_telegram_webhook_url: str | None = Field(default=None, description="Telegram 推送更新的公网地址")
+    govbot_telegram_webhook_listen: str = "0.0.0.0"
+    govbot_telegram_webhook_port: int = Field(default=8443, ge=1, le=65535)
+    govbot_telegram_webhook_secret: str | None = None
 
     # Web
     govbot_admin_token: str | None = None
+    # Usage log, feedback and conversation state; PostgreSQL when replicas share conversations.
     govbot_database_url: str | None = None
 
     @property

@@ -80,6 +80,11 @@ def _hashable(key: Any) -> Any:
     return tuple(_hashable(k) for k in key) if isinstance(key, list) else key
 
 
+def dumps(value: Any) -> str:
+    """The stored text of a value (equal values give equal text: a writer can tell nothing changed)."""
+    return json.dumps(encode(value), ensure_ascii=False)
+
+
 class ConversationStore:
     """Read and write conversation state rows; blocking calls (channels run them in a worker thread)."""
 
@@ -104,9 +109,12 @@ class ConversationStore:
 
     def put(self, scope: str, key: str, value: Any) -> str:
         """Write the value; returns its new version."""
+        return self.put_text(scope, key, dumps(value))
+
+    def put_text(self, scope: str, key: str, text: str) -> str:
+        """Write a value already turned into text by dumps(); returns its new version."""
         version = uuid.uuid4().hex
-        values = {"data": json.dumps(encode(value), ensure_ascii=False), "version": version,
-                  "updated_at": dt.datetime.now()}
+        values = {"data": text, "version": version, "updated_at": dt.datetime.now()}
         with self.db.begin() as conn:
             self._upsert(conn, scope, key, values)
         return version
