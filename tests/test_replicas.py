@@ -172,3 +172,24 @@ async def test_one_conversation_across_two_replicas(tmp_path: Path, api: FakeBot
                     await proc.wait()
             log.close()
         await proxy.stop()
+
+
+def test_compose_file_matches_the_settings_and_the_load_balancer() -> None:
+    """compose.yaml cannot be run here (no Docker); what it says must at least be what the code reads."""
+    import re
+
+    import yaml
+
+    from ingest.settings import Settings
+
+    compose = yaml.safe_load((ROOT / "compose.yaml").read_text(encoding="utf-8"))
+    assert {"app", "lb", "chroma", "postgres"} <= set(compose["services"])
+    app = compose["services"]["app"]
+    assert app["deploy"]["replicas"] >= 2
+    fields = set(Settings.model_fields)
+    assert {name.lower() for name in app["environment"]} <= fields, set(app["environment"])
+    assert app["environment"]["GOVBOT_DATABASE_URL"].startswith("postgresql://")
+    nginx = (ROOT / "deploy" / "nginx.conf").read_text(encoding="utf-8")
+    assert re.search(r"location /telegram \{\s*proxy_pass http://govbot_telegram;", nginx)
+    assert f"server app:{app['environment']['GOVBOT_TELEGRAM_WEBHOOK_PORT']};" in nginx
+    assert "server app:8000;" in nginx and "8000" in (ROOT / "Dockerfile").read_text(encoding="utf-8")
