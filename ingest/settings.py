@@ -14,7 +14,7 @@ class Settings(BaseSettings):
     # An empty variable means "not set" (the Dockerfile sets GOVBOT_EMBEDDING="" when no ST model is baked in).
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore", env_ignore_empty=True)
 
-    govbot_home: Path = Field(default=Path("./data"), description="数据目录：索引、数据库、会话状态")
+    govbot_home: Path = Field(default=Path("./data"), description="数据目录：索引、默认的 SQLite 数据库、上传文件")
     govbot_embedding: str = Field(default="e5", description="e5 | use | hash | st:<模型名或路径>")
     govbot_knowledge_dir: Path = Field(default=Path("./knowledge"), description="/reload 与管理页重新导入的目录")
     govbot_max_file_mb: int = Field(default=20, ge=1)
