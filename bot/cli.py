@@ -286,7 +286,10 @@ def serve_command(store: StoreOpt = None, host: HostOpt = "127.0.0.1", port: Por
                            daemon=True, name="web")
     web.start()
     err.print(f"网页：http://{host}:{port}/；Telegram 机器人启动中")
-    code = run_telegram(services=services)
+    # Replicas take Telegram's updates by webhook (the load balancer spreads them); one process may poll.
+    code = run_telegram(services=services, webhook_url=settings.govbot_telegram_webhook_url,
+                        listen=settings.govbot_telegram_webhook_listen, port=settings.govbot_telegram_webhook_port,
+                        secret=settings.govbot_telegram_webhook_secret)
     if code and web.is_alive():
         # A bad token or an unreachable Telegram must not take the service hall's web page down too.
         err.print("[yellow]Telegram 机器人未能启动（原因见上），网页继续服务；修正后重启 govbot serve。[/yellow]")

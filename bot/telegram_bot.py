@@ -54,8 +54,6 @@ from telegram.ext import (
     ConversationHandler,
     Defaults,
     MessageHandler,
-    PersistenceInput,
-    PicklePersistence,
     TypeHandler,
     filters,
 )
@@ -79,10 +77,12 @@ from bot.matcher import (
     render_text,
     typed_value,
 )
+from bot.telegram_state import DatabasePersistence, SharedStateProcessor
 
 if TYPE_CHECKING:  # imported late below: they load the index libraries, and token errors come first
     from bot.services.admin import AdminService
     from bot.services.container import Services
+    from bot.services.state import ConversationStore
 
 log = logging.getLogger(__name__)
 
@@ -1088,14 +1088,15 @@ def render_reload(summary: Any, max_failed: int = 30) -> list[str]:
 
 def build_application(engine: Any, settings: Any, store_dir: Path, feedback: Any, *,
                       admin: AdminService | None = None,
-                      persistence_path: Path | None = None, timeout: float = 10.0,
+                      state: ConversationStore | None = None, timeout: float = 10.0,
                       network_retries: int = 3, retry_backoff: float = 0.5, max_retries_429: int = 3,
                       flood_max: int = FLOOD_MAX, flood_window: float = FLOOD_WINDOW,
                       overall_rate: float = 30, group_rate: float = 20) -> Application:
     """The whole Telegram application, wired in one place (python-telegram-bot examples style).
 
     ``settings`` provides telegram_bot_token, telegram_admin_ids, govbot_telegram_base_url,
-    govbot_home and govbot_knowledge_dir. Keyword arguments exist for tests and the benchmark.
+    govbot_home, govbot_knowledge_dir and database_url (where ``state``, the conversation state shared by
+    replicas, lives unless given). Keyword arguments exist for tests and the benchmark.
     """
     token = (settings.telegram_bot_token or "").strip()
     problem = token_problem(token)
@@ -1103,12 +1104,14 @@ def build_application(engine: Any, settings: Any, store_dir: Path, feedback: Any
         raise ValueError(problem)
     govbot = GovBot(engine, settings, store_dir, feedback, flood_max=flood_max, flood_window=flood_window,
                     admin=admin)
-    path = Path(persistence_path or Path(settings.govbot_home) / "telegram.pickle")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # Only chat_data (the engine's conversation state and recent answers) needs to survive a restart.
-    persistence = PicklePersistence(
-        filepath=path, update_interval=5,
-        store_data=PersistenceInput(bot_data=False, chat_data=True, user_data=False, callback_data=False))
+    if state is None:
+        from bot.services.state import ConversationStore
+
+        state = ConversationStore(settings.database_url)
+    # chat_data (the engine's state, recent answers), user_data and /match's step live in the database,
+    # read before and written after every update: a restart or another replica continues the conversation.
+    persistence = DatabasePersistence(state)
+    processor = SharedStateProcessor(persistence)  # chats in parallel, each chat in order
     builder = (
         ApplicationBuilder()
         .token(token)
@@ -1117,7 +1120,7 @@ def build_application(engine: Any, settings: Any, store_dir: Path, feedback: Any
         .rate_limiter(RetryingRateLimiter(network_retries=network_retries, backoff=retry_backoff,
                                           max_retries=max_retries_429, overall_max_rate=overall_rate,
                                           group_max_rate=group_rate))
-        .concurrent_updates(True)  # chats in parallel; GovBot keeps each chat in order
+        .concurrent_updates(processor)
         .connect_timeout(timeout).read_timeout(timeout).write_timeout(timeout).pool_timeout(timeout)
         .get_updates_connect_timeout(timeout).get_updates_read_timeout(timeout)
         .get_updates_write_timeout(timeout).get_updates_pool_timeout(timeout)
@@ -1127,6 +1130,7 @@ def build_application(engine: Any, settings: Any, store_dir: Path, feedback: Any
     if settings.govbot_telegram_base_url:
         builder = builder.base_url(settings.govbot_telegram_base_url)
     application = builder.build()
+    processor.bind(application)
     application.bot_data["govbot"] = govbot  # bot_data is not persisted; tests reach the handlers here
 
     application.add_handler(TypeHandler(Update, govbot.flood_guard), group=-1)
@@ -1180,10 +1184,10 @@ def match_conversation(govbot: GovBot, new_text: filters.BaseFilter) -> Conversa
             ]},
             fallbacks=[CommandHandler("cancel", govbot.match_cancel)],
             allow_reentry=True,  # /match again starts over
-            # Keyed by (chat, user). Not persistent: user_data, which holds the answers, is not persisted
-            # either, so after a restart the user starts over rather than resuming half a profile.
+            # Keyed by (chat, user). Persistent like user_data, which holds the answers: the next answer may
+            # reach another replica, or this one after a restart.
             per_chat=True, per_user=True, per_message=False,
-            name="match",
+            name="match", persistent=True,
         )
 
 
@@ -1236,7 +1240,7 @@ def run_telegram(store_dir: Path | None = None, webhook_url: str | None = None, 
     if not services.engine.records:
         print(texts.KB_EMPTY.format(store=services.store_dir), file=sys.stderr)
     application = build_application(services.engine, services.settings, services.store_dir, services.feedback,
-                                    admin=services.admin)
+                                    admin=services.admin, state=services.state)
     try:
         if hook:
             print(texts.STARTING_WEBHOOK.format(url=webhook_url, listen=listen, port=port), file=sys.stderr)
