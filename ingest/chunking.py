@@ -101,11 +101,25 @@ def text_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+def indexed_sections(record: Record) -> list[Section]:
+    """What retrieval sees of a record. A bundle's derived materials are its members' lists, which the
+    members' own chunks already hold: indexed twice they would make every bundle look like the answer to
+    a question about one of its members, so a bundle is found by what it says itself (what it adds)."""
+    sections = record_sections(record)
+    if record.kind != "bundle":
+        return sections
+    itself = f"《{record.title}》联办"  # how ingest/bundles.py marks what the bundle adds
+    own = [m for m in record.materials if not m.needed_by or m.needed_by == [itself]]
+    text = "\n".join(material_line(i, m) for i, m in enumerate(own, 1))
+    return [Section(key=s.key, heading=s.heading, text=text) if s.key == "materials" else s
+            for s in sections if s.key != "materials" or text]
+
+
 def chunk_record(record: Record) -> list[Document]:
     """Chunks of one record; ids are ``<record id>#<section key>[-n]`` so re-ingests replace, never add."""
     documents: list[Document] = []
     seen: dict[str, int] = {}
-    for section in record_sections(record):
+    for section in indexed_sections(record):
         pieces = _SPLITTER.split_text(section.text) if len(section.text) > MAX_CHUNK_CHARS else [section.text]
         for piece in pieces:
             n = seen.get(section.key, 0)

@@ -230,3 +230,17 @@ def test_of_two_pages_about_one_item_the_one_that_states_what_was_asked_answers(
     answer = Engine(store).ask("建设项目环境影响评价审批要多久")
     assert answer.grounded and answer.sources[0]["source"].endswith("eia-time.txt")
     assert "30个工作日" in answer.answer
+
+
+def test_a_bundle_is_found_by_what_it_says_not_by_its_members_lists(small_engine):
+    # The bundle's derived list repeats every member's materials; indexed, it made the bundle the top
+    # hit for questions about one member. Retrieval sees what the bundle adds; answers show the whole list.
+    from ingest.chunking import chunk_record
+
+    bundle = small_engine.records["demo-bundle-bakery"]
+    member = small_engine.records["demo-shop-sign"]
+    indexed = "\n".join(c.page_content for c in chunk_record(bundle))
+    assert "开烘焙店“一件事”申请表" in indexed
+    assert not any(m.name in indexed for m in member.materials)
+    answer = small_engine.ask("开烘焙店一件事需要哪些材料").answer
+    assert "开烘焙店“一件事”申请表" in answer and all(m.name in answer for m in member.materials)
