@@ -1,0 +1,199 @@
+"""What one client may make the server do: body size, request rate, admin sessions and guesses.
+
+Everything is in memory and per process (`govbot web` runs one). A restart forgets the counters
+and signs every admin out, which is the safe direction.
+"""
+
+from __future__ import annotations
+
+import hmac
+import math
+import secrets
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+MAX_CLIENTS = 10_000  # counters kept at most; the least recently seen client is forgotten first
+MAX_SESSIONS = 1_000
+
+
+def client_key(scope: Scope) -> str:
+    """The peer address. X-Forwarded-For is not trusted: any client could set it."""
+    client = scope.get("client")
+    return client[0] if client else "unknown"
+
+
+class BodyTooLarge(HTTPException):
+    """Raised from ``receive`` once a body passes its cap; the app's handler shows the Chinese page."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(413, detail)
+
+
+class BodyLimit:
+    """Caps every request body while it streams, chunked or not, before anything spools it to disk.
+
+    A declared Content-Length over the cap is refused on the first read, without reading; a
+    chunked body is counted and cut at the cap (reliability F3: 1 GB chunked was written to disk).
+    """
+
+    def __init__(self, app: ASGIApp, default: int, per_path: dict[str, int], messages: dict[int, str]) -> None:
+        self.app = app
+        self.default = default
+        self.per_path = per_path
+        self.messages = messages  # limit -> the message shown when it is passed
+
+    def limit_for(self, path: str) -> int:
+        return self.per_path.get(path.rstrip("/") or "/", self.default)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = self.limit_for(scope.get("path", ""))
+        message = self.messages.get(limit, "请求内容过大。")
+        declared = _content_length(scope)
+        seen = 0
+
+        async def limited() -> Message:
+            nonlocal seen
+            if declared is not None and declared > limit:
+                raise BodyTooLarge(message)
+            event = await receive()
+            if event["type"] == "http.request":
+                seen += len(event.get("body", b""))
+                if seen > limit:
+                    raise BodyTooLarge(message)
+            return event
+
+        await self.app(scope, limited, send)
+
+
+def _content_length(scope: Scope) -> int | None:
+    for key, value in scope.get("headers", []):
+        if key == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None
+
+
+class RateLimiter:
+    """A token bucket per client: ``burst`` requests at once, then ``per_minute`` a minute."""
+
+    def __init__(self, per_minute: int, burst: int) -> None:
+        self.rate = per_minute / 60.0
+        self.burst = float(burst)
+        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()  # key -> (tokens, last time)
+        self._lock = threading.Lock()
+
+    def take(self, key: str, now: float | None = None) -> float:
+        """0 when the request may go ahead, else the seconds until it may."""
+        if self.rate <= 0:
+            return 0.0
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            tokens, last = self._buckets.pop(key, (self.burst, now))
+            tokens = min(self.burst, tokens + (now - last) * self.rate)
+            wait = 0.0 if tokens >= 1 else (1 - tokens) / self.rate
+            self._buckets[key] = (tokens - 1 if tokens >= 1 else tokens, now)
+            while len(self._buckets) > MAX_CLIENTS:
+                self._buckets.popitem(last=False)
+        return wait
+
+
+@dataclass
+class Session:
+    expires: float
+    csrf: str
+
+
+class AdminGuard:
+    """The admin token check, failed-guess throttling, server-side sessions and their CSRF tokens."""
+
+    def __init__(self, token: str, *, max_failures: int, lockout_s: int, session_hours: float) -> None:
+        self._token = token.encode()
+        self.max_failures = max_failures
+        self.lockout_s = lockout_s
+        self.session_s = session_hours * 3600
+        self._failures: OrderedDict[str, tuple[int, float]] = OrderedDict()  # client -> (count, blocked until)
+        self._sessions: dict[str, Session] = {}
+        self._lock = threading.Lock()
+
+    # ----- guesses -----
+    def blocked_for(self, client: str, now: float | None = None) -> int:
+        """Seconds this client must wait before its next token attempt (0: it may try)."""
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            _, until = self._failures.get(client, (0, 0.0))
+        return max(0, math.ceil(until - now))
+
+    def check_token(self, client: str, offered: str, now: float | None = None) -> bool:
+        """Compare in constant time and count a wrong guess; after ``max_failures`` the client waits,
+        twice as long after each further wrong guess (F10: 915 guesses a second were possible)."""
+        now = time.monotonic() if now is None else now
+        ok = hmac.compare_digest(offered.strip().encode(), self._token)
+        with self._lock:
+            if ok:
+                self._failures.pop(client, None)
+                return True
+            count, _ = self._failures.pop(client, (0, 0.0))
+            count += 1
+            over = count - self.max_failures
+            until = now + self.lockout_s * 2 ** min(over, 10) if over >= 0 else 0.0
+            self._failures[client] = (count, until)
+            while len(self._failures) > MAX_CLIENTS:
+                self._failures.popitem(last=False)
+        return False
+
+    # ----- sessions -----
+    def open_session(self, now: float | None = None) -> tuple[str, Session]:
+        now = time.time() if now is None else now
+        sid = secrets.token_urlsafe(32)
+        session = Session(expires=now + self.session_s, csrf=secrets.token_urlsafe(32))
+        with self._lock:
+            for old in [k for k, s in self._sessions.items() if s.expires <= now]:
+                del self._sessions[old]
+            while len(self._sessions) >= MAX_SESSIONS:  # the oldest sign-in goes first
+                del self._sessions[next(iter(self._sessions))]
+            self._sessions[sid] = session
+        return sid, session
+
+    def session(self, sid: str | None, now: float | None = None) -> Session | None:
+        """The live session for a cookie value; expiry is the server's, not the browser's (F11)."""
+        if not sid:
+            return None
+        now = time.time() if now is None else now
+        with self._lock:
+            session = self._sessions.get(sid)
+            if session is not None and session.expires <= now:
+                del self._sessions[sid]
+                return None
+        return session
+
+    def revoke(self, sid: str | None) -> None:
+        with self._lock:
+            self._sessions.pop(sid or "", None)
+
+    @staticmethod
+    def csrf_ok(session: Session, offered: object) -> bool:
+        return isinstance(offered, str) and hmac.compare_digest(offered.encode(), session.csrf.encode())
+
+
+def same_origin(headers: dict[str, str] | object, host: str) -> bool:
+    """False when the browser says the request comes from another site (Origin, else Referer).
+
+    Requests without either header (curl, scripts with the X-Admin-Token header) pass: the check is
+    against browsers carrying an admin's cookie from a sibling site (F12).
+    """
+    get = headers.get  # type: ignore[attr-defined]
+    source = get("origin") or get("referer")
+    if not source or source == "null":
+        return not source
+    return urlsplit(source).netloc.lower() == host.lower()
