@@ -20,6 +20,10 @@ RRF_K = 60
 LEXICAL_SHARE = 0.4  # weight of the scaled BM25 score; the dense score gets the rest
 RRF_SHARE = 0.1
 CANDIDATES = 40  # chunks taken from each retriever before fusion
+# The dense leg embeds at most this much of a question (passages are embedded from their first 96
+# characters): a 500-character question cost 0.5-2 s behind the embedder's one lock (reliability
+# F8). BM25 still reads all of it.
+DENSE_QUERY_CHARS = 128
 
 
 @dataclass
@@ -58,7 +62,7 @@ class Retriever:
     def _dense(self, query: str) -> list[tuple[int, float]]:
         if not self.chunks or self.embeddings is None or self.dense_weight == 0:
             return []
-        vector = np.asarray(self.embeddings.embed_query(normalize(query)), dtype=np.float32)
+        vector = np.asarray(self.embeddings.embed_query(normalize(query)[:DENSE_QUERY_CHARS]), dtype=np.float32)
         result = self.generation.collection(self.location).query(
             query_embeddings=[vector], n_results=min(CANDIDATES, len(self.chunks)), include=["distances"]
         )
