@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     govbot_admin_max_failures: int = Field(default=5, ge=1, description="口令连续错误几次后暂停尝试")
     govbot_admin_lockout_s: int = Field(default=60, ge=1, description="暂停尝试的秒数（每次再错加倍）")
     govbot_admin_session_hours: float = Field(default=8.0, gt=0)
+    # Behind a reverse proxy every client has the proxy's address: then key the limits on the last
+    # X-Forwarded-For entry (the one the proxy added). Off by default: a client could forge it.
+    govbot_trust_forwarded_for: bool = False
     govbot_database_url: str | None = None
 
     @property

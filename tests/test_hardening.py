@@ -505,3 +505,16 @@ def test_an_upload_that_replaces_an_earlier_one_says_so(make_app, tmp_path):
     second = client.post("/admin/upload", headers={"X-Admin-Token": TOKEN}, files={"files": ("....//x.txt ", guide)})
     assert second.status_code == 200 and "已覆盖同名的已上传文件：x.txt" in second.text
     assert _uploads(tmp_path) == ["x.txt"]
+
+
+def test_behind_a_proxy_the_limits_key_on_the_forwarded_address_only_when_trusted():
+    from bot.web.guard import client_key, same_origin
+
+    scope = {"client": ("10.0.0.1", 1), "headers": [(b"x-forwarded-for", b"6.6.6.6, 203.0.113.7")]}
+    assert client_key(scope) == "10.0.0.1"  # a client could have written any X-Forwarded-For
+    assert client_key(scope, trust_forwarded_for=True) == "203.0.113.7"  # the entry the proxy added
+    proxied = {"host": "127.0.0.1:8000", "x-forwarded-host": "govbot.example", "origin": "https://govbot.example"}
+    assert same_origin(proxied)
+    assert not same_origin({**proxied, "origin": "https://evil.example"})
+    assert not same_origin({"host": "govbot.example", "origin": "null"})
+    assert same_origin({"host": "govbot.example"})  # curl and scripts send no Origin

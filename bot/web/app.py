@@ -254,6 +254,7 @@ def create_app(engine: Engine, settings: Settings, store_dir: Path, feedback: Fe
         log.warning("GOVBOT_ADMIN_TOKEN has only %d characters; use at least %d random ones",
                     len(admin_token), MIN_TOKEN_CHARS)
     limiter = RateLimiter(settings.govbot_rate_per_minute, settings.govbot_rate_burst)
+    forwarded = settings.govbot_trust_forwarded_for
     upload_limit = settings.govbot_max_upload_mb * 1024 * 1024
     body_limit = settings.govbot_max_body_kb * 1024
 
@@ -262,7 +263,7 @@ def create_app(engine: Engine, settings: Settings, store_dir: Path, feedback: Fe
         path = request.url.path
         if path.startswith(("/admin", "/healthz", "/static", "/favicon")):
             return  # admin has its own guess throttle; health checks come from the balancer
-        wait = limiter.take(client_key(request.scope))
+        wait = limiter.take(client_key(request.scope, forwarded))
         if wait > 0:
             seconds = max(1, round(wait))
             raise StarletteHTTPException(429, f"请求过于频繁，请 {seconds} 秒后再试。",
@@ -601,9 +602,9 @@ def create_app(engine: Engine, settings: Settings, store_dir: Path, feedback: Fe
         """A refusal (a Response), the admin's Session (cookie), or None (the header token; no CSRF
         needed: another site's form cannot set a header). Reads only headers, never the body (F3)."""
         assert guard is not None
-        if changes_state and not same_origin(request.headers, request.headers.get("host", "")):
+        if changes_state and not same_origin(request.headers):
             return error_page(request, 403)
-        client = client_key(request.scope)
+        client = client_key(request.scope, forwarded)
         header = request.headers.get("x-admin-token")
         if header:
             wait = guard.blocked_for(client)
@@ -666,9 +667,9 @@ def create_app(engine: Engine, settings: Settings, store_dir: Path, feedback: Fe
     def admin_login(request: Request, token: Annotated[str, Form(max_length=512)] = "") -> Response:
         if guard is None:
             return admin_off(request)
-        if not same_origin(request.headers, request.headers.get("host", "")):
+        if not same_origin(request.headers):
             return error_page(request, 403)
-        client = client_key(request.scope)
+        client = client_key(request.scope, forwarded)
         wait = guard.blocked_for(client)
         if wait:
             return throttled(request, wait)
@@ -692,7 +693,7 @@ def create_app(engine: Engine, settings: Settings, store_dir: Path, feedback: Fe
             if isinstance(form, Response):
                 return form
             await form.close()
-            if not same_origin(request.headers, request.headers.get("host", "")):
+            if not same_origin(request.headers):
                 return error_page(request, 403)
             refused = csrf_refused(request, session, form)
             if refused is not None:

@@ -12,6 +12,7 @@ import secrets
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -22,8 +23,15 @@ MAX_CLIENTS = 10_000  # counters kept at most; the least recently seen client is
 MAX_SESSIONS = 1_000
 
 
-def client_key(scope: Scope) -> str:
-    """The peer address. X-Forwarded-For is not trusted: any client could set it."""
+def client_key(scope: Scope, trust_forwarded_for: bool = False) -> str:
+    """The peer address, or behind a trusted proxy the address the proxy saw (the last entry it
+    appended to X-Forwarded-For; earlier entries come from the client and could be forged)."""
+    if trust_forwarded_for:
+        for key, value in scope.get("headers", []):
+            if key == b"x-forwarded-for":
+                last = value.decode("latin-1").split(",")[-1].strip()
+                if last:
+                    return last
     client = scope.get("client")
     return client[0] if client else "unknown"
 
@@ -186,14 +194,15 @@ class AdminGuard:
         return isinstance(offered, str) and hmac.compare_digest(offered.encode(), session.csrf.encode())
 
 
-def same_origin(headers: dict[str, str] | object, host: str) -> bool:
+def same_origin(headers: Mapping[str, str]) -> bool:
     """False when the browser says the request comes from another site (Origin, else Referer).
 
     Requests without either header (curl, scripts with the X-Admin-Token header) pass: the check is
-    against browsers carrying an admin's cookie from a sibling site (F12).
+    against browsers carrying an admin's cookie from a sibling site (F12). X-Forwarded-Host counts
+    as this site too (a proxy that rewrites Host): another site's form cannot set that header.
     """
-    get = headers.get  # type: ignore[attr-defined]
-    source = get("origin") or get("referer")
+    source = headers.get("origin") or headers.get("referer")
     if not source or source == "null":
         return not source
-    return urlsplit(source).netloc.lower() == host.lower()
+    hosts = {h.strip().lower() for h in (headers.get("host", ""), headers.get("x-forwarded-host", "")) if h}
+    return urlsplit(source).netloc.lower() in hosts
