@@ -27,7 +27,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import MutableHeaders, UploadFile
+from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -44,13 +44,13 @@ from bot.matcher import (
     match_data,
     plain_labels,
 )
-from bot.services.admin import AdminService, IngestBusy
+from bot.services.admin import AdminService
 from bot.services.admin import UploadRejected as UploadRejected  # re-exported: tests import it from here
 from bot.services.admin import megabytes as _mb
 from bot.services.admin import safe_filename as safe_filename  # re-exported, as above
 from bot.services.container import Services
-from bot.web import charts
-from bot.web.guard import AdminGuard, BodyLimit, RateLimiter, Session, client_key, same_origin
+from bot.web.admin_routes import MAX_UPLOAD_FILES, AdminWeb, Refused, admin_router, refused_handler
+from bot.web.guard import AdminGuard, BodyLimit, RateLimiter, client_key
 from bot.web.match_form import (
     FormData,
     MatchForm,
@@ -96,9 +96,6 @@ EXAMPLES = ["开公司需要哪些材料？", "食品经营许可要多久？", 
 MAX_QUESTION = 500
 MAX_NOTE = 1000
 MAX_JSON_BODY = 256 * 1024
-MAX_UPLOAD_FILES = 20
-CHUNK = 1024 * 1024
-ADMIN_COOKIE = "govbot_admin"
 VISITOR_COOKIE = "govbot_vid"
 VISITOR_RE = re.compile(r"^[0-9a-f]{16}$")
 MIN_TOKEN_CHARS = 16
@@ -239,7 +236,6 @@ def create_app(engine: Engine, settings: Settings, store_dir: Path, feedback: Fe
     ``admin`` is the process's admin service (`govbot serve` shares it with Telegram, so both take
     the same lock); without it the app makes its own over the same engine and store.
     """
-    # Not named `admin`: the /admin page's route function below takes that name.
     service = admin or AdminService(settings, store_dir, engine=engine, feedback=feedback, upload_dir=upload_dir)
     upload_dir = service.upload_dir
     admin_token = (settings.govbot_admin_token or "").strip() or None
@@ -574,192 +570,12 @@ def create_app(engine: Engine, settings: Settings, store_dir: Path, feedback: Fe
     def favicon() -> RedirectResponse:
         return RedirectResponse("/static/favicon.svg", status_code=301)
 
-    # ----- admin -----
-    # Access is the X-Admin-Token header (scripts) or a session from the login form (browsers), never
-    # the query string, which lands in access logs (F9). A session is a random id the server keeps,
-    # expires and revokes (F11); a form that changes something carries the session's CSRF token and
-    # must come from this site (F12). Wrong tokens are throttled per client (F10).
+    # ----- admin (bot/web/admin_routes.py) -----
 
-    def admin_off(request: Request) -> Response:
-        message = "管理后台未开启：请在服务器上设置环境变量 GOVBOT_ADMIN_TOKEN（管理口令）后重启服务。"
-        return page(request, "error.html", status_code=404, status=404, message=message)
-
-    def login_page(request: Request, message: str) -> Response:
-        response = page(request, "admin_login.html", status_code=401, message=message)
-        if request.cookies.get(ADMIN_COOKIE):
-            response.delete_cookie(ADMIN_COOKIE, path="/admin")
-        return response
-
-    def unauthorized(request: Request, why: str) -> Response:
-        return login_page(request, {"wrong": "口令错误，请重新输入。",
-                                    "expired": "登录已过期或已退出，请重新输入管理口令。"}.get(why, "请输入管理口令。"))
-
-    def throttled(request: Request, seconds: int) -> Response:
-        return error_page(request, 429, f"口令错误次数过多，请 {seconds} 秒后再试。",
-                          headers={"Retry-After": str(seconds)})
-
-    def admin_access(request: Request, *, changes_state: bool) -> Response | Session | None:
-        """A refusal (a Response), the admin's Session (cookie), or None (the header token; no CSRF
-        needed: another site's form cannot set a header). Reads only headers, never the body (F3)."""
-        assert guard is not None
-        if changes_state and not same_origin(request.headers):
-            return error_page(request, 403)
-        client = client_key(request.scope, forwarded)
-        header = request.headers.get("x-admin-token")
-        if header:
-            wait = guard.blocked_for(client)
-            if wait:
-                return throttled(request, wait)
-            return None if guard.check_token(client, header) else unauthorized(request, "wrong")
-        sid = request.cookies.get(ADMIN_COOKIE)
-        session = guard.session(sid)
-        if session is None:
-            return unauthorized(request, "expired" if sid else "missing")
-        return session
-
-    def csrf_refused(request: Request, session: Session | None, form: Any) -> Response | None:
-        assert guard is not None
-        if session is None or guard.csrf_ok(session, form.get("csrf")):
-            return None
-        return error_page(request, 403, "表单已过期或来源不符，请刷新管理页面后重试。")
-
-    def admin_page(request: Request, session: Session | None, status_code: int = 200, **values: Any) -> Response:
-        question_log.flush()
-        stats = service.stats()
-        chart = {
-            "per_day": charts.questions_per_day(stats.per_day),
-            "refused": charts.refused_share(stats.refused, stats.questions),
-            "intents": charts.horizontal_bars([(INTENT_LABELS.get(i, i), n) for i, n in stats.top_intents],
-                                              "问题类型分布", width=420, left=90, label_chars=6),
-            "unanswered": charts.horizontal_bars(stats.top_unanswered, "高频未答问题", color=charts.RED),
-        }
-        from ingest.loaders import SUPPORTED_SUFFIXES
-
-        index = view()
-        return page(request, "admin.html", status_code=status_code, stats=stats, chart=chart,
-                    generation=index.generation_name, record_count=len(index.records),
-                    knowledge_dir=settings.govbot_knowledge_dir, upload_dir=upload_dir,
-                    files=service.uploaded_files(), csrf=session.csrf if session else "",
-                    max_mb=settings.govbot_max_file_mb, suffixes=sorted(SUPPORTED_SUFFIXES),
-                    accept=",".join(sorted(SUPPORTED_SUFFIXES)), all_records=index.records, **values)
-
-    async def admin_form(request: Request, max_files: int = 0) -> Any:
-        """The parsed form, or a Response saying why not (an over-large body still answers 413)."""
-        try:
-            return await request.form(max_files=max_files, max_fields=10)
-        except StarletteHTTPException as exc:
-            if exc.status_code == 413:
-                raise
-            return error_page(request, 400, f"提交的内容无法解析：{exc.detail}")
-
-    @app.get("/admin", response_class=HTMLResponse)
-    def admin(request: Request) -> Response:
-        if guard is None:
-            return admin_off(request)
-        if "token" in request.query_params:
-            return login_page(request, "口令不能写在网址里（会留在访问日志和浏览记录中），请在下方输入。")
-        access = admin_access(request, changes_state=False)
-        if isinstance(access, Response):
-            return access
-        return admin_page(request, access)
-
-    @app.post("/admin/login")
-    def admin_login(request: Request, token: Annotated[str, Form(max_length=512)] = "") -> Response:
-        if guard is None:
-            return admin_off(request)
-        if not same_origin(request.headers):
-            return error_page(request, 403)
-        client = client_key(request.scope, forwarded)
-        wait = guard.blocked_for(client)
-        if wait:
-            return throttled(request, wait)
-        if not token.strip():
-            return unauthorized(request, "missing")
-        if not guard.check_token(client, token):
-            return unauthorized(request, "wrong")
-        guard.revoke(request.cookies.get(ADMIN_COOKIE))  # a new id at each sign-in
-        sid, _ = guard.open_session()
-        response = RedirectResponse("/admin", status_code=303)
-        response.set_cookie(ADMIN_COOKIE, sid, max_age=int(settings.govbot_admin_session_hours * 3600),
-                            httponly=True, samesite="strict", secure=request.url.scheme == "https", path="/admin")
-        return response
-
-    @app.post("/admin/logout")
-    async def admin_logout(request: Request) -> Response:
-        sid = request.cookies.get(ADMIN_COOKIE)
-        session = guard.session(sid) if guard is not None else None
-        if session is not None:
-            form = await admin_form(request)
-            if isinstance(form, Response):
-                return form
-            await form.close()
-            if not same_origin(request.headers):
-                return error_page(request, 403)
-            refused = csrf_refused(request, session, form)
-            if refused is not None:
-                return refused
-            guard.revoke(sid)  # the cookie is worthless from now on, wherever a copy of it is
-        response = RedirectResponse("/", status_code=303)
-        response.delete_cookie(ADMIN_COOKIE, path="/admin")
-        return response
-
-    @app.post("/admin/upload", response_class=HTMLResponse)
-    async def admin_upload(request: Request) -> Response:
-        if guard is None:
-            return admin_off(request)
-        access = admin_access(request, changes_state=True)  # before a byte of the body is read (F3)
-        if isinstance(access, Response):
-            return access
-        form = await admin_form(request, MAX_UPLOAD_FILES)
-        if isinstance(form, Response):
-            return form
-        try:
-            refused = csrf_refused(request, access, form)
-            if refused is not None:
-                return refused
-            files = [f for f in form.getlist("files") if isinstance(f, UploadFile) and (f.filename or f.size)]
-            if not files:
-                missing = [("", "请选择要上传的文件")]
-                return await run_in_threadpool(admin_page, request, access, 400, upload_errors=missing)
-            # The form parser has spooled every file already; checking them (the loader) blocks.
-            outcome = await run_in_threadpool(service.save_uploads, [(f.filename or "", f.file) for f in files])
-        finally:
-            await form.close()  # the spooled temporary files
-        code = 400 if outcome.errors else 200
-        return await run_in_threadpool(admin_page, request, access, code, upload_saved=outcome.saved,
-                                       upload_replaced=outcome.replaced, upload_errors=outcome.errors)
-
-    @app.post("/admin/ingest", response_class=HTMLResponse)
-    async def admin_ingest(request: Request) -> Response:
-        if guard is None:
-            return admin_off(request)
-        access = admin_access(request, changes_state=True)
-        if isinstance(access, Response):
-            return access
-        form = await admin_form(request)
-        if isinstance(form, Response):
-            return form
-        prune = form.get("prune") == "1"
-        await form.close()
-        refused = csrf_refused(request, access, form)
-        if refused is not None:
-            return refused
-        from ingest.embeddings import EmbedderError
-        from ingest.index import IngestLocked
-
-        error: tuple[int, str] | None = None
-        try:
-            # The knowledge directory and the uploads; the ingest embeds for a while: off the event loop.
-            summary = await run_in_threadpool(service.reingest, None, prune=prune)
-        except IngestBusy:  # another admin of this process (web or Telegram) is ingesting
-            error = (409, ERROR_TEXT[409])
-        except IngestLocked as exc:  # another process (govbot ingest) holds the store
-            error = (409, str(exc))
-        except EmbedderError as exc:
-            error = (500, str(exc))
-        if error is not None:
-            return await run_in_threadpool(admin_page, request, access, error[0], ingest_error=error[1])
-        return await run_in_threadpool(admin_page, request, access, ingest=summary)
+    app.add_exception_handler(Refused, refused_handler)
+    app.include_router(admin_router(AdminWeb(
+        settings=settings, service=service, guard=guard, forwarded=forwarded, page=page, error_page=error_page,
+        view=view, flush_questions=question_log.flush, intent_labels=INTENT_LABELS)))
 
     return app
 
