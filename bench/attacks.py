@@ -391,6 +391,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--embedder", default="hash")
     parser.add_argument("--flood-seconds", type=float, default=10.0)
+    parser.add_argument("--log", help="copy the server's log here")
     parser.add_argument("--rate-per-minute", default="120", help="GOVBOT_RATE_PER_MINUTE of the server (0: off)")
     args = parser.parse_args()
     PORT = free_port()
@@ -434,6 +435,8 @@ def main() -> None:
         log_lines = (home / "web.log").read_text(errors="replace").splitlines()
         errors = sum("Traceback" in line for line in log_lines)
         fallbacks = sum("cannot be opened" in line for line in log_lines)
+        if args.log:
+            shutil.copy(home / "web.log", args.log)
     print(f"{'class':<52} {'sent':>5} {'survived':>8} {'failed':>6} {'lost':>4}")
     for t in tallies:
         print(f"{t.name:<52} {t.sent:>5} {t.survived:>8} {t.failed:>6} {t.lost:>4}")

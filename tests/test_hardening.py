@@ -518,3 +518,21 @@ def test_behind_a_proxy_the_limits_key_on_the_forwarded_address_only_when_truste
     assert not same_origin({**proxied, "origin": "https://evil.example"})
     assert not same_origin({"host": "govbot.example", "origin": "null"})
     assert same_origin({"host": "govbot.example"})  # curl and scripts send no Origin
+
+
+def test_a_failing_vector_store_answers_from_bm25_instead_of_a_500(kb, monkeypatch, caplog):
+    """During rapid re-ingests Chroma once raised InternalError on a query (bench/attacks.py)."""
+    from bot.engine import Engine
+    from ingest.index import Generation
+
+    engine = Engine(kb[1])
+
+    class Broken:
+        def query(self, **_):
+            raise RuntimeError("Error executing plan: Error purging logs")
+
+    monkeypatch.setattr(Generation, "collection", lambda self, location: Broken())
+    with caplog.at_level(logging.WARNING, logger="bot.retrieval"):
+        result = engine.ask(BAKERY_Q)
+    assert result.grounded and result.record_ids == ["demo-bakery-permit"]
+    assert any("lexical only" in r.getMessage() for r in caplog.records)
