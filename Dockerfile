@@ -1,4 +1,4 @@
-# govbot: web + (optional) Telegram bot on the embedded index.
+# govbot: web + (optional) Telegram bot; one image for a single machine or for compose.yaml's replicas.
 FROM python:3.11-slim
 WORKDIR /app
 ENV PIP_NO_CACHE_DIR=1 PYTHONUNBUFFERED=1 GOVBOT_HOME=/data
@@ -16,5 +16,6 @@ RUN if [ -n "$ST_MODEL" ]; then \
     fi
 ENV GOVBOT_EMBEDDING=${ST_MODEL:+st:/models/st}
 VOLUME /data
-EXPOSE 8000
+# 8000: web page and API; 8443: the Telegram webhook when GOVBOT_TELEGRAM_WEBHOOK_URL is set.
+EXPOSE 8000 8443
 CMD ["govbot", "serve", "--host", "0.0.0.0", "--port", "8000"]

@@ -44,7 +44,8 @@ FEATURES = (
     "rank",  # 1 / (1 + fused rank)
     "kind_match",  # a bundle asked and a bundle offered, or money asked and a policy offered
     "kind_mismatch",  # a bundle offered when none was asked, or a policy offered for a procedure question
-    "has_section",  # the item states the property asked (materials, time, fee ...)
+    "has_section",  # the item has a field for the property asked (materials, time, fee ...)
+    "states_kind",  # some sentence of the item states a value of the kind asked (a number of days for 多久)
     "n_terms",  # how many salient words the question has (0..1)
 )
 

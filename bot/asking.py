@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from bot.messages import FAILED
+
 log = logging.getLogger("govbot")
-FAILED = "抱歉，这个问题处理出错了，请换个说法再问一次。"
 
 
 def ask_line(engine: Any, line: str, state: dict | None = None):

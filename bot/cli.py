@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from bot import messages
 from ingest.settings import get_settings
 
 if TYPE_CHECKING:
@@ -129,7 +130,7 @@ def check_command(
 def _print_answer(result) -> None:
     out.print(result.answer, markup=False, highlight=False)
     if result.suggestions:
-        out.print("\n您还可以问：" + " · ".join(result.suggestions), markup=False, highlight=False)
+        out.print("\n" + messages.CLI_SUGGESTIONS + " · ".join(result.suggestions), markup=False, highlight=False)
 
 
 @app.command("ask")
@@ -146,7 +147,7 @@ def ask_command(
 
     engine = Engine(_store(store))
     if not engine.records:
-        err.print("[yellow]知识库尚未导入：请先运行 govbot ingest knowledge/[/yellow]")
+        err.print(f"[yellow]{messages.CLI_NO_INDEX}[/yellow]")
     questions = (line.rstrip("\n") for line in sys.stdin) if question == "-" else iter([question])
     state: dict = {}
     for line in questions:
@@ -285,7 +286,10 @@ def serve_command(store: StoreOpt = None, host: HostOpt = "127.0.0.1", port: Por
                            daemon=True, name="web")
     web.start()
     err.print(f"网页：http://{host}:{port}/；Telegram 机器人启动中")
-    code = run_telegram(services=services)
+    # Replicas take Telegram's updates by webhook (the load balancer spreads them); one process may poll.
+    code = run_telegram(services=services, webhook_url=settings.govbot_telegram_webhook_url,
+                        listen=settings.govbot_telegram_webhook_listen, port=settings.govbot_telegram_webhook_port,
+                        secret=settings.govbot_telegram_webhook_secret)
     if code and web.is_alive():
         # A bad token or an unreachable Telegram must not take the service hall's web page down too.
         err.print("[yellow]Telegram 机器人未能启动（原因见上），网页继续服务；修正后重启 govbot serve。[/yellow]")

@@ -6,47 +6,32 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot import messages as M
+from bot.answer import Block, block, inline, render_text
+from bot.answer import BlockKind as K
+from bot.intent import INTENTS, Intent, as_intent
 from ingest import provenance, validity
 from ingest.chunking import days, material_line
 from ingest.schema import SECTION_LABELS, Record
 
-CONFIRM = "以窗口最新告知为准。"
-HANDOFF = "如需人工帮助，请到自贡高新区政务服务中心窗口咨询，或联系营商环境专员。"
-
-# The record field each intent is answered from, for the "does the record say it at all?" check.
-INTENT_SECTION = {
-    "materials": "materials",
-    "condition": "conditions",
-    "validity": "validity",
-    "time": "time",
-    "fee": "fee",
-    "where": "where",
-    "process": "process",
-    "subsidy": "amount",
-    "eligibility": "eligibility",
-}
-WHAT = {
-    "materials": "申请材料",
-    "condition": "受理条件",
-    "validity": "证照有效期",
-    "time": "办理时限",
-    "fee": "收费标准",
-    "where": "办理地点",
-    "process": "办理流程",
-    "subsidy": "支持标准",
-    "eligibility": "申报条件",
-}
-
 
 @dataclass
 class Composed:
-    text: str
+    blocks: list[Block]
     section: str  # the section key the answer quotes
+
+    def __post_init__(self) -> None:
+        if isinstance(self.blocks, str):  # a body given as text (an LLM's, a test's)
+            self.blocks = [Block(K.GENERATED, tuple(self.blocks.split("\n")))]
+
+    @property
+    def text(self) -> str:
+        return render_text(self.blocks)
 
 
 def has_section(record: Record, intent: str) -> bool:
     """Whether the record states what the intent asks for (structured field or a parsed section)."""
-    key = INTENT_SECTION.get(intent)
+    key = INTENTS[as_intent(intent)].field
     if key is None:
         return True
     structured = {
@@ -85,14 +70,15 @@ def _validity(record: Record) -> list[str]:
     return [f"{s}。" for s in sentences if re.search(r"有效期(?!内)", s) and re.search(r"\d|[一二三四五六七八九十]", s)]
 
 
-def _lines(title: str, items: list[str]) -> list[str]:
-    return [title, *items] if items else []
+
+def _numbered(items: list[str]) -> list[str]:
+    return [f"{i}. {s}" for i, s in enumerate(items, 1)]
 
 
 def _materials(record: Record) -> list[str]:
     lines = [material_line(i, m) for i, m in enumerate(record.materials, 1)]
     if any(m.tolerance for m in record.materials):
-        lines.append("注：标“可容缺受理”的材料，可先受理、后补交，是否适用以窗口确认为准。")
+        lines.append(M.TOLERANCE_NOTE)
     return lines
 
 
@@ -102,9 +88,9 @@ def _time(record: Record) -> list[str]:
         return []
     lines = []
     if t.legal_days is not None:
-        lines.append(f"法定办结时限：{days(t.legal_days)}")
+        lines.append(M.LEGAL_DAYS.format(days=days(t.legal_days)))
     if t.promised_days is not None:
-        lines.append(f"承诺办结时限：{days(t.promised_days)}")
+        lines.append(M.PROMISED_DAYS.format(days=days(t.promised_days)))
     if t.notes:
         lines.append(t.notes)
     return lines
@@ -114,12 +100,12 @@ def _where(record: Record) -> list[str]:
     w = record.where
     lines = []
     if w:
-        lines += [f"办理窗口：{w.window}"] if w.window else []
-        lines += [f"地址：{w.address}"] if w.address else []
-        lines += [f"网上办理：{w.online}"] if w.online else []
-        lines += [f"办理时间：{w.hours}"] if w.hours else []
+        lines += [M.WINDOW.format(value=w.window)] if w.window else []
+        lines += [M.ADDRESS.format(value=w.address)] if w.address else []
+        lines += [M.ONLINE.format(value=w.online)] if w.online else []
+        lines += [M.HOURS.format(value=w.hours)] if w.hours else []
     if record.phone:
-        lines.append(f"咨询电话：{record.phone}")
+        lines.append(M.PHONE.format(value=record.phone))
     return lines
 
 
@@ -129,87 +115,103 @@ def _parsed(record: Record, key: str) -> list[str]:
     return [s.text for s in record.sections if s.key in keys]
 
 
-NO_AMOUNT = "知识库未写明具体金额，以主管部门最新通知为准。"
+def _heading(intent: Intent) -> str:
+    return INTENTS[intent].heading
 
 
-def _policy(record: Record) -> list[str]:
+def _expired(record: Record) -> list[Block]:
     # An expired policy says so before its amount, so nobody reads the amount as on offer.
-    lines = [validity.notice(record)] if validity.status(record) == "expired" else []
-    lines += _lines("【支持标准】", [record.amount or NO_AMOUNT])
+    return block(K.TEXT, [validity.notice(record)]) if validity.status(record) == "expired" else []
+
+
+def _text(*lines: str) -> list[Block]:
+    return block(K.TEXT, [line for line in lines if line])
+
+
+def _policy(record: Record) -> list[Block]:
+    blocks = _expired(record) + block(K.AMOUNT, [record.amount or M.NO_AMOUNT], _heading(Intent.SUBSIDY))
     if record.no_application_needed:
-        lines.append("免申即享：符合条件的无需申请。")
-    lines += _lines("【申报条件】", record.eligibility_text)
-    lines += _lines("【申报方式】", [f"{i}. {s}" for i, s in enumerate(record.how_to_apply, 1)])
-    lines += [f"【申报时间】{record.deadline}"] if record.deadline else []
-    return lines
+        blocks += _text(M.NO_APPLICATION)
+    blocks += block(K.ELIGIBILITY, record.eligibility_text, _heading(Intent.ELIGIBILITY))
+    blocks += block(K.HOW_TO_APPLY, _numbered(record.how_to_apply), M.H_HOW_TO_APPLY)
+    return blocks + inline(K.DEADLINE, M.H_DEADLINE, record.deadline)
 
 
-def _overview(record: Record, records: dict[str, Record]) -> list[str]:
+def _overview(record: Record, records: dict[str, Record]) -> list[Block]:
     if record.kind == "policy":
-        return ([record.summary] if record.summary else []) + _policy(record)
+        return _text(record.summary) + _policy(record)
     if record.kind == "bundle":
         return _bundle(record, records)
     if record.kind == "document" and not record.materials:
-        return [s.text for s in record.sections][:3]
-    lines = [record.summary] if record.summary else []
-    if record.department:
-        lines.append(f"实施部门：{record.department}")
-    lines += _lines("【办理时限】", _time(record))
-    lines += [f"【收费标准】{record.fee}"] if record.fee else []
-    lines += _lines("【办理地点】", _where(record))
+        return block(K.TEXT, [s.text for s in record.sections][:3])
+    blocks = _text(record.summary, M.DEPARTMENT.format(department=record.department) if record.department else "")
+    blocks += block(K.TIME, _time(record), _heading(Intent.TIME))
+    blocks += inline(K.FEE, _heading(Intent.FEE), record.fee)
+    blocks += block(K.WHERE, _where(record), _heading(Intent.WHERE))
     if record.materials:
-        lines.append(f"申请材料共 {len(record.materials)} 项，可问“需要哪些材料”查看完整清单。")
-    return lines
+        blocks += _text(M.MATERIALS_COUNT.format(n=len(record.materials)))
+    return blocks
 
 
-def _bundle(record: Record, records: dict[str, Record]) -> list[str]:
-    lines = [record.summary] if record.summary else []
-    members = [f"{i}. {records[m].title if m in records else m}" for i, m in enumerate(record.members, 1)]
-    lines += _lines("【包含事项】", members)
-    lines += _lines("【合并后的申请材料】", _materials(record))
-    lines += _lines("【联办免交】", [f"· {m.name}（{'、'.join(m.needed_by)}；{m.notes}）" for m in record.waived])
-    lines += _lines("【办理时限】", _time(record))
-    lines += _lines("【办理地点】", _where(record))
-    return lines
+def _bundle(record: Record, records: dict[str, Record]) -> list[Block]:
+    members = _numbered([records[m].title if m in records else m for m in record.members])
+    waived = [M.WAIVED_ROW.format(name=m.name, needed_by="、".join(m.needed_by), notes=m.notes) for m in record.waived]
+    return (_text(record.summary) + block(K.MEMBERS, members, M.H_MEMBERS)
+            + block(K.MATERIALS, _materials(record), M.H_BUNDLE_MATERIALS) + block(K.WAIVED, waived, M.H_WAIVED)
+            + block(K.TIME, _time(record), _heading(Intent.TIME)) + block(K.WHERE, _where(record), _heading(Intent.WHERE)))
+
+
+# Policies answer these intents from their own fields; bundles these.
+_POLICY_INTENTS = (Intent.SUBSIDY, Intent.ELIGIBILITY, Intent.FEE, Intent.OTHER, Intent.MATERIALS, Intent.PROCESS)
+_BUNDLE_INTENTS = (Intent.BUNDLE, Intent.OTHER, Intent.MATERIALS)
+
+
+def _policy_body(record: Record, intent: Intent) -> tuple[list[Block], str]:
+    if intent == Intent.MATERIALS and record.materials:
+        return _expired(record) + block(K.MATERIALS, _materials(record), M.H_APPLY_MATERIALS), "materials"
+    if intent == Intent.ELIGIBILITY:
+        return (_expired(record) + block(K.ELIGIBILITY, record.eligibility_text, _heading(Intent.ELIGIBILITY))
+                + block(K.AMOUNT, [record.amount] if record.amount else [], _heading(Intent.SUBSIDY))), "eligibility"
+    return _policy(record), "amount"
+
+
+def _section_body(record: Record, intent: Intent) -> list[Block]:
+    """The record's structured field for ``intent``; [] when it has none."""
+    heading = _heading(intent)
+    if intent == Intent.MATERIALS:
+        return block(K.MATERIALS, _materials(record), heading) if record.materials else []
+    if intent == Intent.CONDITION:
+        return block(K.CONDITIONS, _numbered(record.conditions), heading)
+    if intent == Intent.VALIDITY:
+        return block(K.VALIDITY, _validity(record), heading)
+    if intent == Intent.TIME:
+        return block(K.TIME, _time(record), heading) if record.time_limit else []
+    if intent == Intent.FEE:
+        return inline(K.FEE, heading, record.fee)
+    if intent == Intent.WHERE and _where(record):
+        # "哪个部门办" is a where question too: the department that does it is part of the answer.
+        department = [M.DEPARTMENT.format(department=record.department)] if record.department else []
+        return block(K.WHERE, _where(record) + department, heading)
+    if intent == Intent.PROCESS:
+        return block(K.PROCESS, _numbered(record.process), heading)
+    return []
 
 
 def compose(record: Record, intent: str, records: dict[str, Record]) -> Composed:
     """The answer body for ``intent`` about ``record``, quoting its fields completely."""
-    if record.kind == "policy" and intent in ("subsidy", "eligibility", "fee", "other", "materials", "process"):
-        expired = [validity.notice(record)] if validity.status(record) == "expired" else []
-        if intent == "materials" and record.materials:
-            body, key = expired + _lines("【申报材料】", _materials(record)), "materials"
-        elif intent == "eligibility":
-            body = expired + _lines("【申报条件】", record.eligibility_text) + _lines(
-                "【支持标准】", [record.amount] if record.amount else [])
-            key = "eligibility"
-        else:
-            body, key = _policy(record), "amount"
-    elif record.kind == "bundle" and intent in ("bundle", "other", "materials"):
+    intent = as_intent(intent)
+    field = INTENTS[intent].field
+    if record.kind == "policy" and intent in _POLICY_INTENTS:
+        body, key = _policy_body(record, intent)
+    elif record.kind == "bundle" and intent in _BUNDLE_INTENTS:
         body, key = _bundle(record, records), "members"
-    elif intent == "materials" and record.materials:
-        body, key = _lines("【申请材料】", _materials(record)), "materials"
-    elif intent == "condition" and record.conditions:
-        body, key = _lines("【受理条件】", [f"{i}. {c}" for i, c in enumerate(record.conditions, 1)]), "conditions"
-    elif intent == "validity" and _validity(record):
-        body, key = _lines("【证照有效期】", _validity(record)), "validity"
-    elif intent == "time" and record.time_limit:
-        body, key = _lines("【办理时限】", _time(record)), "time"
-    elif intent == "fee" and record.fee:
-        body, key = [f"【收费标准】{record.fee}"], "fee"
-    elif intent == "where" and _where(record):
-        # "哪个部门办" is a where question too: the department that does it is part of the answer.
-        department = [f"实施部门：{record.department}"] if record.department else []
-        body, key = _lines("【办理地点】", _where(record) + department), "where"
-    elif intent == "process" and record.process:
-        body, key = _lines("【办理流程】", [f"{i}. {s}" for i, s in enumerate(record.process, 1)]), "process"
-    elif intent in INTENT_SECTION and _parsed(record, INTENT_SECTION[intent]):
-        key = INTENT_SECTION[intent]
-        body = [f"【{SECTION_LABELS[key]}】", *_parsed(record, key)]
+    elif body := _section_body(record, intent):
+        key = field or "overview"
+    elif field and _parsed(record, field):
+        body, key = block(K.SECTION, _parsed(record, field), SECTION_LABELS[field]), field
     else:
         body, key = _overview(record, records), "overview"
-    head = f"《{record.title}》"
-    return Composed("\n".join([head, *body]), key)
+    return Composed(block(K.TITLE, [record.title]) + body, key)
 
 
 def is_url(text: str) -> bool:
@@ -226,32 +228,40 @@ def source_label(text: str) -> str:
     return Path(text).name
 
 
-def source_line(record: Record) -> str:
+def source_block(record: Record) -> Block:
     """The lines every answer about ``record`` ends with, whoever composed its body.
 
     A policy's validity and a warning about other regions' sources live here, not in the body, so an
     LLM-written or quoted-passage answer carries them too.
     """
     where = source_label(record.source_path or (record.sources[0] if record.sources else ""))
-    line = f"来源：《{record.title}》（{where}）" if where else f"来源：《{record.title}》"
-    line += f"，更新于 {record.updated}" if record.updated else ""
+    line = (M.SOURCE_WHERE.format(title=record.title, where=where) if where
+            else M.SOURCE.format(title=record.title))
+    line += M.SOURCE_UPDATED.format(updated=record.updated) if record.updated else ""
     extra = [validity.footer(record), provenance.note(record)]
-    return "\n".join([*(x for x in extra if x), line])
+    return Block(K.SOURCE, (*(x for x in extra if x), line))
 
 
-def not_stated(record: Record, intent: str, what: str = "") -> str:
+def source_line(record: Record) -> str:
+    return render_text([source_block(record)])
+
+
+def not_stated(record: Record, intent: str, what: str = "") -> list[Block]:
     """``what``: the document's own label of the field it leaves empty (执行期限), when it has one."""
-    what = f"{what}（原文此栏为空）" if what else WHAT.get(intent, "这方面的内容")
-    return f"知识库中《{record.title}》没有写明{what}，我不能替您猜测。\n{HANDOFF}\n" + source_line(record)
+    what = M.NOT_STATED_BLANK.format(label=what) if what else (INTENTS[as_intent(intent)].heading
+                                                                or M.NOT_STATED_ANYTHING)
+    return [Block(K.NOT_STATED, (M.NOT_STATED.format(title=record.title, what=what),)),
+            Block(K.HANDOFF, (M.HANDOFF,)), source_block(record)]
 
 
-REFUSAL = ("抱歉，知识库里没有找到能回答这个问题的内容，我不能替您猜测。\n"
-           "我可以解答已收录的企业办事指南（申请材料、办理时限、收费、办理地点）、“一件事”套餐和惠企政策；"
-           "个人事务（如个人所得税、个人社保、证件）和知识库未收录地区的规定不在范围内。\n" + HANDOFF)
-NO_INDEX = "知识库尚未导入，请管理员先导入办事指南。"
+def refusal() -> list[Block]:
+    return [Block(K.REFUSAL, M.REFUSAL), Block(K.HANDOFF, (M.HANDOFF,))]
 
 
-def passage_block(sentences: list[str]) -> str:
+def notice(text: str) -> list[Block]:
+    return [Block(K.NOTICE, (text,))]
+
+
+def passage_blocks(sentences: list[str]) -> list[Block]:
     """Sentences quoted exactly from the document."""
-    return "【原文摘录】\n" + "\n".join(sentences)
-EMPTY = "请输入您要咨询的问题，例如：“开公司需要哪些材料？”“高新技术企业认定有什么奖励？”"
+    return [Block(K.PASSAGE, tuple(sentences), M.H_PASSAGE)]

@@ -12,11 +12,12 @@ import copy
 import logging
 import re
 import threading
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from bot import compose as C
+from bot import messages as M
+from bot.answer import AnswerResult, Block, BlockKind, Suggestion, block
 from bot.answerability import (
     Candidate,
     Model,
@@ -29,9 +30,18 @@ from bot.answerability import (
     shipped_model,
     term_coverage,
 )
-from bot.intent import content, detect_intent, residue
+from bot.intent import (
+    GUIDE_SUGGESTIONS,
+    INTENTS,
+    POLICY_SUGGESTIONS,
+    Intent,
+    as_intent,
+    content,
+    detect_intent,
+    residue,
+)
 from bot.normalize import clean, expand
-from bot.passages import best_passage, blank_slot, passage_answers
+from bot.passages import CUES, best_passage, blank_slot, kinds_stated, passage_answers
 from bot.retrieval import ItemHit, Retriever
 from bot.terms import answer_units, covered, salient_terms
 from ingest.embeddings import EmbedderError, embedder_name, load_embeddings
@@ -57,34 +67,7 @@ NAME_CANDIDATES = 3  # plus items the question names, however low retrieval rank
 NAME_MATCH = 0.6  # share of an item's name the question must repeat to be such a candidate
 _MONEY_WORD = re.compile(r"补贴|补助|奖励|奖补|资助|贴息|返还|扶持资金")
 _AMOUNT = re.compile(r"\d+(?:\.\d+)?\s*(?:万元|元|亿元)|\d+(?:\.\d+)?\s*[%％]")
-SUGGEST = {
-    "materials": "需要哪些材料？",
-    "time": "要多久？",
-    "validity": "有效期多久？",
-    "fee": "收费吗？",
-    "where": "在哪里办？",
-    "process": "办理流程是什么？",
-    "condition": "有什么条件？",
-    "subsidy": "能拿多少补贴？",
-    "eligibility": "申报条件是什么？",
-}
-
-
-@dataclass
-class AnswerResult:
-    answer: str
-    sources: list[dict[str, str]] = field(default_factory=list)
-    grounded: bool = False
-    intent: str = "other"
-    record_ids: list[str] = field(default_factory=list)
-    suggestions: list[str] = field(default_factory=list)
-    state: dict[str, Any] = field(default_factory=dict)
-    confidence: float = 0.0
-
-    def public(self) -> dict[str, Any]:
-        """The JSON contract of `govbot ask --json` and `/api/ask`."""
-        data = asdict(self)
-        return {k: data[k] for k in ("answer", "sources", "grounded", "intent", "record_ids", "suggestions")}
+__all__ = ["AnswerResult", "Engine"]  # AnswerResult lives in bot.answer; imported from here too
 
 
 def _name_variants(record: Record) -> list[str]:
@@ -118,6 +101,7 @@ class Engine:
         self._corpus = ""
         self._chars: set[str] = set()
         self._offers_money: set[str] = set()
+        self._kinds: dict[str, frozenset[str]] = {}
         self._bundles_of: dict[str, list[str]] = {}
         self._all_name_grams: set[str] = set()
         self.model = model or shipped_model()
@@ -224,12 +208,13 @@ class Engine:
         corpus = "\n".join(joined.values())
         # An ingested notice that pays money (奖补 with an amount) answers "how much" like a policy does;
         # an item the knowledge base's authors typed says what it is.
+        kinds = {rid: kinds_stated(record) for rid, record in generation.records.items()}
         offers_money = {rid for rid, text in joined.items()
                         if generation.records[rid].parsed and _MONEY_WORD.search(text) and _AMOUNT.search(text)}
         (self._generation, self._retriever, self._name_grams, self._texts, self._names, self._corpus,
-         self._chars, self._bundles_of, self._all_name_grams, self._offers_money) = (
+         self._chars, self._bundles_of, self._all_name_grams, self._offers_money, self._kinds) = (
             generation, retriever, name_grams, joined, names, corpus, set(corpus), bundles_of, all_name_grams,
-            offers_money)
+            offers_money, kinds)
 
     # ----- retrieval -----
     def rank(self, question: str, limit: int = 10) -> list[ItemHit]:
@@ -308,6 +293,7 @@ class Engine:
                                        or (is_policy and intent in ("materials", "time", "where", "process",
                                                                     "condition", "fee"))),
                 "has_section": float(C.has_section(record, self._intent_for(record, intent))),
+                "states_kind": float(intent not in CUES or intent in self._kinds.get(hit.record_id, ())),
                 "n_terms": min(len(terms), 6) / 6,
             }
             out.append(Candidate(hit.record_id, values))
@@ -321,11 +307,11 @@ class Engine:
         state = dict(state or {})
         text = clean(question)
         if not re.search(r"[\u4e00-\u9fffA-Za-z0-9]", text):
-            return AnswerResult(C.EMPTY, state=state)
+            return AnswerResult(C.notice(M.EMPTY), state=state)
         normalized = normalize(text)
         intent = detect_intent(normalized)
         if not self.records:
-            return AnswerResult(C.NO_INDEX, intent=intent, state=state)
+            return AnswerResult(C.notice(M.NO_INDEX), intent=intent, state=state)
 
         switched = bool(SWITCH.match(normalized)) and len(residue(SWITCH.sub("", normalized))) > 2
         text_for_search = SWITCH.sub("", text) if switched else text
@@ -351,8 +337,26 @@ class Engine:
             record = self.records[best.record_id]
             if intent == "other" and switched and state.get("intent"):
                 intent = state["intent"]
-        intent = self._intent_for(record, intent)
-        new_state = {"record_id": record.id, "intent": intent}
+        return self._answer(record, self._intent_for(record, intent), question, text_for_search, confidence)
+
+    def answer_section(self, record_id: str, intent: str) -> AnswerResult | None:
+        """What a section button shows: ``intent`` of the item ``record_id``, no question to interpret.
+
+        None when the item is no longer in the knowledge base (a button from before a re-ingest).
+        """
+        if not self._pinned:
+            return self.pinned().answer_section(record_id, intent)  # one generation throughout (F4)
+        record = self.records.get(record_id)
+        if record is None:
+            return None
+        asked = as_intent(intent)
+        prompt = INTENTS[asked].prompt  # the words its passages are searched with
+        return self._answer(record, as_intent(self._intent_for(record, asked)), prompt, clean(prompt), 1.0)
+
+    def _answer(self, record: Record, intent: Intent, question: str, text_for_search: str,
+                confidence: float) -> AnswerResult:
+        """The answer about ``record``: its structured field, the document's own sentences, or "not stated"."""
+        new_state = {"record_id": record.id, "intent": str(intent)}  # plain strings: state is stored
         terms = salient_terms(text_for_search)
         name = self._names.get(record.id, "")
         passage, share = best_passage(record, terms, intent, answer_units(text_for_search), name)
@@ -361,38 +365,44 @@ class Engine:
         if not structured and (blank or not passage_answers(intent, passage, share)):
             return AnswerResult(C.not_stated(record, intent, blank or ""), sources=[self._source(record, "overview")],
                                 grounded=False, intent=intent, record_ids=[record.id],
-                                suggestions=self._suggestions(record, intent), state=new_state,
+                                follow_ups=self._suggestions(record, intent), state=new_state,
                                 confidence=confidence)
-        composed = C.compose(record, intent, self.records) if structured else None
-        if composed is not None and passage and (composed.section == "overview" or intent == "other"):
-            composed = None  # the sentences that hold what was asked beat a general overview
-        if composed is None:
-            composed = C.Composed(f"《{record.title}》\n" + C.passage_block(passage), "passage")
-        else:
-            # The structured field answers the kind of question; a sentence that holds a word of the
-            # question the field lacks (冬天下午几点开门 -> the winter hours) is quoted after it.
-            shown = normalize(composed.text) + "\n" + name
-            wanted = [t.word for t in terms if not covered(t.word, shown)]
-            extra = [p for p in passage if normalize(p) not in normalize(composed.text)
-                     and any(covered(w, normalize(p)) for w in wanted)]
-            if extra:
-                composed = C.Composed(composed.text + "\n" + C.passage_block(extra[:2]), composed.section)
-        body = composed.text
+        composed = self._body(record, intent, terms, passage, name)
+        blocks = composed.blocks
         if self.llm is not None:
-            body = self.llm.compose(question, record, composed, self.records) or body
-        parts = [body, C.source_line(record)]
+            body = self.llm.compose(question, record, composed, self.records)
+            blocks = C.Composed(body, composed.section).blocks if body else blocks
+        blocks = [*blocks, C.source_block(record)]
         if record.confirm_at_window:
-            parts.append(C.CONFIRM)
+            blocks.append(Block(BlockKind.CONFIRM, (M.CONFIRM,)))
         return AnswerResult(
-            "\n".join(parts),
+            blocks,
             sources=[self._source(record, composed.section)],
             grounded=True,
             intent=intent,
             record_ids=[record.id],
-            suggestions=self._suggestions(record, intent),
+            follow_ups=self._suggestions(record, intent),
             state=new_state,
             confidence=confidence,
         )
+
+    def _body(self, record: Record, intent: Intent, terms: Any, passage: list[str], name: str) -> C.Composed:
+        """The structured field, or the quoted sentences when they beat a general overview."""
+        composed = C.compose(record, intent, self.records) if C.has_section(record, intent) else None
+        if composed is not None and passage and (composed.section == "overview" or intent == Intent.OTHER):
+            composed = None  # the sentences that hold what was asked beat a general overview
+        if composed is None:
+            return C.Composed(block(BlockKind.TITLE, [record.title]) + C.passage_blocks(passage), "passage")
+        # The structured field answers the kind of question; a sentence that holds a word of the
+        # question the field lacks (冬天下午几点开门 -> the winter hours) is quoted after it.
+        text = composed.text
+        shown = normalize(text) + "\n" + name
+        wanted = [t.word for t in terms if not covered(t.word, shown)]
+        extra = [p for p in passage if normalize(p) not in normalize(text)
+                 and any(covered(w, normalize(p)) for w in wanted)]
+        if extra:
+            composed = C.Composed(composed.blocks + C.passage_blocks(extra[:2]), composed.section)
+        return composed
 
     def _names_another_item(self, normalized: str, previous: str) -> bool:
         """Whether a short question names some other item (刻章收费吗 after 食品经营许可): a new question."""
@@ -420,15 +430,21 @@ class Engine:
                                                                        else ""),
                 "section": section}
 
-    def _suggestions(self, record: Record, intent: str) -> list[str]:
-        keys = (["subsidy", "eligibility", "materials"] if record.kind == "policy"
-                else ["materials", "time", "validity", "fee", "where", "process", "condition"])
-        out = [SUGGEST[k] for k in keys if k != intent and C.has_section(record, k)]
+    def _suggestions(self, record: Record, intent: str) -> list[Suggestion]:
+        keys = POLICY_SUGGESTIONS if record.kind == "policy" else GUIDE_SUGGESTIONS
+        out = [Suggestion(record.id, k, INTENTS[k].suggestion) for k in keys
+               if k != intent and C.has_section(record, k)]
         for bundle_id in self._bundles_of.get(record.id, [])[:2]:
-            out.append(f"{self.records[bundle_id].title}包含哪些事项？")
+            out.append(Suggestion(bundle_id, Intent.BUNDLE,
+                                  M.SUGGEST_BUNDLE.format(title=self.records[bundle_id].title)))
         return out[:6]
 
     def _refuse(self, intent: str, state: dict[str, Any], nearest: list[str] | None = None) -> AnswerResult:
-        suggestions = [f"{self.records[rid].title}需要哪些材料？" if self.records[rid].kind != "policy"
-                       else f"{self.records[rid].title}能拿多少？" for rid in (nearest or [])[:3]]
-        return AnswerResult(C.REFUSAL, grounded=False, intent=intent, suggestions=suggestions, state=state)
+        suggestions = []
+        for rid in (nearest or [])[:3]:
+            record = self.records[rid]
+            if record.kind != "policy":
+                suggestions.append(Suggestion(rid, Intent.MATERIALS, M.SUGGEST_MATERIALS.format(title=record.title)))
+            else:
+                suggestions.append(Suggestion(rid, Intent.SUBSIDY, M.SUGGEST_AMOUNT.format(title=record.title)))
+        return AnswerResult(C.refusal(), grounded=False, intent=intent, follow_ups=suggestions, state=state)

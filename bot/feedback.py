@@ -1,13 +1,13 @@
 """Questions asked, answers refused and 👍/👎 feedback, shared by every channel.
 
-SQLite under GOVBOT_HOME by default; any SQLAlchemy database URL (PostgreSQL for several replicas).
+SQLite under GOVBOT_HOME by default; any SQLAlchemy database URL (PostgreSQL for several replicas), opened
+through bot.database so the conversation state shares the connection pool.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from sqlalchemy import (
     Boolean,
@@ -18,13 +18,13 @@ from sqlalchemy import (
     String,
     Table,
     Text,
-    create_engine,
-    event,
     func,
     insert,
     select,
 )
 from sqlalchemy.engine import Engine as SqlEngine
+
+from bot.database import open_database
 
 metadata = MetaData()
 
@@ -73,21 +73,9 @@ class Stats:
         return self.refused / self.questions if self.questions else 0.0
 
 
-def _sqlite_wal(connection, _record) -> None:
-    cursor = connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=5000")
-    cursor.close()
-
-
 class FeedbackStore:
     def __init__(self, url: str) -> None:
-        if url.startswith("sqlite:///"):
-            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-        self.db: SqlEngine = create_engine(url, future=True)
-        if url.startswith("sqlite"):
-            # Several writers (web workers, the bot, an ingest) on one file: WAL lets readers go on.
-            event.listen(self.db, "connect", _sqlite_wal)
+        self.db: SqlEngine = open_database(url)
         metadata.create_all(self.db)
 
     def log_question(self, channel: str, user_id: str, question: str, intent: str, grounded: bool,

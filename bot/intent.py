@@ -1,34 +1,95 @@
-"""Rule-based intent: fast, and every decision can be explained by the keyword that fired."""
+"""The intent vocabulary, and rule-based detection: fast, and every decision can be explained by the
+keyword that fired.
+
+`Intent` is what a question asks about; `INTENTS` is the one table of what each intent shows and how it
+is called (a heading, a button, a suggestion). Intent values are plain strings, so JSON and stored
+conversation state keep the same words.
+"""
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from enum import StrEnum
 
-INTENTS = ("materials", "condition", "validity", "time", "fee", "where", "process", "bundle", "subsidy", "eligibility",
-           "other")
+
+class Intent(StrEnum):
+    MATERIALS = "materials"
+    CONDITION = "condition"
+    VALIDITY = "validity"
+    TIME = "time"
+    FEE = "fee"
+    WHERE = "where"
+    PROCESS = "process"
+    BUNDLE = "bundle"
+    SUBSIDY = "subsidy"
+    ELIGIBILITY = "eligibility"
+    OTHER = "other"
+
+
+@dataclass(frozen=True)
+class IntentInfo:
+    label: str  # what the intent is called where questions are counted (the admin page)
+    field: str | None = None  # the record section the answer quotes; None: no one section
+    heading: str = ""  # the answer's 【heading】, and what "没有写明…" says is missing
+    button: str = ""  # the Telegram button that shows this section of the item in view ("" = none)
+    suggestion: str = ""  # the follow-up question about the same item ("" = never suggested)
+    prompt: str = ""  # the words a passage for a section button is searched with
+
+
+INTENTS: dict[Intent, IntentInfo] = {
+    Intent.MATERIALS: IntentInfo("申请材料", "materials", "申请材料", "材料", "需要哪些材料？", "材料？"),
+    Intent.CONDITION: IntentInfo("受理条件", "conditions", "受理条件", "条件", "有什么条件？", "条件？"),
+    Intent.VALIDITY: IntentInfo("证照有效期", "validity", "证照有效期", "", "有效期多久？", "有效期？"),
+    Intent.TIME: IntentInfo("办理时限", "time", "办理时限", "时限", "要多久？", "时限？"),
+    Intent.FEE: IntentInfo("收费标准", "fee", "收费标准", "收费", "收费吗？", "收费？"),
+    Intent.WHERE: IntentInfo("办理地点", "where", "办理地点", "地点", "在哪里办？", "地点？"),
+    Intent.PROCESS: IntentInfo("办理流程", "process", "办理流程", "流程", "办理流程是什么？", "流程？"),
+    Intent.BUNDLE: IntentInfo("一件事", None, "", "包含事项", "", "一件事？"),
+    Intent.SUBSIDY: IntentInfo("补贴金额", "amount", "支持标准", "支持标准", "能拿多少补贴？", "补贴？"),
+    Intent.ELIGIBILITY: IntentInfo("申报条件", "eligibility", "申报条件", "申报条件", "申报条件是什么？",
+                                   "申报条件？"),
+    Intent.OTHER: IntentInfo("其他"),
+}
+# The sections suggested after an answer, in this order.
+GUIDE_SUGGESTIONS = (Intent.MATERIALS, Intent.TIME, Intent.VALIDITY, Intent.FEE, Intent.WHERE, Intent.PROCESS,
+                     Intent.CONDITION)
+POLICY_SUGGESTIONS = (Intent.SUBSIDY, Intent.ELIGIBILITY, Intent.MATERIALS)
+# What pressing an item in a list shows first, by the item's kind.
+FIRST_INTENT = {"guide": Intent.MATERIALS, "bundle": Intent.BUNDLE, "policy": Intent.SUBSIDY,
+                "document": Intent.MATERIALS}
+
+
+def as_intent(value: str | None) -> Intent:
+    """An intent from outside (a hidden form field, stored state); ``other`` for anything unknown."""
+    try:
+        return Intent(value or "other")
+    except ValueError:
+        return Intent.OTHER
+
 
 # Checked in this order; the first rule with a keyword in the question wins. Specific questions
 # (fee, time…) come before "bundle", so "一件事收费吗" asks about the fee of that bundle.
-RULES: list[tuple[str, tuple[str, ...]]] = [
-    ("eligibility", ("符合条件吗", "能享受", "能不能享受", "可以享受", "能申请吗", "能不能申请", "够条件",
+RULES: list[tuple[Intent, tuple[str, ...]]] = [
+    (Intent.ELIGIBILITY, ("符合条件吗", "能享受", "能不能享受", "可以享受", "能申请吗", "能不能申请", "够条件",
                      "有资格", "申报条件", "享受条件", "eligib", "qualify")),
-    ("fee", ("收费", "费用", "要钱", "多少钱", "免费", "花钱", "交钱", "钱吗", "收钱", "工本费", "fee", "cost",
+    (Intent.FEE, ("收费", "费用", "要钱", "多少钱", "免费", "花钱", "交钱", "钱吗", "收钱", "工本费", "fee", "cost",
              "free", "charge")),
     # How long a licence stays valid is not how long it takes to get: checked before "time".
-    ("validity", ("有效期", "有效几年", "用几年", "能用多久", "能用多长", "有效多久", "几年有效", "有效多长", "管几年", "valid", "expire")),
-    ("time", ("多久", "几耐", "几天", "什么时候", "啥时候", "何时", "截止", "几号", "多长时间", "时限", "多少天", "工作日", "期限", "多快", "当天", "周期", "几个月",
+    (Intent.VALIDITY, ("有效期", "有效几年", "用几年", "能用多久", "能用多长", "有效多久", "几年有效", "有效多长", "管几年", "valid", "expire")),
+    (Intent.TIME, ("多久", "几耐", "几天", "什么时候", "啥时候", "何时", "截止", "几号", "多长时间", "时限", "多少天", "工作日", "期限", "多快", "当天", "周期", "几个月",
               "公告期", "how long", "how many days", "when can")),
-    ("where", ("在哪", "哪里", "地点", "地址", "窗口", "去哪", "网上办", "线上办", "网上申请", "网址", "哪个部门",
+    (Intent.WHERE, ("在哪", "哪里", "地点", "地址", "窗口", "去哪", "网上办", "线上办", "网上申请", "网址", "哪个部门",
                "电话", "联系", "app", "where", "online", "办理时间", "几点")),
-    ("materials", ("材料", "资料", "带什么", "带啥", "要啥", "准备什么", "准备哪些", "提交什么", "交什么", "交啥", "交哪",
+    (Intent.MATERIALS, ("材料", "资料", "带什么", "带啥", "要啥", "准备什么", "准备哪些", "提交什么", "交什么", "交啥", "交哪",
                    "哪几样", "上传啥", "上传什么", "证件",
                    "手续", "文件", "material", "document", "what do i need", "bring")),
-    ("process", ("流程", "步骤", "怎么办", "如何办", "怎么申请", "如何申请", "怎么弄", "程序", "怎么走", "how to",
+    (Intent.PROCESS, ("流程", "步骤", "怎么办", "如何办", "怎么申请", "如何申请", "怎么弄", "程序", "怎么走", "how to",
                  "process", "procedure", "steps")),
-    ("condition", ("条件", "要求", "资格", "能不能办", "可以办吗", "适用", "能办吗", "什么情况", "哪些情况", "哪种情况",
+    (Intent.CONDITION, ("条件", "要求", "资格", "能不能办", "可以办吗", "适用", "能办吗", "什么情况", "哪些情况", "哪种情况",
                    "require", "condition")),
-    ("bundle", ("一件事", "套餐", "一次办", "联办", "打包办", "bundle")),
-    ("subsidy", ("补贴", "补助", "奖励", "奖补", "资助", "扶持", "政策", "贴息", "返还", "减免", "优惠", "退税",
+    (Intent.BUNDLE, ("一件事", "套餐", "一次办", "联办", "打包办", "bundle")),
+    (Intent.SUBSIDY, ("补贴", "补助", "奖励", "奖补", "资助", "扶持", "政策", "贴息", "返还", "减免", "优惠", "退税",
                  "奖金", "比例", "拿多少", "补多少", "给多少", "发多少", "subsid", "reward", "grant", "incentive")),
 ]
 
@@ -38,17 +99,17 @@ _WORDS = {intent: words for intent, words in RULES}
 _NAMES_WITH_KEYWORDS = ("研发费用", "费用归集", "有效期内")
 
 
-def detect_intent(normalized_question: str) -> str:
+def detect_intent(normalized_question: str) -> Intent:
     """The question's intent from keywords; ``other`` when none fires."""
     text = normalized_question.lower()
     for name in _NAMES_WITH_KEYWORDS:
         text = text.replace(name, " ")
     for intent, words in RULES:
         if any(w in text for w in words):
-            if intent == "fee" and _money_given(text):
-                return "subsidy"
+            if intent == Intent.FEE and _money_given(text):
+                return Intent.SUBSIDY
             return intent
-    return "other"
+    return Intent.OTHER
 
 
 _FEE_WORDS = ("收费", "费用", "工本费", "交钱", "免费", "收钱", "花钱")
@@ -56,7 +117,7 @@ _FEE_WORDS = ("收费", "费用", "工本费", "交钱", "免费", "收钱", "�
 
 def _money_given(text: str) -> bool:
     """多少钱 next to 补贴/奖励 asks how much is paid out, not what is charged."""
-    return (any(w in text for w in _WORDS["subsidy"] if w not in ("减免", "优惠"))
+    return (any(w in text for w in _WORDS[Intent.SUBSIDY] if w not in ("减免", "优惠"))
             and not any(w in text for w in _FEE_WORDS))
 
 

@@ -183,6 +183,12 @@ def blank_slot(record: Record, terms: tuple[Term, ...], intent: str, name: str =
     return best[1]
 
 
+def kinds_stated(record: Record) -> frozenset[str]:
+    """The kinds of question (time, fee, materials ...) some sentence of the item states a value for."""
+    items = sentences(record)
+    return frozenset(intent for intent in CUES if any(_states(intent, s) for s in items))
+
+
 def passage_answers(intent: str, passage: list[str], share: float) -> bool:
     """Whether quoted sentences can stand for the property asked: one of them states a value of that
     kind (a fee question is not answered by a sentence on time), or, for questions of other kinds, the

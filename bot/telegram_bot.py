@@ -54,15 +54,16 @@ from telegram.ext import (
     ConversationHandler,
     Defaults,
     MessageHandler,
-    PersistenceInput,
-    PicklePersistence,
     TypeHandler,
     filters,
 )
 from telegram.warnings import PTBUserWarning
 
 from bot import texts
+from bot.answer import AnswerResult, Block, BlockKind
+from bot.intent import FIRST_INTENT, INTENTS, Intent, as_intent
 from bot.matcher import (
+    NUMBER_UNITS,
     PLAIN_LABELS,
     TAXPAYER_CHOICES,
     MatchResult,
@@ -76,10 +77,12 @@ from bot.matcher import (
     render_text,
     typed_value,
 )
+from bot.telegram_state import DatabasePersistence, SharedStateProcessor
 
 if TYPE_CHECKING:  # imported late below: they load the index libraries, and token errors come first
     from bot.services.admin import AdminService
     from bot.services.container import Services
+    from bot.services.state import ConversationStore
 
 log = logging.getLogger(__name__)
 
@@ -95,24 +98,7 @@ PAGE_SIZE = 8
 ANSWERS_KEPT = 50  # answers per chat remembered for 👍/👎 (question text and record)
 FLOOD_MAX, FLOOD_WINDOW = 8, 10.0
 
-# The engine's follow-up detection keys on short questions: these carry only the intent keyword,
-# so a button press always stays on the item it belongs to (see report: longer phrasings can drift).
-SECTION_PROMPTS = {
-    "materials": "材料？",
-    "time": "时限？",
-    "fee": "收费？",
-    "where": "地点？",
-    "process": "流程？",
-    "condition": "条件？",
-    "subsidy": "补贴？",
-    "eligibility": "申报条件？",
-    "bundle": "一件事？",
-}
-# What pressing an item in a list shows first.
-ITEM_INTENT = {"guide": "materials", "bundle": "bundle", "policy": "subsidy", "document": "materials"}
 MENU_KINDS = {"guide": texts.MENU_GUIDES, "bundle": texts.MENU_BUNDLES, "policy": texts.MENU_POLICIES}
-# Suffixes of the engine's suggestions that name another item (see Engine._suggestions/_refuse).
-SUGGESTION_SUFFIXES = (("包含哪些事项？", "bundle"), ("需要哪些材料？", "materials"), ("能拿多少？", "subsidy"))
 
 
 # ----------------------------------------------------------------------------- configuration
@@ -160,14 +146,21 @@ def _utf16_len(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
 
-def _format_line(line: str) -> str:
-    """One plain-text answer line as HTML: escaped, with whole-line headings (【申请材料】, 《标题》) bold."""
-    escaped = html.escape(line, quote=False)
+def _looks_like_heading(line: str) -> bool:
+    """A whole-line heading in a plain-text report (/match): 【您提供的企业信息】, 《标题》."""
     stripped = line.strip()
-    if (stripped.startswith("【") and stripped.endswith("】")) or (
-            stripped.startswith("《") and stripped.endswith("》") and "》" not in stripped[:-1]):
-        return f"<b>{escaped}</b>"
-    return escaped
+    return (stripped.startswith("【") and stripped.endswith("】")) or (
+        stripped.startswith("《") and stripped.endswith("》") and "》" not in stripped[:-1])
+
+
+def _block_lines(blocks: list[Block]) -> list[tuple[str, bool]]:
+    """An answer's lines, each with whether it is bold: the item's title and the section headings."""
+    out: list[tuple[str, bool]] = []
+    for b in blocks:
+        for i, text in enumerate(b.text_lines()):
+            bold = b.kind == BlockKind.TITLE or (i == 0 and bool(b.heading) and not b.inline)
+            out += [(line, bold) for line in text.split("\n")]
+    return out
 
 
 def _cut_line(line: str, limit: int) -> list[str]:
@@ -185,31 +178,39 @@ def _cut_line(line: str, limit: int) -> list[str]:
     return pieces
 
 
-def render_answer(answer: str, limit: int = MessageLimit.MAX_TEXT_LENGTH) -> list[str]:
-    """The engine's plain-text answer as HTML messages, split on line boundaries.
+def render_answer(answer: str | list[Block], limit: int = MessageLimit.MAX_TEXT_LENGTH) -> list[str]:
+    """An answer's blocks, or a plain-text report (/match), as HTML messages split on line boundaries.
 
     Telegram counts the limit after entity parsing, so chunks are measured on the visible text; each
     line is escaped on its own, so no tag or entity can straddle two messages.
     """
-    lines: list[str] = []
-    for raw in answer.split("\n"):
-        lines.extend(_cut_line(raw, limit) if _utf16_len(raw) > limit else [raw])
-    chunks: list[list[str]] = []
-    current: list[str] = []
+    raw = ([(line, _looks_like_heading(line)) for line in answer.split("\n")] if isinstance(answer, str)
+           else _block_lines(answer))
+    lines: list[tuple[str, bool]] = []
+    for line, bold in raw:
+        lines.extend((piece, bold) for piece in (_cut_line(line, limit) if _utf16_len(line) > limit else [line]))
+    chunks: list[list[tuple[str, bool]]] = []
+    current: list[tuple[str, bool]] = []
     size = 0
-    for line in lines:
+    for line, bold in lines:
         width = _utf16_len(line) + (1 if current else 0)
         if current and size + width > limit:
             chunks.append(current)
             current, size = [], 0
             width = _utf16_len(line)
-        current.append(line)
+        current.append((line, bold))
         size += width
     if current:
         chunks.append(current)
     # Telegram rejects empty messages; a chunk of blank lines can appear at a split.
-    rendered = ["\n".join(_format_line(line) for line in chunk) for chunk in chunks if "".join(chunk).strip()]
+    rendered = ["\n".join(_html_line(line, bold) for line, bold in chunk) for chunk in chunks
+                if "".join(line for line, _ in chunk).strip()]
     return rendered or [html.escape(texts.ERROR)]
+
+
+def _html_line(line: str, bold: bool) -> str:
+    escaped = html.escape(line, quote=False)
+    return f"<b>{escaped}</b>" if bold else escaped
 
 
 def _short(label: str, width: int = 40) -> str:
@@ -222,6 +223,8 @@ MATCH_FIELDS: tuple[str, ...] = tuple(texts.MATCH_QUESTIONS)  # the order the qu
 MATCH_ASKING = 1  # the ConversationHandler's only state; which question is current lives in user_data
 MATCH_IDLE = 30 * 60.0  # seconds without an answer after which /match is abandoned
 INDUSTRY_BUTTONS = 12
+# Each numeric field's first unit after its value (120人, 2019年); the 万元 fields say it in the label.
+MATCH_UNITS = {field: units[0] for field, units in NUMBER_UNITS.items() if units and units[0] != "万元"}
 RESULT_BUTTONS = 8
 
 
@@ -269,7 +272,7 @@ def _show_value(field: str, value: Any) -> str:
         return f"{value * 100:.4f}".rstrip("0").rstrip(".") + "%"
     if isinstance(value, float):
         value = f"{value:.4f}".rstrip("0").rstrip(".")
-    return f"{value}{texts.MATCH_UNITS.get(field, '')}"
+    return f"{value}{MATCH_UNITS.get(field, '')}"
 
 
 def render_match(answers: dict[str, Any], result: MatchResult, *, with_buttons: bool = False) -> str:
@@ -361,7 +364,6 @@ class GovBot:
         self._warned_until: dict[int, float] = {}
         self._chat_locks: dict[int, asyncio.Lock] = {}
         self._match_locks: dict[int, asyncio.Lock] = {}
-        self._titles: tuple[str | None, dict[str, str]] = (None, {})
 
     # ----- plumbing -----
     async def _run(self, fn: Callable[..., T], *args: Any) -> T:
@@ -412,12 +414,6 @@ class GovBot:
         if len(data.encode()) > MAX_CALLBACK_BYTES:
             raise ValueError(f"callback data too long: {data!r}")
         return data
-
-    def _title_index(self) -> dict[str, str]:
-        generation = self.engine.generation_name
-        if self._titles[0] != generation:
-            self._titles = (generation, {r.title: r.id for r in self.engine.records.values()})
-        return self._titles[1]
 
     def is_admin(self, user_id: int | None) -> bool:
         return user_id is not None and user_id in self.admin_ids
@@ -511,18 +507,23 @@ class GovBot:
             log.debug("typing action failed: %s", exc)
 
     async def answer(self, context: Context, chat_id: int, chat_type: str, user_id: int | None,
-                     question: str, *, reply_to: int | None = None, state: dict | None = None,
+                     question: str, *, reply_to: int | None = None, section: tuple[str, str] | None = None,
                      logged_as: str | None = None) -> Message:
-        """Ask the engine and send the rendered answer; the chat's state moves on to the new item."""
+        """Ask the engine (or show ``section``: a record id and an intent) and send the rendered answer;
+        the chat's state moves on to the new item."""
         chat_data = context.chat_data if context.chat_data is not None else {}
         key = self._state_key(chat_type, user_id)
         async with self._chat_lock(chat_id):
             typing = asyncio.create_task(self._typing(context.bot, chat_id))
             try:
-                current = chat_data.get(key) if state is None else state
-                result = await self._run(self.engine.ask, question, current)
+                if section is None:
+                    result = await self._run(self.engine.ask, question, chat_data.get(key))
+                else:
+                    result = await self._run(self.engine.answer_section, *section)
             finally:
                 await typing  # the typing action must not land after the answer
+            if result is None:  # the item went away with a re-ingest since the button was made
+                return await context.bot.send_message(chat_id, texts.ITEM_GONE)
             chat_data[key] = result.state
             record_id = result.record_ids[0] if result.record_ids else ""
             asked = logged_as or question
@@ -532,7 +533,7 @@ class GovBot:
                     self.feedback.log_question, CHANNEL, str(user_id or ""), asked, result.intent,
                     result.grounded, record_id))
             try:
-                sent = await self._send(context.bot, chat_id, render_answer(result.answer),
+                sent = await self._send(context.bot, chat_id, render_answer(result.blocks),
                                         self._answer_keyboard(result), reply_to)
             finally:
                 if logged is not None:
@@ -562,33 +563,28 @@ class GovBot:
         while len(answers) > ANSWERS_KEPT:
             answers.popitem(last=False)
 
-    def _answer_keyboard(self, result: Any) -> InlineKeyboardMarkup:
-        """Other sections of the same item, related bundles, then 👍/👎 (from the engine's suggestions)."""
+    def _answer_keyboard(self, result: AnswerResult) -> InlineKeyboardMarkup:
+        """Other sections of the same item, related items, then 👍/👎 (from the engine's suggestions)."""
         record_id = result.record_ids[0] if result.record_ids else ""
-        intent_of = {question: intent for intent, question in _engine_suggestions().items()}
-        titles = self._title_index()
         records = self.engine.records
         sections: list[InlineKeyboardButton] = []
         items: list[InlineKeyboardButton] = []
-        for suggestion in result.suggestions:
-            if record_id and suggestion in intent_of:
-                intent = intent_of[suggestion]
-                if intent not in SECTION_PROMPTS:  # a section the engine learned after this adapter
-                    continue
-                sections.append(InlineKeyboardButton(
-                    texts.SECTION_BUTTONS[intent], callback_data=self._data("q", self._ref(record_id), intent)))
+        for suggestion in result.follow_ups:
+            target, intent = suggestion.record_id, as_intent(suggestion.intent)
+            if target not in records:
                 continue
-            for suffix, intent in SUGGESTION_SUFFIXES:
-                target = titles.get(suggestion.removesuffix(suffix)) if suggestion.endswith(suffix) else None
-                if target is None:
-                    continue
-                if intent == "bundle" and record_id and records[target].kind == "bundle":
-                    label = texts.RELATED_BUNDLE.format(title=records[target].title)
-                else:
-                    label = suggestion
-                items.append(InlineKeyboardButton(_short(label), callback_data=self._data(
-                    "q", self._ref(target), intent)))
-                break
+            if target == record_id:
+                label = INTENTS[intent].button
+                if label:  # a section without a button of its own is left to the question box
+                    sections.append(InlineKeyboardButton(
+                        label, callback_data=self._data("q", self._ref(record_id), intent)))
+                continue
+            if intent == Intent.BUNDLE and record_id and records[target].kind == "bundle":
+                label = texts.RELATED_BUNDLE.format(title=records[target].title)
+            else:
+                label = suggestion.text
+            items.append(InlineKeyboardButton(_short(label), callback_data=self._data(
+                "q", self._ref(target), intent)))
         rows = [sections[i: i + 3] for i in range(0, len(sections), 3)] + [[b] for b in items]
         ref = self._ref(record_id) if record_id else "-"
         rows.append([InlineKeyboardButton(texts.HELPFUL, callback_data=self._data("f", "+", ref)),
@@ -636,7 +632,7 @@ class GovBot:
         pages = math.ceil(len(items) / PAGE_SIZE)
         page = min(max(page, 1), pages)
         rows = [[InlineKeyboardButton(_short(r.title), callback_data=self._data(
-            "q", self._ref(r.id), ITEM_INTENT[kind]))] for r in items[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]]
+            "q", self._ref(r.id), FIRST_INTENT[kind]))] for r in items[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]]
         nav = []
         if page > 1:
             nav.append(InlineKeyboardButton(texts.PREV_PAGE, callback_data=self._data("l", kind, str(page - 1))))
@@ -697,15 +693,15 @@ class GovBot:
         query = update.callback_query
         _, ref, intent = query.data.split(":")
         record_id = self._resolve(ref)
-        if record_id is None or intent not in SECTION_PROMPTS:
+        if record_id is None or intent not in INTENTS or not INTENTS[as_intent(intent)].prompt:
             await query.answer(texts.ITEM_GONE, show_alert=True)
             return
         await query.answer()
         record = self.engine.records[record_id]
-        label = texts.SECTION_BUTTONS.get(intent, intent)
+        label = INTENTS[as_intent(intent)].button or intent
         chat = query.message.chat
-        await self.answer(context, chat.id, chat.type, query.from_user.id, SECTION_PROMPTS[intent],
-                          state={"record_id": record_id, "intent": intent},
+        # The engine is asked for this section of this item directly: no question to interpret.
+        await self.answer(context, chat.id, chat.type, query.from_user.id, "", section=(record_id, intent),
                           logged_as=texts.SECTION_QUESTION.format(title=record.title, question=label))
 
     async def on_vote(self, update: Update, context: Context) -> None:
@@ -1063,12 +1059,6 @@ class GovBot:
                 log.error("could not send the error notice: %s", exc)
 
 
-def _engine_suggestions() -> dict[str, str]:
-    from bot.engine import SUGGEST
-
-    return SUGGEST
-
-
 def render_reload(summary: Any, max_failed: int = 30) -> list[str]:
     """The /reload report as HTML messages: counts, then each failed file with its reason."""
     statuses = ("added", "updated", "unchanged", "removed", "failed")
@@ -1098,14 +1088,15 @@ def render_reload(summary: Any, max_failed: int = 30) -> list[str]:
 
 def build_application(engine: Any, settings: Any, store_dir: Path, feedback: Any, *,
                       admin: AdminService | None = None,
-                      persistence_path: Path | None = None, timeout: float = 10.0,
+                      state: ConversationStore | None = None, timeout: float = 10.0,
                       network_retries: int = 3, retry_backoff: float = 0.5, max_retries_429: int = 3,
                       flood_max: int = FLOOD_MAX, flood_window: float = FLOOD_WINDOW,
                       overall_rate: float = 30, group_rate: float = 20) -> Application:
     """The whole Telegram application, wired in one place (python-telegram-bot examples style).
 
     ``settings`` provides telegram_bot_token, telegram_admin_ids, govbot_telegram_base_url,
-    govbot_home and govbot_knowledge_dir. Keyword arguments exist for tests and the benchmark.
+    govbot_home, govbot_knowledge_dir and database_url (where ``state``, the conversation state shared by
+    replicas, lives unless given). Keyword arguments exist for tests and the benchmark.
     """
     token = (settings.telegram_bot_token or "").strip()
     problem = token_problem(token)
@@ -1113,12 +1104,14 @@ def build_application(engine: Any, settings: Any, store_dir: Path, feedback: Any
         raise ValueError(problem)
     govbot = GovBot(engine, settings, store_dir, feedback, flood_max=flood_max, flood_window=flood_window,
                     admin=admin)
-    path = Path(persistence_path or Path(settings.govbot_home) / "telegram.pickle")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # Only chat_data (the engine's conversation state and recent answers) needs to survive a restart.
-    persistence = PicklePersistence(
-        filepath=path, update_interval=5,
-        store_data=PersistenceInput(bot_data=False, chat_data=True, user_data=False, callback_data=False))
+    if state is None:
+        from bot.services.state import ConversationStore
+
+        state = ConversationStore(settings.database_url)
+    # chat_data (the engine's state, recent answers), user_data and /match's step live in the database,
+    # read before and written after every update: a restart or another replica continues the conversation.
+    persistence = DatabasePersistence(state)
+    processor = SharedStateProcessor(persistence)  # chats in parallel, each chat in order
     builder = (
         ApplicationBuilder()
         .token(token)
@@ -1127,7 +1120,7 @@ def build_application(engine: Any, settings: Any, store_dir: Path, feedback: Any
         .rate_limiter(RetryingRateLimiter(network_retries=network_retries, backoff=retry_backoff,
                                           max_retries=max_retries_429, overall_max_rate=overall_rate,
                                           group_max_rate=group_rate))
-        .concurrent_updates(True)  # chats in parallel; GovBot keeps each chat in order
+        .concurrent_updates(processor)
         .connect_timeout(timeout).read_timeout(timeout).write_timeout(timeout).pool_timeout(timeout)
         .get_updates_connect_timeout(timeout).get_updates_read_timeout(timeout)
         .get_updates_write_timeout(timeout).get_updates_pool_timeout(timeout)
@@ -1137,6 +1130,7 @@ def build_application(engine: Any, settings: Any, store_dir: Path, feedback: Any
     if settings.govbot_telegram_base_url:
         builder = builder.base_url(settings.govbot_telegram_base_url)
     application = builder.build()
+    processor.bind(application)
     application.bot_data["govbot"] = govbot  # bot_data is not persisted; tests reach the handlers here
 
     application.add_handler(TypeHandler(Update, govbot.flood_guard), group=-1)
@@ -1190,10 +1184,10 @@ def match_conversation(govbot: GovBot, new_text: filters.BaseFilter) -> Conversa
             ]},
             fallbacks=[CommandHandler("cancel", govbot.match_cancel)],
             allow_reentry=True,  # /match again starts over
-            # Keyed by (chat, user). Not persistent: user_data, which holds the answers, is not persisted
-            # either, so after a restart the user starts over rather than resuming half a profile.
+            # Keyed by (chat, user). Persistent like user_data, which holds the answers: the next answer may
+            # reach another replica, or this one after a restart.
             per_chat=True, per_user=True, per_message=False,
-            name="match",
+            name="match", persistent=True,
         )
 
 
@@ -1246,7 +1240,7 @@ def run_telegram(store_dir: Path | None = None, webhook_url: str | None = None, 
     if not services.engine.records:
         print(texts.KB_EMPTY.format(store=services.store_dir), file=sys.stderr)
     application = build_application(services.engine, services.settings, services.store_dir, services.feedback,
-                                    admin=services.admin)
+                                    admin=services.admin, state=services.state)
     try:
         if hook:
             print(texts.STARTING_WEBHOOK.format(url=webhook_url, listen=listen, port=port), file=sys.stderr)

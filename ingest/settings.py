@@ -14,7 +14,7 @@ class Settings(BaseSettings):
     # An empty variable means "not set" (the Dockerfile sets GOVBOT_EMBEDDING="" when no ST model is baked in).
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore", env_ignore_empty=True)
 
-    govbot_home: Path = Field(default=Path("./data"), description="数据目录：索引、数据库、会话状态")
+    govbot_home: Path = Field(default=Path("./data"), description="数据目录：索引、默认的 SQLite 数据库、上传文件")
     govbot_embedding: str = Field(default="e5", description="e5 | use | hash | st:<模型名或路径>")
     govbot_knowledge_dir: Path = Field(default=Path("./knowledge"), description="/reload 与管理页重新导入的目录")
     govbot_max_file_mb: int = Field(default=20, ge=1)
@@ -41,6 +41,11 @@ class Settings(BaseSettings):
     telegram_bot_token: str | None = None
     telegram_admin_ids: str = ""
     govbot_telegram_base_url: str | None = None
+    # Webhook for `govbot serve` (several replicas behind a load balancer cannot long-poll); unset: polling.
+    govbot_telegram_webhook_url: str | None = Field(default=None, description="Telegram 推送更新的公网地址")
+    govbot_telegram_webhook_listen: str = "0.0.0.0"
+    govbot_telegram_webhook_port: int = Field(default=8443, ge=1, le=65535)
+    govbot_telegram_webhook_secret: str | None = None
 
     # Web
     govbot_admin_token: str | None = None
@@ -56,6 +61,7 @@ class Settings(BaseSettings):
     # Behind a reverse proxy every client has the proxy's address: then key the limits on the last
     # X-Forwarded-For entry (the one the proxy added). Off by default: a client could forge it.
     govbot_trust_forwarded_for: bool = False
+    # Usage log, feedback and conversation state; PostgreSQL when replicas share conversations.
     govbot_database_url: str | None = None
 
     @property

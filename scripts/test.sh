@@ -9,6 +9,7 @@ PYTHON=${PYTHON:-python3}
 .venv/bin/pip install -q torch==2.13.0
 .venv/bin/pip install -q -e ".[st,dev]"
 bash scripts/install-browser.sh
+bash scripts/install-postgres.sh  # tests/test_state.py and test_replicas.py start a throwaway server
 .venv/bin/ruff check .
 # Nothing may reach the Hugging Face hub in tests.
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1

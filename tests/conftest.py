@@ -10,6 +10,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import uuid
 from pathlib import Path
 
 import pytest
@@ -87,3 +89,44 @@ def before_expiry(monkeypatch: pytest.MonkeyPatch):
     get_settings.cache_clear()
     yield
     get_settings.cache_clear()
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> str:
+    """A throwaway PostgreSQL server on 127.0.0.1 (scripts/postgres-throwaway.sh); its admin database URL.
+
+    Skips only when PostgreSQL's binaries are absent; scripts/test.sh installs them, so CI runs these tests.
+    """
+    proc = subprocess.Popen(["bash", str(ROOT / "scripts" / "postgres-throwaway.sh")], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    url = proc.stdout.readline().strip()
+    if not url:
+        proc.wait(timeout=60)
+        reason = proc.stderr.read().strip()
+        if proc.returncode == 3:
+            pytest.skip(f"PostgreSQL not installed (apt-get install postgresql): {reason}")
+        raise RuntimeError(f"PostgreSQL did not start: {reason}")
+    yield url
+    proc.terminate()
+    proc.wait(timeout=60)
+
+
+@pytest.fixture
+def postgres_url(postgres_server: str) -> str:
+    """A fresh, empty database on the throwaway server."""
+    from sqlalchemy import create_engine, text
+
+    name = f"t_{uuid.uuid4().hex[:16]}"
+    admin = create_engine(postgres_server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return postgres_server.rsplit("/", 1)[0] + "/" + name
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Each test twice: on a SQLite file and on a real PostgreSQL server."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'shared.sqlite3'}"
+    return request.getfixturevalue("postgres_url")

@@ -1,7 +1,7 @@
 """A fake Telegram Bot API server on 127.0.0.1 for driving the real python-telegram-bot over HTTP.
 
 Routes ``/bot{token}/{method}``. Tests hand the bot updates (messages, button presses), read what it
-sent, and can make the next N calls of a method answer 429 with retry_after, 502, or hang past the
+sent (once a bot has called setWebhook, updates are POSTed to that URL one at a time, as Telegram does), and can make the next N calls of a method answer 429 with retry_after, 502, or hang past the
 client's timeout. ``sendMessage``/``editMessageText`` validate HTML like Telegram (only its tags,
 every ``<``, ``>`` and ``&`` escaped, at most 4096 characters after parsing) and store the parsed text.
 """
@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiohttp import web
+from aiohttp import ClientError, ClientSession, web
 
 TOKEN = "123456789:AAF-fake_token_for_tests_only_0123"
 BOT_USER = {"id": 7000001, "is_bot": True, "first_name": "高兴办", "username": "govbot_test_bot",
@@ -128,6 +128,9 @@ class FakeBotAPI:
         self.chats: dict[int, dict] = {}
         self._faults: dict[str, list[Fault]] = {}
         self._pending: list[dict] = []
+        self._to_deliver: list[dict] = []  # for the webhook, in order
+        self._deliverer: asyncio.Task | None = None
+        self.deliveries: list[tuple[int, int | str]] = []  # (update_id, HTTP status or error) per POST
         self._update_ids = itertools.count(1)
         self._message_ids = itertools.count(1000)
         self._query_ids = itertools.count(1)
@@ -147,6 +150,8 @@ class FakeBotAPI:
         return self
 
     async def stop(self) -> None:
+        if self._deliverer is not None:
+            self._deliverer.cancel()
         if self._runner is not None:
             await self._runner.cleanup()
 
@@ -166,9 +171,27 @@ class FakeBotAPI:
 
     def push(self, update: dict) -> dict:
         update["update_id"] = next(self._update_ids)
+        if self.webhook.get("url"):
+            self._to_deliver.append(update)
+            if self._deliverer is None or self._deliverer.done():
+                self._deliverer = asyncio.ensure_future(self._deliver())
+            return update
         self._pending.append(update)
         self._changed.set()
         return update
+
+    async def _deliver(self) -> None:
+        """POST queued updates to the webhook, the next one after the previous was answered."""
+        secret = self.webhook.get("secret_token")
+        headers = {"X-Telegram-Bot-Api-Secret-Token": secret} if secret else {}
+        async with ClientSession() as session:
+            while self._to_deliver:
+                update = self._to_deliver.pop(0)
+                try:
+                    async with session.post(self.webhook["url"], json=update, headers=headers) as response:
+                        self.deliveries.append((update["update_id"], response.status))
+                except ClientError as exc:
+                    self.deliveries.append((update["update_id"], str(exc)))
 
     def message(self, chat_id: int, text: str, *, user_id: int | None = None, chat_type: str = "private",
                 reply_to: dict | None = None, entities: list[dict] | None = None,

@@ -170,9 +170,12 @@ def test_serve_hands_one_engine_to_the_web_page_and_the_bot(services: Services,
         handed["web"] = services
         started.set()
 
-    def telegram(*, services: Services) -> int:
+    webhook: dict[str, object] = {}
+
+    def telegram(*, services: Services, **options: object) -> int:
         assert started.wait(10)
         handed["telegram"] = services
+        webhook.update(options)
         return 0
 
     monkeypatch.setattr(bot.web.app, "run_web", web)
@@ -181,3 +184,4 @@ def test_serve_hands_one_engine_to_the_web_page_and_the_bot(services: Services,
     assert result.exit_code == 0, result.output
     assert handed["web"] is handed["telegram"]
     assert handed["web"].admin.engine is handed["web"].engine
+    assert webhook["webhook_url"] is None  # no GOVBOT_TELEGRAM_WEBHOOK_URL: long polling

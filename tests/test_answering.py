@@ -208,3 +208,25 @@ def test_fitting_learns_signs_that_make_sense(small_store: Path, tmp_path: Path)
     answered = [p for q, (p, ok) in predictions.items() if rows.answerable[q] and ok]
     refused = [p for q, (p, _) in predictions.items() if not rows.answerable[q]]
     assert np.median(answered) > np.median(refused)
+
+
+def test_of_two_pages_about_one_item_the_one_that_states_what_was_asked_answers(tmp_path: Path):
+    # Some portals publish a guide as one page per section; a time question belongs to the page that
+    # gives a number of days, not to the materials page that repeats the item's name more often.
+    from bot.engine import Engine
+    from ingest.embeddings import load_embeddings
+    from ingest.pipeline import ingest
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "eia-materials.txt").write_text(
+        "建设项目环境影响评价审批 申请材料\n建设项目环境影响评价审批需提交：环境影响报告书（表）、建设项目环境影响评价审批申请表、"
+        "建设单位营业执照复印件。建设项目环境影响评价审批的材料须加盖公章。\n", encoding="utf-8")
+    (docs / "eia-time.txt").write_text(
+        "建设项目环境影响评价审批 办理时限\n报告书自受理之日起30个工作日内作出审批决定，报告表15个工作日内作出审批决定。\n",
+        encoding="utf-8")
+    store = tmp_path / "index"
+    assert not ingest([docs], store, load_embeddings("hash")).failed
+    answer = Engine(store).ask("建设项目环境影响评价审批要多久")
+    assert answer.grounded and answer.sources[0]["source"].endswith("eia-time.txt")
+    assert "30个工作日" in answer.answer

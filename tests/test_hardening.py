@@ -536,3 +536,20 @@ def test_a_failing_vector_store_answers_from_bm25_instead_of_a_500(kb, monkeypat
         result = engine.ask(BAKERY_Q)
     assert result.grounded and result.record_ids == ["demo-bakery-permit"]
     assert any("lexical only" in r.getMessage() for r in caplog.records)
+
+
+def test_two_replicas_share_admin_sessions_and_a_logout_on_one_revokes_both(kb, tmp_path):
+    """Behind a round-robin balancer (compose.yaml) the next request may reach the other replica."""
+    from bot.engine import Engine
+
+    knowledge, store = kb
+    settings = _settings(tmp_path, knowledge)
+    url = f"sqlite:///{tmp_path / 'shared.sqlite3'}"
+    one, two = (TestClient(create_app(Engine(store, settings), settings, store, FeedbackStore(url),
+                                      upload_dir=tmp_path / "uploads")) for _ in range(2))
+    csrf = _login(one)
+    sid = one.cookies.get("govbot_admin")
+    two.cookies.set("govbot_admin", sid, path="/admin")
+    assert two.get("/admin").status_code == 200  # signed in on the other replica too
+    assert two.post("/admin/logout", data={"csrf": csrf}, follow_redirects=False).status_code == 303
+    assert one.get("/admin").status_code == 401  # revoked on the first replica as well

@@ -27,6 +27,7 @@ from bot import texts
 from bot.feedback import FeedbackStore
 from bot.feedback import feedback as feedback_table
 from bot.matcher import FIELD_LABELS, PLAIN_LABELS, TAXPAYER_CHOICES
+from bot.services.state import ConversationStore
 from bot.telegram_bot import (
     MATCH_FIELDS,
     MATCH_IDLE,
@@ -264,12 +265,14 @@ async def test_feedback_is_stored(bot, api: FakeBotAPI, feedback: FeedbackStore)
 
 
 async def test_long_answer_is_split(bot, api: FakeBotAPI, engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot.answer import Suggestion
     from bot.engine import AnswerResult
 
     body = "\n".join(f"{i:03d}. " + "很长的说明文字" * 12 for i in range(70))
     assert len(body) >= 6000
     monkeypatch.setattr(engine, "ask", lambda q, s=None: AnswerResult(
-        body, grounded=True, intent="materials", record_ids=["company-setup"], suggestions=["要多久？"],
+        body, grounded=True, intent="materials", record_ids=["company-setup"],
+        follow_ups=[Suggestion("company-setup", "time", "要多久？")],
         state={"record_id": "company-setup", "intent": "materials"}))
     await api.ask(USER, "长答案")
     parts = api.messages(USER)
@@ -437,7 +440,7 @@ async def test_errors_reach_the_user_as_an_apology(engine, kb_store, settings, f
 async def test_state_survives_restart(engine, kb_store, settings, feedback, api: FakeBotAPI) -> None:
     async with running(engine, settings, kb_store, feedback) as first:
         await api.ask(USER, MATERIALS_Q)
-    assert (Path(settings.govbot_home) / "telegram.pickle").exists()
+    assert not (Path(settings.govbot_home) / "telegram.pickle").exists()  # the database holds it (issue 12)
     async with running(engine, settings, kb_store, feedback) as second:
         sent = await api.ask(USER, "那要多久？")
         assert sent.text.startswith(f"《{SETUP}》") and "【办理时限】" in sent.text
@@ -536,7 +539,9 @@ async def test_run_telegram_polls_and_stops_cleanly(tmp_path: Path, kb_store: Pa
         proc.send_signal(signal.SIGINT)
         _, err = await asyncio.wait_for(proc.communicate(), 30)
     assert proc.returncode == 0, err.decode()
-    assert (tmp_path / "home" / "telegram.pickle").exists()  # state flushed on the way out
+    # The chat's state is in the database (GOVBOT_HOME's SQLite by default), written as the answer went out.
+    state = ConversationStore(f"sqlite:///{tmp_path / 'home' / 'govbot.sqlite3'}").get("telegram:chat", str(USER))
+    assert state["state"]["record_id"]
 
 
 

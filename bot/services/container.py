@@ -1,4 +1,4 @@
-"""The composition root: one Engine, one usage store and one admin service per process."""
+"""The composition root: one Engine, one usage store, one conversation store and one admin service per process."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from bot.services.admin import AdminService
 if TYPE_CHECKING:
     from bot.engine import Engine
     from bot.feedback import FeedbackStore
+    from bot.services.state import ConversationStore
     from ingest.settings import Settings
 
 
@@ -23,12 +24,14 @@ class Services:
     engine: Engine
     feedback: FeedbackStore
     admin: AdminService
+    state: ConversationStore  # conversation state in GOVBOT_DATABASE_URL, shared by replicas
 
 
 def build_services(store_dir: Path | None = None, settings: Settings | None = None) -> Services:
     """Load the current index once (the engine) and wire the services around it."""
     from bot.engine import Engine
     from bot.feedback import FeedbackStore
+    from bot.services.state import ConversationStore
     from ingest.settings import get_settings
 
     settings = settings or get_settings()
@@ -36,4 +39,4 @@ def build_services(store_dir: Path | None = None, settings: Settings | None = No
     engine = Engine(store, settings=settings)
     feedback = FeedbackStore(settings.database_url)
     admin = AdminService(settings, store, engine=engine, feedback=feedback)
-    return Services(settings, store, engine, feedback, admin)
+    return Services(settings, store, engine, feedback, admin, ConversationStore(settings.database_url))

@@ -31,9 +31,11 @@ from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from bot import messages
 from bot.compose import is_url, source_label
 from bot.engine import AnswerResult, Engine
 from bot.feedback import FeedbackStore
+from bot.intent import INTENTS
 from bot.matcher import (
     PLAIN_LABELS,
     TAXPAYER_CHOICES,
@@ -68,28 +70,12 @@ log = logging.getLogger(__name__)
 
 HERE = Path(__file__).resolve().parent
 KIND_LABELS = {"guide": "办事指南", "bundle": "一件事", "policy": "惠企政策", "document": "其他文件"}
-INTENT_LABELS = {
-    "materials": "申请材料", "condition": "受理条件", "time": "办理时限", "validity": "证照有效期", "fee": "收费标准",
-    "where": "办理地点", "process": "办理流程", "bundle": "一件事", "subsidy": "补贴金额",
-    "eligibility": "申报条件", "other": "其他",
-}
+INTENT_LABELS = {str(intent): info.label for intent, info in INTENTS.items()}  # the admin page's chart
 STATUS_LABELS = {
     "added": "新增", "updated": "更新", "unchanged": "未变", "removed": "移除", "failed": "失败",
     "missing": "源文件已删除（保留）",
 }
-ERROR_TEXT = {
-    400: "请求有误，请检查后重试。",
-    401: "需要管理口令。",
-    403: "请求来源不符，已拒绝。请从管理页面重新操作。",
-    404: "页面不存在，请从首页重新查找。",
-    405: "不支持这种访问方式。",
-    409: "另一个导入正在进行，请稍后再试。",
-    413: "上传的内容过大。",
-    429: "请求过于频繁，请稍后再试。",
-    500: "系统出错了，请稍后再试，或到自贡高新区政务服务中心窗口咨询。",
-}
-EXAMPLES = ["开公司需要哪些材料？", "食品经营许可要多久？", "高新技术企业认定有什么奖励？",
-            "注销公司怎么办？"]
+ERROR_TEXT = messages.HTTP_ERRORS
 
 # A front-desk question is a sentence; a 10,000-character paste is cut here so it cannot tie up
 # retrieval, and the page says so. The default of GOVBOT_MAX_QUESTION_CHARS.
@@ -243,7 +229,7 @@ def create_app(engine: Engine, settings: Settings, store_dir: Path, feedback: Fe
     max_question = settings.govbot_max_question_chars
     browse_cache: dict[str, Any] = {}
     question_log = QuestionLog(feedback)
-    guard = (AdminGuard(admin_token, max_failures=settings.govbot_admin_max_failures,
+    guard = (AdminGuard(admin_token, feedback.db, max_failures=settings.govbot_admin_max_failures,
                         lockout_s=settings.govbot_admin_lockout_s,
                         session_hours=settings.govbot_admin_session_hours) if admin_token else None)
     if admin_token and len(admin_token) < MIN_TOKEN_CHARS:
@@ -410,7 +396,7 @@ def create_app(engine: Engine, settings: Settings, store_dir: Path, feedback: Fe
             state_qs = "&" + urlencode({"rid": state["record_id"], "intent": state.get("intent", "other")})
         response = page(request, "index.html", q=question, truncated=truncated, result=result, record=record,
                         state=state, state_qs=state_qs, browse=browse(index), kind=kind, dept=dept,
-                        examples=EXAMPLES, max_question=max_question)
+                        examples=messages.EXAMPLES, max_question=max_question)
         return remember_visitor(response, vid, new)
 
     @app.post("/feedback", response_class=HTMLResponse)

@@ -1,11 +1,13 @@
 """What one client may make the server do: body size, request rate, admin sessions and guesses.
 
-Everything is in memory and per process (`govbot web` runs one). A restart forgets the counters
-and signs every admin out, which is the safe direction.
+Admin sessions live in the database (GOVBOT_DATABASE_URL), so replicas behind a load balancer share
+them and a logout on one revokes them on all. The rate and guess counters are in memory, per
+process: a restart forgets them, and N replicas allow N times the rate.
 """
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import math
 import secrets
@@ -16,11 +18,22 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from sqlalchemy import Column, Float, MetaData, String, Table, delete, insert, select
+from sqlalchemy.engine import Engine as SqlEngine
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 MAX_CLIENTS = 10_000  # counters kept at most; the least recently seen client is forgotten first
-MAX_SESSIONS = 1_000
+metadata = MetaData()
+# The id itself is only in the admin's cookie; the table holds its hash, so a copy of the database
+# does not sign anyone in.
+admin_sessions = Table(
+    "admin_sessions",
+    metadata,
+    Column("sid_hash", String(64), primary_key=True),
+    Column("csrf", String(64), nullable=False),
+    Column("expires", Float, nullable=False),
+)
 
 
 def client_key(scope: Scope, trust_forwarded_for: bool = False) -> str:
@@ -125,14 +138,16 @@ class Session:
 class AdminGuard:
     """The admin token check, failed-guess throttling, server-side sessions and their CSRF tokens."""
 
-    def __init__(self, token: str, *, max_failures: int, lockout_s: int, session_hours: float) -> None:
+    def __init__(self, token: str, db: SqlEngine, *, max_failures: int, lockout_s: int,
+                 session_hours: float) -> None:
         self._token = token.encode()
+        self.db = db
         self.max_failures = max_failures
         self.lockout_s = lockout_s
         self.session_s = session_hours * 3600
         self._failures: OrderedDict[str, tuple[int, float]] = OrderedDict()  # client -> (count, blocked until)
-        self._sessions: dict[str, Session] = {}
         self._lock = threading.Lock()
+        metadata.create_all(db)
 
     # ----- guesses -----
     def blocked_for(self, client: str, now: float | None = None) -> int:
@@ -161,33 +176,36 @@ class AdminGuard:
         return False
 
     # ----- sessions -----
+    @staticmethod
+    def _hash(sid: str) -> str:
+        return hashlib.sha256(sid.encode()).hexdigest()
+
     def open_session(self, now: float | None = None) -> tuple[str, Session]:
         now = time.time() if now is None else now
         sid = secrets.token_urlsafe(32)
         session = Session(expires=now + self.session_s, csrf=secrets.token_urlsafe(32))
-        with self._lock:
-            for old in [k for k, s in self._sessions.items() if s.expires <= now]:
-                del self._sessions[old]
-            while len(self._sessions) >= MAX_SESSIONS:  # the oldest sign-in goes first
-                del self._sessions[next(iter(self._sessions))]
-            self._sessions[sid] = session
+        with self.db.begin() as conn:
+            conn.execute(delete(admin_sessions).where(admin_sessions.c.expires <= now))
+            conn.execute(insert(admin_sessions).values(sid_hash=self._hash(sid), csrf=session.csrf,
+                                                       expires=session.expires))
         return sid, session
 
     def session(self, sid: str | None, now: float | None = None) -> Session | None:
         """The live session for a cookie value; expiry is the server's, not the browser's (F11)."""
-        if not sid:
+        if not sid or len(sid) > 100:
             return None
         now = time.time() if now is None else now
-        with self._lock:
-            session = self._sessions.get(sid)
-            if session is not None and session.expires <= now:
-                del self._sessions[sid]
-                return None
-        return session
+        with self.db.connect() as conn:
+            row = conn.execute(select(admin_sessions.c.csrf, admin_sessions.c.expires)
+                               .where(admin_sessions.c.sid_hash == self._hash(sid))).first()
+        if row is None or row.expires <= now:
+            return None
+        return Session(expires=row.expires, csrf=row.csrf)
 
     def revoke(self, sid: str | None) -> None:
-        with self._lock:
-            self._sessions.pop(sid or "", None)
+        if sid:
+            with self.db.begin() as conn:
+                conn.execute(delete(admin_sessions).where(admin_sessions.c.sid_hash == self._hash(sid)))
 
     @staticmethod
     def csrf_ok(session: Session, offered: object) -> bool:
