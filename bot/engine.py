@@ -8,6 +8,7 @@ own sentences that hold it (bot/passages.py), or "not stated" -> suggestions.
 
 from __future__ import annotations
 
+import copy
 import logging
 import re
 import threading
@@ -44,7 +45,15 @@ from bot.passages import CUES, best_passage, blank_slot, kinds_stated, passage_a
 from bot.retrieval import ItemHit, Retriever
 from bot.terms import answer_units, covered, salient_terms
 from ingest.embeddings import EmbedderError, embedder_name, load_embeddings
-from ingest.index import ChromaLocation, Generation, current_name, open_current
+from ingest.index import (
+    GENERATIONS,
+    ChromaLocation,
+    Generation,
+    current_name,
+    load_generation,
+    open_current,
+    previous_names,
+)
 from ingest.schema import Record
 from ingest.settings import Settings, get_settings
 from ingest.textnorm import normalize
@@ -82,6 +91,8 @@ class Engine:
             llm = LLMComposer(self.settings)
         self.llm = llm
         self._lock = threading.Lock()
+        self._pinned = False  # True on a view made by pinned(): one generation for its whole life
+        self._failed: str | None = None  # a generation that could not be opened; not retried per question
         self._generation: Generation | None = None
         self._retriever: Retriever | None = None
         self._name_grams: dict[str, list[set[str]]] = {}
@@ -110,18 +121,57 @@ class Engine:
 
     def reload_if_changed(self) -> bool:
         """Cheap when nothing changed: one small file read per question."""
+        if self._pinned:
+            return False
         name = current_name(self.store_dir)
-        if name is None or (self._generation is not None and name == self._generation.name):
+        if name is None or name == self._failed or (self._generation is not None and name == self._generation.name):
             return False
         with self._lock:
-            if self._generation is not None and name == self._generation.name:
+            if name == self._failed or (self._generation is not None and name == self._generation.name):
                 return False
-            generation = open_current(self.store_dir)
-            if generation is None:
-                return False
-            self._install(generation)
+            try:
+                generation = open_current(self.store_dir)
+                if generation is None:
+                    return False
+                self._install(generation)
+            except Exception as exc:  # noqa: BLE001 - a damaged generation must not fail every request (F19)
+                self._failed = name
+                return self._fall_back(name, exc)
+            self._failed = None
             log.info("serving index generation %s", generation.name)
             return True
+
+    def _fall_back(self, name: str, exc: Exception) -> bool:
+        """Keep the generation in memory, or at start open the newest older one that works."""
+        if self._generation is not None:
+            log.error("index generation %s cannot be opened (%s: %s); still serving %s",
+                      name, type(exc).__name__, exc, self._generation.name)
+            return False
+        for older in previous_names(self.store_dir, name):
+            try:
+                self._install(load_generation(self.store_dir / GENERATIONS / older))
+            except Exception as again:  # noqa: BLE001
+                log.error("previous index generation %s cannot be opened either (%s)", older, again)
+                continue
+            log.error("index generation %s cannot be opened (%s: %s); serving the previous generation %s",
+                      name, type(exc).__name__, exc, older)
+            return True
+        log.error("index generation %s cannot be opened (%s: %s) and no older one works", name, type(exc).__name__, exc)
+        return False
+
+    def pinned(self) -> Engine:
+        """A view of the engine fixed to the generation served now (after following CURRENT).
+
+        A request that uses only its view never sees two generations at once, however many
+        reloads happen meanwhile (F4). The view shares everything; it costs one dict copy.
+        """
+        if self._pinned:
+            return self
+        self.reload_if_changed()
+        with self._lock:  # _install publishes its fields under this lock: copy all of them or none
+            view = copy.copy(self)
+        view._pinned = True
+        return view
 
     def _install(self, generation: Generation) -> None:
         try:
@@ -134,6 +184,11 @@ class Engine:
             # The vectors were made by a model this machine cannot load: lexical search only.
             log.warning("embedder %s unavailable; dense retrieval off", generation.embedder)
         retriever = Retriever(generation, embeddings, self.location, dense_weight=1.0 if dense else 0.0)
+        if dense and generation.chunks:
+            try:  # opened before it is published, so the first questions do not race to open it (F5)
+                generation.collection(self.location)
+            except Exception as exc:  # noqa: BLE001 - a Chroma server that is down: retried per question
+                log.warning("chroma collection of %s not opened yet: %s", generation.name, exc)
         name_grams: dict[str, list[set[str]]] = {}
         texts: dict[str, list[str]] = {}
         names: dict[str, str] = {}
@@ -165,7 +220,8 @@ class Engine:
     def rank(self, question: str, limit: int = 10) -> list[ItemHit]:
         """Items for a question, best first (what `govbot eval` measures): retrieval, then the
         answerability model's choice among the first candidates."""
-        self.reload_if_changed()
+        if not self._pinned:
+            return self.pinned().rank(question, limit)
         if self._retriever is None:
             return []
         hits = self._retriever.search(expand(question), limit=max(limit, RETRIEVED))
@@ -246,8 +302,9 @@ class Engine:
 
     # ----- answering -----
     def ask(self, question: str, state: dict[str, Any] | None = None) -> AnswerResult:
+        if not self._pinned:
+            return self.pinned().ask(question, state)  # one generation for the whole question (F4)
         state = dict(state or {})
-        self.reload_if_changed()
         text = clean(question)
         if not re.search(r"[\u4e00-\u9fffA-Za-z0-9]", text):
             return AnswerResult(C.notice(M.EMPTY), state=state)
@@ -287,7 +344,8 @@ class Engine:
 
         None when the item is no longer in the knowledge base (a button from before a re-ingest).
         """
-        self.reload_if_changed()
+        if not self._pinned:
+            return self.pinned().answer_section(record_id, intent)  # one generation throughout (F4)
         record = self.records.get(record_id)
         if record is None:
             return None

@@ -23,6 +23,7 @@ import fcntl
 import json
 import os
 import shutil
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -42,6 +43,9 @@ CURRENT = "CURRENT"
 GENERATIONS = "generations"
 KEEP_GENERATIONS = 2  # the current one and the one before, which a reader may still have open
 CHROMA_BATCH = 5000  # below Chroma's maximum batch size of 5461
+# Chroma's client creation shares process-wide caches and is not thread-safe: concurrent first
+# questions raised AttributeError / "Could not connect to tenant" (reliability F5).
+_CHROMA_OPEN = threading.Lock()
 
 
 class IngestLocked(RuntimeError):
@@ -113,11 +117,13 @@ class Generation:
 
     def collection(self, location: ChromaLocation) -> Any:
         if self._collection is None:
-            client = location.client(self.path)
-            # embedding_function=None: we always pass vectors; Chroma's default model would download.
-            self._collection = client.get_collection(
-                ChromaLocation.collection_name(self.name), embedding_function=None
-            )
+            with _CHROMA_OPEN:
+                if self._collection is None:
+                    client = location.client(self.path)
+                    # embedding_function=None: we always pass vectors; Chroma's default model would download.
+                    self._collection = client.get_collection(
+                        ChromaLocation.collection_name(self.name), embedding_function=None
+                    )
         return self._collection
 
 
@@ -140,6 +146,15 @@ def open_current(store_dir: Path, with_bm25: bool = True) -> Generation | None:
     if path is None or not (path / "manifest.json").exists():
         return None
     return load_generation(path, with_bm25=with_bm25)
+
+
+def previous_names(store_dir: Path, before: str) -> list[str]:
+    """Complete generations older than ``before``, newest first: where to fall back when it is damaged."""
+    generations = store_dir / GENERATIONS
+    if not generations.is_dir():
+        return []
+    names = sorted((p.name for p in generations.iterdir() if (p / "manifest.json").is_file()), reverse=True)
+    return [n for n in names if n < before]
 
 
 def write_generation(
@@ -190,8 +205,14 @@ def write_generation(
             )
         del collection, client
 
+    # Data on disk before the manifest says the generation is complete, and before CURRENT points at
+    # it: after a power loss a manifest with empty data files would break every request (F19).
+    _fsync_tree(target)
     manifest = {**manifest, "name": name, "chroma": {"host": location.host, "port": location.port}}
-    (target / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
+    with open(target / "manifest.json", "w", encoding="utf-8") as handle:
+        handle.write(json.dumps(manifest, ensure_ascii=False, indent=1))
+        handle.flush()
+        os.fsync(handle.fileno())
     _fsync_dir(target)
     pointer = store_dir / f"{CURRENT}.tmp"
     pointer.write_text(name, encoding="utf-8")
@@ -217,6 +238,18 @@ def sweep(store_dir: Path, location: ChromaLocation) -> None:
             with contextlib.suppress(Exception):  # already gone is fine
                 location.client(path).delete_collection(ChromaLocation.collection_name(path.name))
         shutil.rmtree(path, ignore_errors=True)
+
+
+def _fsync_tree(root: Path) -> None:
+    """fsync every file and directory under ``root`` (the directories so new names are durable too)."""
+    for folder, _, files in os.walk(root):
+        for name in files:
+            fd = os.open(os.path.join(folder, name), os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        _fsync_dir(Path(folder))
 
 
 def _fsync_dir(path: Path) -> None:

@@ -10,10 +10,13 @@ from __future__ import annotations
 import codecs
 import errno
 import io
+import json
 import logging
 import os
 import re
 import stat
+import subprocess
+import sys
 import unicodedata
 import zipfile
 from dataclasses import dataclass
@@ -32,6 +35,10 @@ SUPPORTED_SUFFIXES = {".md", ".markdown", ".txt", ".html", ".htm", ".docx", ".pd
 MAX_FILE_BYTES = 20 * 1024 * 1024
 MAX_TITLE_CHARS = 60
 MARKDOWN_SUFFIXES = {".md", ".markdown"}
+# Budgets for DOCX and PDF (reliability F7: a 71 KB docx and a 115 KB PDF each ran > 300 s). The
+# time, memory, inflated-size and page limits are settings; these two are fixed.
+MAX_DOCX_BLOCKS = 20_000  # body paragraphs and tables; a long real guide has a few hundred
+MAX_PDF_PAGE_CONTENT = 8 * 1024 * 1024  # decompressed content stream of one page
 
 
 class LoadError(Exception):
@@ -756,7 +763,7 @@ def _html_blocks(text: str) -> tuple[str, list[Block]]:
 _DOCX_HEADING_RE = re.compile(r"^(?:heading|标题)\s*(\d)$", re.IGNORECASE)
 
 
-def _docx_blocks(data: bytes, path: Path) -> tuple[str, list[Block]]:
+def _docx_blocks(data: bytes, path: Path | str) -> tuple[str, list[Block]]:
     # Imported here: python-docx is only needed for .docx files.
     from docx import Document
     from docx.opc.exceptions import PackageNotFoundError
@@ -777,14 +784,22 @@ def _docx_blocks(data: bytes, path: Path) -> tuple[str, list[Block]]:
     except XMLSyntaxError:
         raise LoadError(path, "DOCX 文件已损坏：文档内容无法解析") from None
 
+    body = document.element.body
+    if len(body) > MAX_DOCX_BLOCKS:
+        raise LoadError(path, f"Word 文档的段落过多（{len(body)} 个，上限 {MAX_DOCX_BLOCKS}），"
+                              "不像办事指南，可能是压缩炸弹；请拆分后再导入")
     blocks: list[Block] = []
     title = ""
     first_heading1 = ""
-    for element in document.element.body.iterchildren():
+    styles: dict[str | None, str] = {}  # style id -> name: python-docx looks each one up slowly
+    for element in body.iterchildren():
         tag = element.tag.rsplit("}", 1)[-1]
         if tag == "p":
             paragraph = Paragraph(element, document)
-            style = (paragraph.style.name or "") if paragraph.style is not None else ""
+            style_id = element.style
+            if style_id not in styles:
+                styles[style_id] = (paragraph.style.name or "") if paragraph.style is not None else ""
+            style = styles[style_id]
             lines = [line.strip() for line in paragraph.text.split("\n") if line.strip()]
             if not lines:
                 continue
@@ -895,7 +910,7 @@ def _two_columns(page: Any) -> str | None:
     return "\n".join([*left, *right])
 
 
-def _pdf_blocks(data: bytes, path: Path) -> list[Block]:
+def _pdf_blocks(data: bytes, path: Path | str, max_pages: int = 500) -> list[Block]:
     from pypdf import PasswordType, PdfReader
 
     if b"%PDF-" not in data[:1024]:
@@ -908,7 +923,16 @@ def _pdf_blocks(data: bytes, path: Path) -> list[Block]:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted and reader.decrypt("") == PasswordType.NOT_DECRYPTED:
             raise LoadError(path, "PDF 已加密，无法提取文字，请提供未加密的版本")
-        texts = [_two_columns(page) or page.extract_text() or "" for page in reader.pages]
+        if len(reader.pages) > max_pages:
+            raise LoadError(path, f"PDF 页数过多（{len(reader.pages)} 页，上限 {max_pages} 页），请拆分后再导入")
+        texts = []
+        for number, page in enumerate(reader.pages, 1):
+            contents = page.get_contents()
+            size = len(contents.get_data()) if contents is not None else 0
+            if size > MAX_PDF_PAGE_CONTENT:
+                raise LoadError(path, f"PDF 第 {number} 页的内容解压后过大（{size // (1024 * 1024)} MB），"
+                                      "可能是压缩炸弹，无法导入")
+            texts.append(_two_columns(page) or page.extract_text() or "")
     except LoadError:
         raise
     except Exception:  # noqa: BLE001 - pypdf raises many kinds of errors for damaged files
@@ -961,12 +985,10 @@ def load_file(path: Path, record_id: str, max_bytes: int = MAX_FILE_BYTES) -> Re
 def _load(path: Path, record_id: str, max_bytes: int) -> Record:
     data = _read_checked(path, max_bytes)
     suffix = path.suffix.lower()
-    if suffix == ".docx":
-        title, blocks = _docx_blocks(data, path)
-        if not blocks:
+    if suffix in (".docx", ".pdf"):
+        title, blocks = _parse_office(data, path, suffix)
+        if suffix == ".docx" and not blocks:
             raise LoadError(path, "Word 文档中没有文字内容")
-    elif suffix == ".pdf":
-        title, blocks = "", _pdf_blocks(data, path)
     else:
         text = _decode_text(data, path)
         if suffix in MARKDOWN_SUFFIXES:
@@ -982,6 +1004,59 @@ def _load(path: Path, record_id: str, max_bytes: int) -> Record:
             title, blocks = "", _text_blocks(text)
     title = title.strip() or _fallback_title(blocks, path)
     return parse_guide(title, blocks, record_id, str(path))
+
+
+def _office_budget() -> tuple[float, int, int, int]:
+    """(seconds, memory MB, inflated bytes, pages) from the settings."""
+    from ingest.settings import get_settings
+
+    settings = get_settings()
+    return (settings.govbot_parse_timeout_s, settings.govbot_parse_memory_mb,
+            settings.govbot_max_inflated_mb * 1024 * 1024, settings.govbot_max_pdf_pages)
+
+
+def _check_inflated(data: bytes, path: Path, limit: int) -> None:
+    """Refuse a DOCX whose parts inflate past ``limit``, from the zip directory, before inflating any."""
+    if not data.startswith(b"PK"):
+        return  # _docx_blocks gives the reason
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            total = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, ValueError):
+        return
+    if total > limit:
+        raise LoadError(path, f"DOCX 解压后过大（{total // (1024 * 1024)} MB，上限 {limit // (1024 * 1024)} MB），"
+                              "可能是压缩炸弹，无法导入")
+
+
+def _parse_office(data: bytes, path: Path, suffix: str) -> tuple[str, list[Block]]:
+    """DOCX/PDF blocks from a child process with a time and memory limit (ingest.office_worker).
+
+    The caller (an ingest, or the web server checking an upload) only waits on a pipe: a bomb
+    costs one bounded child, then fails with its reason like any other bad file.
+    """
+    seconds, memory_mb, inflated, pages = _office_budget()
+    if suffix == ".docx":
+        _check_inflated(data, path, inflated)
+    root = str(Path(__file__).resolve().parent.parent)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)}
+    command = [sys.executable, "-m", "ingest.office_worker", suffix, str(path), str(memory_mb), str(pages)]
+    try:
+        done = subprocess.run(command, input=data, capture_output=True, timeout=seconds, env=env, check=False)
+    except subprocess.TimeoutExpired:
+        raise LoadError(path, f"解析超时：超过 {seconds:g} 秒仍未完成（可能是压缩炸弹或异常复杂的文件）") from None
+    try:
+        out = json.loads(done.stdout) if done.returncode == 0 else None
+    except ValueError:
+        out = None
+    if out is None:
+        last = done.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or [f"退出码 {done.returncode}"]
+        if "MemoryError" in last[0]:
+            raise LoadError(path, f"解析所需内存超过上限 {memory_mb} MB（可能是压缩炸弹或异常复杂的文件）")
+        raise LoadError(path, f"无法解析文件（{last[0][:120]}）")
+    if "error" in out:
+        raise LoadError(path, out["error"], out.get("line"))
+    return out["title"], [Block(**b) for b in out["blocks"]]
 
 
 def _structured_record(parsed: _Structured, path: Path) -> Record:

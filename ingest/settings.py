@@ -18,6 +18,11 @@ class Settings(BaseSettings):
     govbot_embedding: str = Field(default="e5", description="e5 | use | hash | st:<模型名或路径>")
     govbot_knowledge_dir: Path = Field(default=Path("./knowledge"), description="/reload 与管理页重新导入的目录")
     govbot_max_file_mb: int = Field(default=20, ge=1)
+    # DOCX/PDF are parsed in a child process with these budgets, so a decompression bomb fails alone (F7).
+    govbot_parse_timeout_s: float = Field(default=30.0, gt=0, description="单个 DOCX/PDF 的解析时限（秒）")
+    govbot_parse_memory_mb: int = Field(default=1024, ge=64, description="解析子进程的内存上限")
+    govbot_max_inflated_mb: int = Field(default=100, ge=1, description="DOCX 解压后的总大小上限")
+    govbot_max_pdf_pages: int = Field(default=500, ge=1)
     chroma_host: str | None = None
     chroma_port: int = 8000
 
@@ -44,6 +49,18 @@ class Settings(BaseSettings):
 
     # Web
     govbot_admin_token: str | None = None
+    # Limits on what one client can make the server do (reliability F3, F8, F10, F11).
+    govbot_max_question_chars: int = Field(default=500, ge=10, description="网页与接口处理的问题最大长度")
+    govbot_max_body_kb: int = Field(default=1024, ge=1, description="上传以外的请求体上限")
+    govbot_max_upload_mb: int = Field(default=100, ge=1, description="一次上传请求的请求体上限")
+    govbot_rate_per_minute: int = Field(default=120, ge=0, description="每个客户端每分钟请求数；0 为不限")
+    govbot_rate_burst: int = Field(default=40, ge=1, description="每个客户端可瞬间发出的请求数")
+    govbot_admin_max_failures: int = Field(default=5, ge=1, description="口令连续错误几次后暂停尝试")
+    govbot_admin_lockout_s: int = Field(default=60, ge=1, description="暂停尝试的秒数（每次再错加倍）")
+    govbot_admin_session_hours: float = Field(default=8.0, gt=0)
+    # Behind a reverse proxy every client has the proxy's address: then key the limits on the last
+    # X-Forwarded-For entry (the one the proxy added). Off by default: a client could forge it.
+    govbot_trust_forwarded_for: bool = False
     # Usage log, feedback and conversation state; PostgreSQL when replicas share conversations.
     govbot_database_url: str | None = None
 

@@ -364,20 +364,32 @@ def test_admin_requires_the_token_and_nothing_changes(small_app):
     assert _current(store) == before and engine.generation_name == before
     assert client.post("/admin/login", data={"token": "wrong"}).status_code == 401
 
-    # The right token, in each of the accepted places, then a session cookie.
+    # The right token, in each of the accepted places (a header, the login form), then a session cookie.
     assert client.get("/admin", headers={"X-Admin-Token": TOKEN}).status_code == 200
     client.cookies.clear()
-    login = client.get("/admin", params={"token": TOKEN}, follow_redirects=False)
+    login = client.post("/admin/login", data={"token": TOKEN}, follow_redirects=False)
     assert login.status_code == 303 and login.headers["location"] == "/admin"
-    assert TOKEN not in login.headers["set-cookie"]  # the cookie holds a derived value
+    assert TOKEN not in login.headers["set-cookie"]  # the cookie holds a random session id
     assert "HttpOnly" in login.headers["set-cookie"] and "samesite=strict" in login.headers["set-cookie"].lower()
     page = client.get("/admin")
     assert page.status_code == 200 and "上传办事指南" in page.text
-    client.cookies.clear()
-    assert client.post("/admin/login", data={"token": TOKEN}, follow_redirects=False).status_code == 303
-    assert client.get("/admin").status_code == 200
-    client.post("/admin/logout")
+    client.post("/admin/logout", data={"csrf": _csrf(page.text)})
     assert client.get("/admin").status_code == 401
+
+
+def _csrf(html: str) -> str:
+    """The CSRF token the admin page puts in its forms."""
+    match = re.search(r'name="csrf" value="([^"]+)"', html)
+    assert match, "no CSRF token on the admin page"
+    return match.group(1)
+
+
+def _login(client: TestClient) -> str:
+    """Sign in through the login form, as a browser does; returns the session's CSRF token."""
+    assert client.post("/admin/login", data={"token": TOKEN}, follow_redirects=False).status_code == 303
+    page = client.get("/admin")
+    assert page.status_code == 200
+    return _csrf(page.text)
 
 
 def test_admin_page_shows_svg_charts_and_feedback(small_app, feedback):
@@ -480,14 +492,15 @@ def test_good_upload_is_ingested_and_answerable(home, monkeypatch, tmp_path, fee
     record_id = document_id(upload_dir / "建筑垃圾处置核准.html")
     assert record_id not in client.get("/api/ask", params={"q": UPLOAD_Q}).json()["record_ids"]
 
-    response = client.post("/admin/upload", data={"token": TOKEN},
+    csrf = _login(client)
+    response = client.post("/admin/upload", data={"csrf": csrf},
                            files={"files": ("../建筑垃圾处置核准.html", UPLOAD_GUIDE.encode(), "text/html")})
     assert response.status_code == 200 and "已保存" in response.text
     assert _uploaded(upload_dir) == ["建筑垃圾处置核准.html"]
     assert not (home / "建筑垃圾处置核准.html").exists()
     assert engine.generation_name == first_generation  # saved, not yet ingested
 
-    response = client.post("/admin/ingest")  # the session cookie from the upload authorises this
+    response = client.post("/admin/ingest", data={"csrf": csrf})  # the session from the login form
     assert response.status_code == 200, response.text
     assert "导入结果" in response.text and "新增 1" in response.text and "失败 0" in response.text
     assert engine.generation_name != first_generation

@@ -47,6 +47,7 @@ class UploadRejected(ValueError):
 @dataclass
 class UploadOutcome:
     saved: list[str] = field(default_factory=list)
+    replaced: list[str] = field(default_factory=list)  # saved over an earlier upload of the same (cleaned) name
     errors: list[tuple[str, str]] = field(default_factory=list)  # (file name as sent, reason)
 
 
@@ -197,6 +198,10 @@ class AdminService:
                     outcome.errors.append((sent or "（无文件名）", str(exc)))
             if not outcome.errors:
                 for temp, final in staged:
+                    # x.md, X.MD and "x.md " all clean to x.md: replacing is allowed (it is how a
+                    # guide is updated) but never silent (F18).
+                    if final.exists():
+                        outcome.replaced.append(final.name)
                     os.replace(temp, final)
                     outcome.saved.append(final.name)
         finally:

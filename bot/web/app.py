@@ -9,8 +9,6 @@ and gives admins a way to upload guide files and start an ingest.
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import hmac
 import http
 import json
 import logging
@@ -23,13 +21,13 @@ from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import FastAPI, Form, Request
+from fastapi import Depends, FastAPI, Form, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import MutableHeaders, UploadFile
+from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -48,12 +46,13 @@ from bot.matcher import (
     match_data,
     plain_labels,
 )
-from bot.services.admin import AdminService, IngestBusy
+from bot.services.admin import AdminService
 from bot.services.admin import UploadRejected as UploadRejected  # re-exported: tests import it from here
 from bot.services.admin import megabytes as _mb
 from bot.services.admin import safe_filename as safe_filename  # re-exported, as above
 from bot.services.container import Services
-from bot.web import charts
+from bot.web.admin_routes import MAX_UPLOAD_FILES, AdminWeb, Refused, admin_router, refused_handler
+from bot.web.guard import AdminGuard, BodyLimit, RateLimiter, client_key
 from bot.web.match_form import (
     FormData,
     MatchForm,
@@ -79,16 +78,13 @@ STATUS_LABELS = {
 ERROR_TEXT = messages.HTTP_ERRORS
 
 # A front-desk question is a sentence; a 10,000-character paste is cut here so it cannot tie up
-# retrieval (the embedder reads every window of the text), and the page says so.
+# retrieval, and the page says so. The default of GOVBOT_MAX_QUESTION_CHARS.
 MAX_QUESTION = 500
 MAX_NOTE = 1000
 MAX_JSON_BODY = 256 * 1024
-MAX_UPLOAD_FILES = 20
-CHUNK = 1024 * 1024
-ADMIN_COOKIE = "govbot_admin"
 VISITOR_COOKIE = "govbot_vid"
 VISITOR_RE = re.compile(r"^[0-9a-f]{16}$")
-ADMIN_HOURS = 8
+MIN_TOKEN_CHARS = 16
 
 SECURITY_HEADERS = {
     # Everything is same-origin; no inline script, so an injected <script> could not run anyway.
@@ -175,6 +171,37 @@ def form_label(form: str) -> str:
     return form or "—"
 
 
+class BadJSON(ValueError):
+    """A JSON body that parses but cannot be used; the message is for the user."""
+
+
+def _bounded_int(text: str) -> int:
+    # 10^309 once gave OverflowError and 500 on /api/match (F20); no count or amount needs 16 digits.
+    if len(text.lstrip("-")) > 15:
+        raise BadJSON("数字过大：请求中的整数不应超过 15 位")
+    return int(text)
+
+
+def parse_json(body: bytes) -> object:
+    """json.loads with the failures people can cause turned into BadJSON (F16, F17, F20).
+
+    ValueError (JSONDecodeError) still means "not JSON"; the callers word that themselves.
+    """
+    try:
+        data = json.loads(body, parse_int=_bounded_int)
+    except RecursionError:
+        raise BadJSON("JSON 嵌套层级过深，无法处理") from None
+    try:
+        # A lone surrogate ("\ud800") cannot be written as UTF-8: the page, the log and the
+        # database would all fail on it later.
+        json.dumps(data, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise BadJSON("请求中含有无效的 Unicode 字符（不成对的代理项）") from None
+    except RecursionError:
+        raise BadJSON("JSON 嵌套层级过深，无法处理") from None
+    return data
+
+
 async def _read_body(request: Request) -> bytes | None:
     """A JSON API request's body, or None once it exceeds MAX_JSON_BODY (read no further)."""
     body = b""
@@ -195,13 +222,34 @@ def create_app(engine: Engine, settings: Settings, store_dir: Path, feedback: Fe
     ``admin`` is the process's admin service (`govbot serve` shares it with Telegram, so both take
     the same lock); without it the app makes its own over the same engine and store.
     """
-    # Not named `admin`: the /admin page's route function below takes that name.
     service = admin or AdminService(settings, store_dir, engine=engine, feedback=feedback, upload_dir=upload_dir)
     upload_dir = service.upload_dir
     admin_token = (settings.govbot_admin_token or "").strip() or None
     max_bytes = service.max_bytes
+    max_question = settings.govbot_max_question_chars
     browse_cache: dict[str, Any] = {}
     question_log = QuestionLog(feedback)
+    guard = (AdminGuard(admin_token, feedback.db, max_failures=settings.govbot_admin_max_failures,
+                        lockout_s=settings.govbot_admin_lockout_s,
+                        session_hours=settings.govbot_admin_session_hours) if admin_token else None)
+    if admin_token and len(admin_token) < MIN_TOKEN_CHARS:
+        log.warning("GOVBOT_ADMIN_TOKEN has only %d characters; use at least %d random ones",
+                    len(admin_token), MIN_TOKEN_CHARS)
+    limiter = RateLimiter(settings.govbot_rate_per_minute, settings.govbot_rate_burst)
+    forwarded = settings.govbot_trust_forwarded_for
+    upload_limit = settings.govbot_max_upload_mb * 1024 * 1024
+    body_limit = settings.govbot_max_body_kb * 1024
+
+    async def rate_limit(request: Request) -> None:
+        """Per client on the public pages and API, so one client cannot starve the others (F8)."""
+        path = request.url.path
+        if path.startswith(("/admin", "/healthz", "/static", "/favicon")):
+            return  # admin has its own guess throttle; health checks come from the balancer
+        wait = limiter.take(client_key(request.scope, forwarded))
+        if wait > 0:
+            seconds = max(1, round(wait))
+            raise StarletteHTTPException(429, f"请求过于频繁，请 {seconds} 秒后再试。",
+                                         headers={"Retry-After": str(seconds)})
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -209,8 +257,13 @@ def create_app(engine: Engine, settings: Settings, store_dir: Path, feedback: Fe
         await run_in_threadpool(question_log.flush)  # nothing asked before a restart is lost
 
     app = FastAPI(title="高兴办 · 企业服务助手", docs_url=None, redoc_url=None,
-                  openapi_url="/api/openapi.json", lifespan=lifespan)
+                  openapi_url="/api/openapi.json", lifespan=lifespan, dependencies=[Depends(rate_limit)])
     app.state.question_log = question_log
+    app.add_middleware(BodyLimit, default=body_limit, per_path={"/admin/upload": upload_limit}, messages={
+        upload_limit: f"上传内容过大：一次上传的总大小不能超过 {_mb(upload_limit)}，"
+                      f"每个文件不超过 {_mb(max_bytes)}，每次最多 {MAX_UPLOAD_FILES} 个文件。",
+        body_limit: f"请求内容过大：不能超过 {settings.govbot_max_body_kb} KB。",
+    })
     app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
@@ -229,9 +282,10 @@ def create_app(engine: Engine, settings: Settings, store_dir: Path, feedback: Fe
     templates.env.tests["is_url"] = is_url
     app.state.templates = templates
 
-    def records() -> dict[str, Record]:
-        engine.reload_if_changed()  # a CLI ingest elsewhere shows up on the next page view
-        return engine.records
+    def view() -> Engine:
+        """The index this request uses, start to end (F4): a CLI ingest elsewhere shows up on the
+        next request, never in the middle of one."""
+        return engine.pinned()
 
     def page(request: Request, name: str, status_code: int = 200, **values: Any) -> HTMLResponse:
         return templates.TemplateResponse(request, name, values, status_code=status_code)
@@ -239,11 +293,15 @@ def create_app(engine: Engine, settings: Settings, store_dir: Path, feedback: Fe
     def wants_json(request: Request) -> bool:
         return request.url.path.startswith(("/api/", "/healthz"))
 
-    def error_page(request: Request, status_code: int, message: str | None = None) -> Response:
+    def error_page(request: Request, status_code: int, message: str | None = None,
+                   headers: dict[str, str] | None = None) -> Response:
         text = message or ERROR_TEXT.get(status_code, "出错了。")
         if wants_json(request):
-            return JSONResponse({"detail": text}, status_code=status_code)
-        return page(request, "error.html", status_code=status_code, status=status_code, message=text)
+            response: Response = JSONResponse({"detail": text}, status_code=status_code)
+        else:
+            response = page(request, "error.html", status_code=status_code, status=status_code, message=text)
+        response.headers.update(headers or {})
+        return response
 
     # ----- errors: Chinese pages for people, JSON for the API -----
 
@@ -254,7 +312,7 @@ def create_app(engine: Engine, settings: Settings, store_dir: Path, feedback: Fe
         except ValueError:
             default = ""
         message = None if exc.detail in (default, None, "") else str(exc.detail)
-        return error_page(request, exc.status_code, message)
+        return error_page(request, exc.status_code, message, exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:
@@ -281,21 +339,22 @@ def create_app(engine: Engine, settings: Settings, store_dir: Path, feedback: Fe
             response.set_cookie(VISITOR_COOKIE, vid, max_age=365 * 24 * 3600, httponly=True, samesite="lax")
         return response
 
-    def state_from(rid: str, intent: str) -> dict[str, Any] | None:
+    def state_from(index: Engine, rid: str, intent: str) -> dict[str, Any] | None:
         # Only state that points at a real item is passed on: the hidden fields are user input.
-        if rid and rid in engine.records:
+        if rid and rid in index.records:
             return {"record_id": rid, "intent": intent if intent in INTENT_LABELS else "other"}
         return None
 
-    def ask(question: str, state: dict[str, Any] | None, user_id: str) -> AnswerResult:
-        result = engine.ask(question, state)
+    def ask(index: Engine, question: str, state: dict[str, Any] | None, user_id: str) -> AnswerResult:
+        result = index.ask(question, state)
         question_log.put(user_id, question, result.intent, result.grounded,
                          result.record_ids[0] if result.record_ids else "")
         return result
 
-    def browse(all_records: dict[str, Record]) -> dict[str, Any]:
+    def browse(index: Engine) -> dict[str, Any]:
         """Items grouped by kind, then department; built once per index generation."""
-        key = engine.generation_name or ""
+        key = index.generation_name or ""
+        all_records = index.records
         if browse_cache.get("key") == key:
             return browse_cache["value"]
         kinds = []
@@ -320,23 +379,24 @@ def create_app(engine: Engine, settings: Settings, store_dir: Path, feedback: Fe
     @app.get("/", response_class=HTMLResponse)
     def home(request: Request, q: str = "", rid: str = "", intent: str = "", kind: str = "",
              dept: str = "") -> Response:
-        all_records = records()
+        index = view()
+        all_records = index.records
         question = q.strip()
-        truncated = len(question) > MAX_QUESTION
-        question = question[:MAX_QUESTION]
+        truncated = len(question) > max_question
+        question = question[:max_question]
         vid, new = visitor(request)
         result = record = None
         state: dict[str, Any] = {}
         if question:
-            result = ask(question, state_from(rid, intent), vid)
+            result = ask(index, question, state_from(index, rid, intent), vid)
             state = result.state
             record = all_records.get(result.record_ids[0]) if result.record_ids else None
         state_qs = ""
         if state.get("record_id") in all_records:
             state_qs = "&" + urlencode({"rid": state["record_id"], "intent": state.get("intent", "other")})
         response = page(request, "index.html", q=question, truncated=truncated, result=result, record=record,
-                        state=state, state_qs=state_qs, browse=browse(all_records), kind=kind, dept=dept,
-                        examples=messages.EXAMPLES, max_question=MAX_QUESTION)
+                        state=state, state_qs=state_qs, browse=browse(index), kind=kind, dept=dept,
+                        examples=messages.EXAMPLES, max_question=max_question)
         return remember_visitor(response, vid, new)
 
     @app.post("/feedback", response_class=HTMLResponse)
@@ -345,22 +405,24 @@ def create_app(engine: Engine, settings: Settings, store_dir: Path, feedback: Fe
                       vote: Annotated[int, Form()] = -1,
                       note: Annotated[str, Form(max_length=MAX_NOTE * 2)] = "") -> Response:
         vid, new = visitor(request)
-        known = record_id if record_id in engine.records else ""
-        feedback.add_feedback("web", vid, 1 if vote > 0 else -1, q.strip()[:MAX_QUESTION], known,
+        records = view().records
+        known = record_id if record_id in records else ""
+        feedback.add_feedback("web", vid, 1 if vote > 0 else -1, q.strip()[:max_question], known,
                               note.strip()[:MAX_NOTE])
-        response = page(request, "thanks.html", record=engine.records.get(known), vote=vote)
+        response = page(request, "thanks.html", record=records.get(known), vote=vote)
         return remember_visitor(response, vid, new)
 
     # ----- items -----
 
-    def find(item_id: str) -> Record:
-        record = records().get(item_id)
+    def find(index: Engine, item_id: str) -> Record:
+        record = index.records.get(item_id)
         if record is None:
             raise StarletteHTTPException(404, f"未找到事项“{item_id[:60]}”，它可能已下线或编号有误。")
         return record
 
-    def item_context(record: Record) -> dict[str, Any]:
-        all_records = engine.records
+    def item_context(index: Engine, item_id: str) -> dict[str, Any]:
+        record = find(index, item_id)
+        all_records = index.records
         members = [(m, all_records.get(m)) for m in record.members]
         bundles = [r for r in all_records.values() if record.id in r.members]
         return {"record": record, "kind_label": KIND_LABELS.get(record.kind, record.kind), "members": members,
@@ -368,17 +430,17 @@ def create_app(engine: Engine, settings: Settings, store_dir: Path, feedback: Fe
 
     @app.get("/items/{item_id}", response_class=HTMLResponse)
     def item(request: Request, item_id: str) -> Response:
-        return page(request, "item.html", **item_context(find(item_id)))
+        return page(request, "item.html", **item_context(view(), item_id))
 
     @app.get("/items/{item_id}/print", response_class=HTMLResponse)
     def item_print(request: Request, item_id: str) -> Response:
-        return page(request, "print.html", **item_context(find(item_id)))
+        return page(request, "print.html", **item_context(view(), item_id))
 
     # ----- policy matcher -----
 
     def match_page(request: Request, data: FormData) -> Response:
         """The form, and once it was sent, the verdicts below it; always 200 (partial results are results)."""
-        all_records = records()
+        all_records = view().records
         policies = {rid: r for rid, r in all_records.items() if r.kind == "policy"}
         certs = cert_choices(policies)  # the usual ones and those the policies require, as in Telegram
         form = read_form(data, certs) if submitted(data) else None
@@ -401,7 +463,9 @@ def create_app(engine: Engine, settings: Settings, store_dir: Path, feedback: Fe
     async def match_post(request: Request) -> Response:
         try:
             data = await request.form(max_files=0, max_fields=50)
-        except StarletteHTTPException:
+        except StarletteHTTPException as exc:
+            if exc.status_code == 413:
+                raise
             return error_page(request, 400)
         try:
             return await run_in_threadpool(match_page, request, data)
@@ -415,7 +479,8 @@ def create_app(engine: Engine, settings: Settings, store_dir: Path, feedback: Fe
         """The same object as `govbot ask --json`; pass rid/intent (from record_ids/intent) to follow up."""
         vid = request.cookies.get(VISITOR_COOKIE, "")
         user = vid if VISITOR_RE.match(vid) else "api"
-        result = ask(q.strip()[:MAX_QUESTION], state_from(rid, intent), user)
+        index = view()
+        result = ask(index, q.strip()[:max_question], state_from(index, rid, intent), user)
         return JSONResponse(result.public())
 
     @app.post("/api/ask")
@@ -425,16 +490,22 @@ def create_app(engine: Engine, settings: Settings, store_dir: Path, feedback: Fe
         if body is None:
             return JSONResponse({"detail": "请求体过大"}, status_code=413)
         try:
-            data = json.loads(body or b"{}")
+            data = parse_json(body or b"{}")
+        except BadJSON as exc:
+            return JSONResponse({"detail": str(exc)}, status_code=400)
         except ValueError:
             data = None
         if not isinstance(data, dict) or not all(isinstance(data.get(k, ""), str) for k in ("q", "rid", "intent")):
             return JSONResponse({"detail": '请求体应为 JSON，例如 {"q": "开公司需要哪些材料？"}'}, status_code=400)
         vid = request.cookies.get(VISITOR_COOKIE, "")
         user = vid if VISITOR_RE.match(vid) else "api"
-        result = await run_in_threadpool(ask, data.get("q", "").strip()[:MAX_QUESTION],
-                                         state_from(data.get("rid", ""), data.get("intent", "")), user)
-        return JSONResponse(result.public())
+
+        def answer() -> AnswerResult:
+            index = view()  # reloading reads files: off the event loop, like the answer
+            return ask(index, data.get("q", "").strip()[:max_question],
+                       state_from(index, data.get("rid", ""), data.get("intent", "")), user)
+
+        return JSONResponse((await run_in_threadpool(answer)).public())
 
     @app.post("/api/match")
     async def api_match(request: Request) -> JSONResponse:
@@ -449,30 +520,34 @@ def create_app(engine: Engine, settings: Settings, store_dir: Path, feedback: Fe
             too_big = MatchResult(profile_errors=[f"请求体过大：企业档案不应超过 {MAX_JSON_BODY // 1024} KB"])
             return JSONResponse(as_json(too_big), status_code=413)
         try:
-            data: object = json.loads(body) if body.strip() else None
+            data: object = parse_json(body) if body.strip() else None
+        except BadJSON as exc:
+            result = MatchResult(profile_errors=[f"{exc}，应为企业档案对象，例如 "
+                                                 '{"industry": "新能源", "in_zone": true}'])
         except ValueError as exc:
             where = f"（第{exc.lineno}行第{exc.colno}列）" if isinstance(exc, json.JSONDecodeError) else ""
             result = MatchResult(profile_errors=[f"请求体不是有效的 JSON{where}，"
                                                  '应为企业档案对象，例如 {"industry": "新能源", "in_zone": true}'])
         else:
             # records() may reload a changed index: keep that off the event loop.
-            result = await run_in_threadpool(lambda: match_data(data, records()))
+            result = await run_in_threadpool(lambda: match_data(data, view().records))
         return JSONResponse(as_json(result), status_code=422 if result.profile_errors else 200)
 
     @app.get("/api/items")
     def api_items(kind: str = "") -> JSONResponse:
         rows = [{"id": r.id, "kind": r.kind, "title": r.title, "department": r.department, "stage": r.stage}
-                for r in records().values() if not kind or r.kind == kind]
+                for r in view().records.values() if not kind or r.kind == kind]
         return JSONResponse(rows)
 
     @app.get("/api/items/{item_id}")
     def api_item(item_id: str) -> JSONResponse:
-        return JSONResponse(find(item_id).model_dump(mode="json"))
+        return JSONResponse(find(view(), item_id).model_dump(mode="json"))
 
     @app.get("/healthz")
     def healthz() -> JSONResponse:
-        count = len(records())
-        body = {"status": "ok" if count else "no_index", "generation": engine.generation_name,
+        index = view()
+        count = len(index.records)
+        body = {"status": "ok" if count else "no_index", "generation": index.generation_name,
                 "records": count}
         # 503 until an index is served, so a load balancer does not route questions to an empty replica.
         return JSONResponse(body, status_code=200 if count else 503)
@@ -481,149 +556,12 @@ def create_app(engine: Engine, settings: Settings, store_dir: Path, feedback: Fe
     def favicon() -> RedirectResponse:
         return RedirectResponse("/static/favicon.svg", status_code=301)
 
-    # ----- admin -----
+    # ----- admin (bot/web/admin_routes.py) -----
 
-    def session_value() -> str:
-        # The cookie holds a value derived from the token, never the token itself.
-        assert admin_token is not None
-        return hmac.new(admin_token.encode(), b"govbot-admin-session", hashlib.sha256).hexdigest()
-
-    def admin_check(request: Request, form_token: str | None = None) -> str:
-        """'ok', 'missing' or 'wrong' from the header, a form field, the query or the session cookie."""
-        assert admin_token is not None
-        offered = [t for t in (request.headers.get("x-admin-token"), form_token,
-                               request.query_params.get("token")) if t]
-        if any(hmac.compare_digest(t.strip().encode(), admin_token.encode()) for t in offered):
-            return "ok"
-        cookie = request.cookies.get(ADMIN_COOKIE)
-        if cookie and hmac.compare_digest(cookie.encode(), session_value().encode()):
-            return "ok"
-        return "wrong" if offered or cookie else "missing"
-
-    def admin_off(request: Request) -> Response:
-        message = "管理后台未开启：请在服务器上设置环境变量 GOVBOT_ADMIN_TOKEN（管理口令）后重启服务。"
-        return page(request, "error.html", status_code=404, status=404, message=message)
-
-    def unauthorized(request: Request, why: str) -> Response:
-        message = "口令错误，请重新输入。" if why == "wrong" else "请输入管理口令。"
-        response = page(request, "admin_login.html", status_code=401, message=message)
-        if why == "wrong":
-            response.delete_cookie(ADMIN_COOKIE, path="/admin")
-        return response
-
-    def start_session(request: Request, response: Response) -> Response:
-        response.set_cookie(ADMIN_COOKIE, session_value(), max_age=ADMIN_HOURS * 3600, httponly=True,
-                            samesite="strict", secure=request.url.scheme == "https", path="/admin")
-        return response
-
-    def admin_page(request: Request, status_code: int = 200, **values: Any) -> Response:
-        question_log.flush()
-        stats = service.stats()
-        chart = {
-            "per_day": charts.questions_per_day(stats.per_day),
-            "refused": charts.refused_share(stats.refused, stats.questions),
-            "intents": charts.horizontal_bars([(INTENT_LABELS.get(i, i), n) for i, n in stats.top_intents],
-                                              "问题类型分布", width=420, left=90, label_chars=6),
-            "unanswered": charts.horizontal_bars(stats.top_unanswered, "高频未答问题", color=charts.RED),
-        }
-        from ingest.loaders import SUPPORTED_SUFFIXES
-
-        return page(request, "admin.html", status_code=status_code, stats=stats, chart=chart,
-                    generation=engine.generation_name, record_count=len(records()),
-                    knowledge_dir=settings.govbot_knowledge_dir, upload_dir=upload_dir,
-                    files=service.uploaded_files(),
-                    max_mb=settings.govbot_max_file_mb, suffixes=sorted(SUPPORTED_SUFFIXES),
-                    accept=",".join(sorted(SUPPORTED_SUFFIXES)), all_records=engine.records, **values)
-
-    @app.get("/admin", response_class=HTMLResponse)
-    def admin(request: Request) -> Response:
-        if admin_token is None:
-            return admin_off(request)
-        status = admin_check(request)
-        if status != "ok":
-            return unauthorized(request, status)
-        if "token" in request.query_params:
-            # Drop the token from the address bar (and from history) once the cookie holds the session.
-            return start_session(request, RedirectResponse("/admin", status_code=303))
-        return start_session(request, admin_page(request))
-
-    @app.post("/admin/login")
-    def admin_login(request: Request, token: Annotated[str, Form(max_length=512)] = "") -> Response:
-        if admin_token is None:
-            return admin_off(request)
-        status = admin_check(request, token)
-        if status != "ok":
-            return unauthorized(request, status)
-        return start_session(request, RedirectResponse("/admin", status_code=303))
-
-    @app.post("/admin/logout")
-    def admin_logout(request: Request) -> Response:
-        response = RedirectResponse("/", status_code=303)
-        response.delete_cookie(ADMIN_COOKIE, path="/admin")
-        return response
-
-    @app.post("/admin/upload", response_class=HTMLResponse)
-    async def admin_upload(request: Request) -> Response:
-        if admin_token is None:
-            return admin_off(request)
-        length = int(request.headers.get("content-length") or 0)
-        if length > MAX_UPLOAD_FILES * max_bytes + CHUNK:
-            # Refuse before reading the body at all.
-            return error_page(request, 413, f"上传内容过大：每个文件不超过 {_mb(max_bytes)}，"
-                                            f"每次最多 {MAX_UPLOAD_FILES} 个文件。")
-        try:
-            form = await request.form(max_files=MAX_UPLOAD_FILES, max_fields=10)
-        except StarletteHTTPException as exc:
-            return error_page(request, 400, f"上传内容无法解析：{exc.detail}")
-        try:
-            token = form.get("token")
-            status = admin_check(request, token if isinstance(token, str) else None)
-            if status != "ok":
-                return unauthorized(request, status)
-            files = [f for f in form.getlist("files") if isinstance(f, UploadFile) and (f.filename or f.size)]
-            if not files:
-                missing = [("", "请选择要上传的文件")]
-                return start_session(request, await run_in_threadpool(admin_page, request, 400,
-                                                                      upload_errors=missing))
-            # The form parser has spooled every file already; checking them (the loader) blocks.
-            outcome = await run_in_threadpool(service.save_uploads, [(f.filename or "", f.file) for f in files])
-        finally:
-            await form.close()  # the spooled temporary files
-        code = 400 if outcome.errors else 200
-        return start_session(request, await run_in_threadpool(admin_page, request, code, upload_saved=outcome.saved,
-                                                               upload_errors=outcome.errors))
-
-    @app.post("/admin/ingest", response_class=HTMLResponse)
-    async def admin_ingest(request: Request) -> Response:
-        if admin_token is None:
-            return admin_off(request)
-        try:
-            form = await request.form(max_files=0, max_fields=10)
-        except StarletteHTTPException:
-            return error_page(request, 400)
-        token = form.get("token")
-        prune = form.get("prune") == "1"
-        await form.close()
-        status = admin_check(request, token if isinstance(token, str) else None)
-        if status != "ok":
-            return unauthorized(request, status)
-        from ingest.embeddings import EmbedderError
-        from ingest.index import IngestLocked
-
-        error: tuple[int, str] | None = None
-        try:
-            # The knowledge directory and the uploads; the ingest embeds for a while: off the event loop.
-            summary = await run_in_threadpool(service.reingest, None, prune=prune)
-        except IngestBusy:  # another admin of this process (web or Telegram) is ingesting
-            error = (409, ERROR_TEXT[409])
-        except IngestLocked as exc:  # another process (govbot ingest) holds the store
-            error = (409, str(exc))
-        except EmbedderError as exc:
-            error = (500, str(exc))
-        if error is not None:
-            return start_session(request, await run_in_threadpool(admin_page, request, error[0],
-                                                                  ingest_error=error[1]))
-        return start_session(request, await run_in_threadpool(admin_page, request, ingest=summary))
+    app.add_exception_handler(Refused, refused_handler)
+    app.include_router(admin_router(AdminWeb(
+        settings=settings, service=service, guard=guard, forwarded=forwarded, page=page, error_page=error_page,
+        view=view, flush_questions=question_log.flush, intent_labels=INTENT_LABELS)))
 
     return app
 
