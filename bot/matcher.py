@@ -278,6 +278,12 @@ def _reject_bool(value: object) -> object:
     return value
 
 
+# Far above any real company, far below where a number stops converting to float (10^309 made
+# /api/match and Telegram's /match fail while formatting the result).
+MAX_COUNT = 10_000_000
+MAX_WAN = 1_000_000_000
+
+
 class Profile(BaseModel):
     """What a company tells the matcher about itself. Every field is optional; None means "not given"."""
 
@@ -285,14 +291,14 @@ class Profile(BaseModel):
 
     industry: str | None = None
     in_zone: bool | None = None
-    employees: int | None = Field(default=None, ge=0)
-    revenue_wan: float | None = Field(default=None, ge=0)
+    employees: int | None = Field(default=None, ge=0, le=MAX_COUNT)
+    revenue_wan: float | None = Field(default=None, ge=0, le=MAX_WAN)
     founded_year: int | None = Field(default=None, ge=1900)
     certifications: list[str] | None = None  # qualifications and statuses: 高新技术企业, 规模以上企业, 小型微利企业 …
     taxpayer: Literal["一般纳税人", "小规模纳税人"] | None = None
     rd_ratio: float | None = Field(default=None, ge=0)
-    new_hires: int | None = Field(default=None, ge=0)
-    fixed_asset_investment_wan: float | None = Field(default=None, ge=0)
+    new_hires: int | None = Field(default=None, ge=0, le=MAX_COUNT)
+    fixed_asset_investment_wan: float | None = Field(default=None, ge=0, le=MAX_WAN)
 
     @field_validator("employees", "revenue_wan", "founded_year", "rd_ratio", "new_hires",
                      "fixed_asset_investment_wan", mode="before")
@@ -407,11 +413,14 @@ def _pydantic_messages(exc: ValidationError) -> list[str]:
         kind, ctx = error["type"], error.get("ctx") or {}
         if kind == "greater_than_equal":
             text = "不能为负数" if ctx.get("ge") == 0 else f"不能小于{ctx.get('ge')}"
+        elif kind == "less_than_equal":
+            text = f"不能大于{ctx.get('le')}，请检查数字和单位"
         elif kind == "value_error":
             text = str(ctx.get("error", error["msg"]))
         else:
             text = _ERROR_TEXT.get(kind, error["msg"])
         shown = json.dumps(error.get("input"), ensure_ascii=False, default=str)
+        shown = shown if len(shown) <= 40 else shown[:37] + "…"  # a 4,000-digit number is not worth echoing
         messages.append(f"{where}{text}（收到：{shown}）" if loc else text)
     return messages
 

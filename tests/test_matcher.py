@@ -410,3 +410,14 @@ def test_vat_status_is_not_inferred_from_other_certifications(policies):
     assert "policy-vat-refund" not in [v.id for v in result.near]
     small = match(Profile(in_zone=True, certifications=["增值税小规模纳税人"]), policies)
     assert "policy-vat-refund" in [v.id for v in small.near]  # the other type listed does decide it
+
+
+def test_an_absurdly_large_number_is_a_clear_error_not_a_crash():
+    # 10^309 employees used to pass validation and fail with OverflowError while the result was
+    # formatted (a 500 on /api/match, a dead /match in Telegram, which goes through parse_profile too).
+    from bot.matcher import match, parse_profile
+
+    profile, errors = parse_profile({"employees": 10**309, "in_zone": True})
+    assert profile is not None and profile.employees is None and profile.in_zone is True
+    assert len(errors) == 1 and "员工人数" in errors[0] and "不能大于" in errors[0] and len(errors[0]) < 120
+    match(profile, [])  # the rest of the profile is still usable
