@@ -10,7 +10,8 @@ import sys
 
 from bot.telegram.app import RetryingRateLimiter, build_application, main, run_telegram
 from bot.telegram.config import ALLOWED_UPDATES, parse_admin_ids, token_problem, webhook_options
-from bot.telegram.match import MATCH_FIELDS, MATCH_IDLE, check_answer, clean_answer, render_match
+from bot.telegram.match import MATCH_IDLE
+from bot.telegram.profile import MATCH_FIELDS, check_answer, clean_answer, render_match
 from bot.telegram.render import render_answer, render_reload
 
 __all__ = [

@@ -41,11 +41,14 @@ async def reload(update: Update, context: Context) -> None:
             summary = await asyncio.to_thread(run.ingest, [knowledge_dir])
         except Exception as exc:  # IngestLocked (a CLI ingest is running), EmbedderError, disk errors
             log.exception("reload failed")
-            await message.reply_text(texts.RELOAD_FAILED.format(reason=html.escape(str(exc))))
-            return
-        log.info("reload by %s: generation %s", update.effective_user.id, summary.generation)
-        for chunk in render_reload(summary):
-            await message.reply_text(chunk)
+            summary, failure = None, str(exc)
+    # Reported once the lock is released: an admin who reads "done" may start the next ingest at once.
+    if summary is None:
+        await message.reply_text(texts.RELOAD_FAILED.format(reason=html.escape(failure)))
+        return
+    log.info("reload by %s: generation %s", update.effective_user.id, summary.generation)
+    for chunk in render_reload(summary):
+        await message.reply_text(chunk)
 
 
 async def stats(update: Update, context: Context) -> None:
