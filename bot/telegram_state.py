@@ -10,7 +10,8 @@ pieces change that, both PTB extension points:
   changes as soon as the update is handled, so the next turn can land on any replica.
 
 What is stored must be plain data (bot.services.state); a row is read when an update needs it, never all
-at start-up. Per-process only: the flood counters and the answer/match locks of ``GovBot``.
+at start-up. Per-process only: the flood counters (bot.telegram.deps). The per-chat order these reads rely
+on is also all the locking the handlers need.
 """
 
 from __future__ import annotations

@@ -1,0 +1,262 @@
+"""Wiring: the whole Telegram application built in one place, its start-up, and the process entry point."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from telegram import BotCommand, BotCommandScopeChat, BotCommandScopeDefault, LinkPreviewOptions, Update
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, InvalidToken, NetworkError, TelegramError
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    CommandHandler,
+    Defaults,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
+
+from bot import texts
+from bot.telegram import ask, browse, match
+from bot.telegram.admin import admin_handlers
+from bot.telegram.config import ALLOWED_UPDATES, parse_admin_ids, token_problem, webhook_options
+from bot.telegram.deps import FLOOD_MAX, FLOOD_WINDOW, Deps
+from bot.telegram_state import DatabasePersistence, SharedStateProcessor
+
+if TYPE_CHECKING:  # imported late below: they load the index libraries, and token errors come first
+    from bot.services.admin import AdminService
+    from bot.services.container import Services
+    from bot.services.state import ConversationStore
+
+log = logging.getLogger(__name__)
+
+
+class RetryingRateLimiter(AIORateLimiter):
+    """AIORateLimiter (Telegram's flood limits, retries on 429 with retry_after) plus retries with
+    backoff for 5xx answers and timeouts, which AIORateLimiter passes straight through.
+
+    A timed-out sendMessage may have reached Telegram; retrying risks a rare duplicate, which beats a
+    question left unanswered.
+    """
+
+    __slots__ = ("_backoff", "_network_retries")
+
+    def __init__(self, *, network_retries: int = 3, backoff: float = 0.5, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._network_retries = network_retries
+        self._backoff = backoff
+
+    async def process_request(self, callback: Callable[..., Coroutine[Any, Any, Any]], args: Any,
+                              kwargs: dict[str, Any], endpoint: str, data: dict[str, Any],
+                              rate_limit_args: int | None) -> Any:
+        if endpoint == "sendChatAction":
+            # Cosmetic, and not a message: it does not spend the 30 messages/s budget (which would halve
+            # the answers per second) and is never retried.
+            return await callback(*args, **kwargs)
+        for attempt in range(self._network_retries + 1):
+            try:
+                return await super().process_request(callback, args, kwargs, endpoint, data, rate_limit_args)
+            except BadRequest:
+                raise  # our request is wrong: sending it again cannot help
+            except NetworkError as exc:  # 5xx, TimedOut, connection reset
+                if attempt == self._network_retries:
+                    raise
+                delay = self._backoff * 2**attempt
+                log.warning("%s failed (%s); retry %d/%d in %.1f s", endpoint, exc, attempt + 1,
+                            self._network_retries, delay)
+                await asyncio.sleep(delay)
+        raise AssertionError("unreachable")
+
+
+async def post_init(application: Application) -> None:
+    """Register the command menu; admins also see /reload and /stats in their own chat."""
+    d: Deps = application.bot_data["govbot"]
+    bot = application.bot
+    commands = [BotCommand(c, t) for c, t in texts.COMMANDS]
+    await bot.set_my_commands(commands, scope=BotCommandScopeDefault())
+    admin_commands = commands + [BotCommand(c, t) for c, t in texts.ADMIN_COMMANDS]
+    for admin in sorted(d.admin_ids):
+        try:
+            await bot.set_my_commands(admin_commands, scope=BotCommandScopeChat(admin))
+        except TelegramError as exc:  # the admin has not opened a chat with the bot yet
+            log.info("admin commands for %s not registered: %s", admin, exc)
+    log.info("telegram bot @%s ready; %d items in the knowledge base", bot.username, len(d.engine.records))
+
+
+async def post_shutdown(application: Application) -> None:
+    application.bot_data["govbot"].close()
+
+
+def build_application(engine: Any, settings: Any, store_dir: Path, feedback: Any, *,
+                      admin: AdminService | None = None,
+                      state: ConversationStore | None = None, timeout: float = 10.0,
+                      network_retries: int = 3, retry_backoff: float = 0.5, max_retries_429: int = 3,
+                      flood_max: int = FLOOD_MAX, flood_window: float = FLOOD_WINDOW,
+                      overall_rate: float = 30, group_rate: float = 20) -> Application:
+    """The whole Telegram application, wired in one place (python-telegram-bot examples style).
+
+    ``settings`` provides telegram_bot_token, telegram_admin_ids, govbot_telegram_base_url,
+    govbot_home, govbot_knowledge_dir and database_url (where ``state``, the conversation state shared by
+    replicas, lives unless given). Keyword arguments exist for tests and the benchmark.
+    """
+    token = (settings.telegram_bot_token or "").strip()
+    problem = token_problem(token)
+    if problem:
+        raise ValueError(problem)
+    if admin is None:
+        from bot.services.admin import AdminService
+
+        admin = AdminService(settings, Path(store_dir), engine=engine, feedback=feedback)
+    if state is None:
+        from bot.services.state import ConversationStore
+
+        state = ConversationStore(settings.database_url)
+    # /reload and /stats use the process's one admin service: one lock with the web admin.
+    deps = Deps(engine, settings, Path(store_dir), feedback, admin, parse_admin_ids(settings.telegram_admin_ids),
+                flood_max=flood_max, flood_window=flood_window)
+    # chat_data (the engine's state, recent answers), user_data and /match's step live in the database,
+    # read before and written after every update: a restart or another replica continues the conversation.
+    persistence = DatabasePersistence(state)
+    processor = SharedStateProcessor(persistence)  # chats in parallel, each chat (and user) in order
+    builder = (
+        ApplicationBuilder()
+        .token(token)
+        .defaults(Defaults(parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True)))
+        .persistence(persistence)
+        .rate_limiter(RetryingRateLimiter(network_retries=network_retries, backoff=retry_backoff,
+                                          max_retries=max_retries_429, overall_max_rate=overall_rate,
+                                          group_max_rate=group_rate))
+        .concurrent_updates(processor)
+        .connect_timeout(timeout).read_timeout(timeout).write_timeout(timeout).pool_timeout(timeout)
+        .get_updates_connect_timeout(timeout).get_updates_read_timeout(timeout)
+        .get_updates_write_timeout(timeout).get_updates_pool_timeout(timeout)
+        .post_init(post_init)
+        .post_shutdown(post_shutdown)
+    )
+    if settings.govbot_telegram_base_url:
+        builder = builder.base_url(settings.govbot_telegram_base_url)
+    application = builder.build()
+    processor.bind(application)
+    application.bot_data["govbot"] = deps  # bot_data is not persisted; handlers and tests reach it here
+    _add_handlers(application, deps.admin_ids)
+    return application
+
+
+def _add_handlers(application: Application, admin_ids: frozenset[int]) -> None:
+    application.add_handler(TypeHandler(Update, ask.flood_guard), group=-1)
+    new_text = filters.UpdateType.MESSAGE & filters.TEXT & ~filters.COMMAND
+    private, groups = filters.ChatType.PRIVATE, filters.ChatType.GROUPS
+    application.add_handlers([
+        match.match_conversation(new_text),  # first: while /match runs, its answers are not questions
+        CommandHandler("start", browse.start),
+        CommandHandler("help", browse.help_command),
+        CommandHandler("bundles", browse.bundles),
+        CommandHandler("policies", browse.policies),
+        CommandHandler("ask", ask.ask_command),
+        *admin_handlers(admin_ids),
+        CommandHandler("match", match.match_in_group, filters=groups),
+        CommandHandler("cancel", match.cancel_idle, filters=private),
+        MessageHandler(new_text & private, ask.private_text),
+        MessageHandler(new_text & groups, ask.group_text),
+        # Private chats only: in a group, other bots' commands and photos are none of our business.
+        MessageHandler(filters.UpdateType.MESSAGE & filters.COMMAND & private, browse.unknown),
+        MessageHandler(filters.UpdateType.MESSAGE & ~filters.TEXT & private, browse.not_text),
+        CallbackQueryHandler(browse.on_menu, pattern=browse.MENU_PATTERN),
+        CallbackQueryHandler(browse.on_list_page, pattern=browse.LIST_PATTERN),
+        CallbackQueryHandler(browse.on_section, pattern=browse.SECTION_PATTERN),
+        CallbackQueryHandler(browse.on_vote, pattern=browse.VOTE_PATTERN),
+        CallbackQueryHandler(match.on_match_over, pattern=r"^mt:"),
+        CallbackQueryHandler(browse.on_stale_button),
+    ])
+    application.add_error_handler(ask.on_error)
+
+
+async def _check_token(token: str, base_url: str | None) -> None:
+    """getMe with a throwaway Bot: raises InvalidToken when Telegram rejects the token."""
+    from telegram import Bot
+
+    async with Bot(token, base_url=base_url or "https://api.telegram.org/bot") as bot:
+        await bot.get_me()
+
+
+def run_telegram(store_dir: Path | None = None, webhook_url: str | None = None, listen: str = "0.0.0.0",
+                 port: int = 8443, secret: str | None = None, *, services: Services | None = None) -> int:
+    """Run the bot until interrupted: long polling, or a webhook when ``webhook_url`` is given.
+
+    ``services`` is the process's shared engine and admin service (`govbot serve`); without it the
+    bot builds its own once the token checks out.
+
+    Returns the exit status: 0 after a normal stop, 2 for a missing, malformed or rejected token or
+    bad webhook options, 1 when Telegram cannot be reached.
+    """
+    from ingest.settings import get_settings
+
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one INFO line per request otherwise
+    settings = get_settings()
+    problem = token_problem(settings.telegram_bot_token)
+    if problem:
+        print(problem, file=sys.stderr)
+        return 2
+    try:
+        hook = webhook_options(webhook_url, listen, port, secret) if webhook_url else None
+    except ValueError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+
+    # Check the token before PTB's start-up loop, which logs a rejected token with a stack trace.
+    try:
+        asyncio.run(_check_token(settings.telegram_bot_token.strip(), settings.govbot_telegram_base_url))
+    except InvalidToken as exc:
+        print(texts.TOKEN_REJECTED.format(reason=exc), file=sys.stderr)
+        return 2
+    except (NetworkError, OSError) as exc:
+        print(texts.NETWORK_DOWN.format(reason=exc), file=sys.stderr)
+        return 1
+
+    from bot.services.container import build_services
+
+    services = services or build_services(store_dir, settings)
+    if not services.engine.records:
+        print(texts.KB_EMPTY.format(store=services.store_dir), file=sys.stderr)
+    application = build_application(services.engine, services.settings, services.store_dir, services.feedback,
+                                    admin=services.admin, state=services.state)
+    try:
+        if hook:
+            print(texts.STARTING_WEBHOOK.format(url=webhook_url, listen=listen, port=port), file=sys.stderr)
+            application.run_webhook(**hook)
+        else:
+            print(texts.STARTING_POLLING, file=sys.stderr)
+            application.run_polling(allowed_updates=ALLOWED_UPDATES)
+    except InvalidToken as exc:
+        print(texts.TOKEN_REJECTED.format(reason=exc), file=sys.stderr)
+        return 2
+    except NetworkError as exc:
+        print(texts.NETWORK_DOWN.format(reason=exc), file=sys.stderr)
+        return 1
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m bot.telegram_bot [--webhook-url URL --listen ADDR --port N --secret S]`."""
+    parser = argparse.ArgumentParser(prog="python -m bot.telegram_bot", description=texts.BOT_NAME)
+    parser.add_argument("--store", type=Path, default=None, help=texts.ARG_STORE)
+    parser.add_argument("--webhook-url", default=None, help=texts.ARG_WEBHOOK_URL)
+    parser.add_argument("--listen", default="0.0.0.0", help=texts.ARG_LISTEN)
+    parser.add_argument("--port", type=int, default=8443, help=texts.ARG_PORT)
+    parser.add_argument("--secret", default=None, help=texts.ARG_SECRET)
+    args = parser.parse_args(argv)
+    return run_telegram(args.store, args.webhook_url, args.listen, args.port, args.secret)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,163 @@
+"""Browsing: /start, /help, the menu, item lists, section buttons and 👍/👎."""
+
+from __future__ import annotations
+
+import html
+import logging
+import math
+from collections import OrderedDict
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.constants import ChatType
+from telegram.error import BadRequest
+
+from bot import texts
+from bot.intent import FIRST_INTENT, INTENTS, as_intent
+from bot.telegram.ask import answer
+from bot.telegram.deps import CHANNEL, Context, Deps, data, deps
+from bot.telegram.render import short
+
+log = logging.getLogger(__name__)
+
+PAGE_SIZE = 8
+# Patterns of the callback data this module answers (see bot.telegram.deps for why strings).
+MENU_PATTERN = r"^m:"
+LIST_PATTERN = r"^l:(guide|bundle|policy|document):\d+$"
+SECTION_PATTERN = r"^q:[^:]+:[a-z]+$"
+VOTE_PATTERN = r"^f:[+-]:[^:]+$"
+
+
+def menu_keyboard() -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([
+        [InlineKeyboardButton(texts.MENU_GUIDES, callback_data="m:guide"),
+         InlineKeyboardButton(texts.MENU_BUNDLES, callback_data="m:bundle")],
+        [InlineKeyboardButton(texts.MENU_POLICIES, callback_data="m:policy"),
+         InlineKeyboardButton(texts.MENU_HUMAN, callback_data="m:human")],
+        [InlineKeyboardButton(texts.MENU_MATCH, callback_data="m:match")],
+    ])
+
+
+def list_page(d: Deps, kind: str, page: int) -> tuple[str, InlineKeyboardMarkup | None]:
+    """One page of the items of ``kind``, each a button showing its first section."""
+    items = sorted((r for r in d.engine.records.values() if r.kind == kind), key=lambda r: (r.stage, r.title))
+    if not items:
+        return texts.LIST_EMPTY, None
+    pages = math.ceil(len(items) / PAGE_SIZE)
+    page = min(max(page, 1), pages)
+    rows = [[InlineKeyboardButton(short(r.title), callback_data=data("q", d.ref(r.id), FIRST_INTENT[kind]))]
+            for r in items[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]]
+    nav = []
+    if page > 1:
+        nav.append(InlineKeyboardButton(texts.PREV_PAGE, callback_data=data("l", kind, str(page - 1))))
+    if page < pages:
+        nav.append(InlineKeyboardButton(texts.NEXT_PAGE, callback_data=data("l", kind, str(page + 1))))
+    if nav:
+        rows.append(nav)
+    text = texts.LIST_TITLES[kind]
+    if pages > 1:
+        text += "\n" + texts.LIST_PAGE.format(page=page, pages=pages)
+    return text, InlineKeyboardMarkup(rows)
+
+
+# ----------------------------------------------------------------------------- commands
+
+
+async def start(update: Update, context: Context) -> None:
+    user = update.effective_user
+    name = f"，{html.escape(user.first_name)}" if user and user.first_name else ""
+    await update.effective_message.reply_text(texts.START.format(name=name), reply_markup=menu_keyboard())
+
+
+async def help_command(update: Update, context: Context) -> None:
+    await update.effective_message.reply_text(texts.HELP, reply_markup=menu_keyboard())
+
+
+async def unknown(update: Update, context: Context) -> None:
+    await update.effective_message.reply_text(texts.UNKNOWN_COMMAND + "\n\n" + texts.HELP)
+
+
+async def not_text(update: Update, context: Context) -> None:
+    await update.effective_message.reply_text(texts.TEXT_ONLY)
+
+
+async def bundles(update: Update, context: Context) -> None:
+    text, markup = list_page(deps(context), "bundle", 1)
+    await update.effective_message.reply_text(text, reply_markup=markup)
+
+
+async def policies(update: Update, context: Context) -> None:
+    text, markup = list_page(deps(context), "policy", 1)
+    await update.effective_message.reply_text(text, reply_markup=markup)
+
+
+# ----------------------------------------------------------------------------- buttons
+
+
+async def on_menu(update: Update, context: Context) -> None:
+    query = update.callback_query
+    await query.answer()
+    choice = query.data.split(":", 1)[1]
+    if choice == "human":
+        await context.bot.send_message(query.message.chat.id, texts.HUMAN)
+        return
+    text, markup = list_page(deps(context), choice, 1)
+    await context.bot.send_message(query.message.chat.id, text, reply_markup=markup)
+
+
+async def on_list_page(update: Update, context: Context) -> None:
+    query = update.callback_query
+    await query.answer()
+    _, kind, page = query.data.split(":")
+    text, markup = list_page(deps(context), kind, int(page))
+    try:
+        await query.edit_message_text(text, reply_markup=markup)
+    except BadRequest as exc:  # "message is not modified" on a double press
+        log.debug("list page not edited: %s", exc)
+
+
+async def on_section(update: Update, context: Context) -> None:
+    d = deps(context)
+    query = update.callback_query
+    _, ref, intent = query.data.split(":")
+    record_id = d.resolve(ref)
+    if record_id is None or intent not in INTENTS or not INTENTS[as_intent(intent)].prompt:
+        await query.answer(texts.ITEM_GONE, show_alert=True)
+        return
+    await query.answer()
+    record = d.engine.records[record_id]
+    label = INTENTS[as_intent(intent)].button or intent
+    chat = query.message.chat
+    # The engine is asked for this section of this item directly: no question to interpret.
+    await answer(context, chat.id, chat.type, query.from_user.id, "", section=(record_id, intent),
+                 logged_as=texts.SECTION_QUESTION.format(title=record.title, question=label))
+
+
+async def on_vote(update: Update, context: Context) -> None:
+    d = deps(context)
+    query = update.callback_query
+    _, sign, ref = query.data.split(":")
+    vote = 1 if sign == "+" else -1
+    message = query.message
+    answers = context.chat_data.setdefault("answers", OrderedDict())
+    entry = answers.get(message.message_id)
+    if entry is None:  # older than what we remember: the button still carries the record
+        entry = answers[message.message_id] = {"q": "", "r": d.resolve(ref) or "", "voters": []}
+    if query.from_user.id in entry["voters"]:
+        await query.answer(texts.ALREADY_VOTED)
+        return
+    entry["voters"].append(query.from_user.id)
+    await d.db(d.feedback.add_feedback, CHANNEL, str(query.from_user.id), vote, entry["q"], entry["r"])
+    await query.answer(texts.THANKS)
+    if message.chat.type == ChatType.PRIVATE and message.reply_markup:
+        # Drop the 👍/👎 row so the chat shows the vote was taken; keep the section buttons.
+        rows = [row for row in message.reply_markup.inline_keyboard
+                if not any((b.callback_data or "").startswith("f:") for b in row)]
+        try:
+            await query.edit_message_reply_markup(InlineKeyboardMarkup(rows))
+        except BadRequest as exc:
+            log.debug("feedback row not removed: %s", exc)
+
+
+async def on_stale_button(update: Update, context: Context) -> None:
+    # Buttons from an older version of the bot: answer anyway so no spinner is left.
+    await update.callback_query.answer(texts.ITEM_GONE, show_alert=True)
