@@ -42,6 +42,13 @@ class Settings(BaseSettings):
     govbot_telegram_webhook_port: int = Field(default=8443, ge=1, le=65535)
     govbot_telegram_webhook_secret: str | None = None
 
+    # DingTalk (Stream mode: an outbound WebSocket, no public address needed), bot.channels.dingtalk
+    govbot_dingtalk_client_id: str | None = Field(default=None, description="钉钉应用 Client ID（AppKey）")
+    govbot_dingtalk_client_secret: str | None = None
+    govbot_dingtalk_admin_ids: str = Field(default="", description="可用 /reload /stats 的钉钉 userId，逗号分隔")
+    # Where the SDK opens its connection; tests point it at a fake gateway on 127.0.0.1.
+    govbot_dingtalk_gateway_url: str = "https://api.dingtalk.com/v1.0/gateway/connections/open"
+
     # Web
     govbot_admin_token: str | None = None
     # Usage log, feedback and conversation state; PostgreSQL when replicas share conversations.
