@@ -272,6 +272,19 @@ def start_messengers(services) -> list[threading.Thread]:
             err.print("钉钉机器人：Stream 模式连接中")
     else:
         err.print("未设置 GOVBOT_DINGTALK_CLIENT_ID / GOVBOT_DINGTALK_CLIENT_SECRET，不启动钉钉机器人")
+    if settings.govbot_feishu_app_id and settings.govbot_feishu_app_secret:
+        try:
+            from bot.channels.feishu import run_feishu
+        except ImportError as exc:
+            err.print(f"[yellow]飞书机器人未启动：缺少 SDK（pip install -e \".[messengers]\"）：{exc}[/yellow]")
+        else:
+            thread = threading.Thread(target=asyncio.run, args=(run_feishu(services),), daemon=True, name="feishu")
+            thread.start()
+            started.append(thread)
+            err.print(f"飞书机器人：事件回调 http://{settings.govbot_feishu_listen}:{settings.govbot_feishu_port}"
+                      "/feishu/events")
+    else:
+        err.print("未设置 GOVBOT_FEISHU_APP_ID / GOVBOT_FEISHU_APP_SECRET，不启动飞书机器人")
     return started
 
 

@@ -49,6 +49,16 @@ class Settings(BaseSettings):
     # Where the SDK opens its connection; tests point it at a fake gateway on 127.0.0.1.
     govbot_dingtalk_gateway_url: str = "https://api.dingtalk.com/v1.0/gateway/connections/open"
 
+    # Feishu / Lark (event callback: a DMZ deployment with a public address), bot.channels.feishu
+    govbot_feishu_app_id: str | None = Field(default=None, description="飞书应用 App ID")
+    govbot_feishu_app_secret: str | None = None
+    govbot_feishu_encrypt_key: str | None = Field(default=None, description="事件订阅的 Encrypt Key（加密与验签）")
+    govbot_feishu_verification_token: str | None = None
+    govbot_feishu_admin_ids: str = Field(default="", description="可用 /reload /stats 的飞书 open_id，逗号分隔")
+    govbot_feishu_domain: str = "https://open.feishu.cn"  # https://open.larksuite.com for Lark; tests: 127.0.0.1
+    govbot_feishu_listen: str = "0.0.0.0"
+    govbot_feishu_port: int = Field(default=8090, ge=1, le=65535, description="事件回调监听端口（路径 /feishu/events）")
+
     # Web
     govbot_admin_token: str | None = None
     # Usage log, feedback and conversation state; PostgreSQL when replicas share conversations.
