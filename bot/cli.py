@@ -285,6 +285,21 @@ def start_messengers(services) -> list[threading.Thread]:
                       "/feishu/events")
     else:
         err.print("未设置 GOVBOT_FEISHU_APP_ID / GOVBOT_FEISHU_APP_SECRET，不启动飞书机器人")
+    wecom_keys = (settings.govbot_wecom_corp_id, settings.govbot_wecom_agent_id, settings.govbot_wecom_secret,
+                  settings.govbot_wecom_token, settings.govbot_wecom_aes_key)
+    if all(wecom_keys):
+        try:
+            from bot.channels.wecom import run_wecom
+        except ImportError as exc:
+            err.print(f"[yellow]企业微信应用未启动：缺少 SDK（pip install -e \".[messengers]\"）：{exc}[/yellow]")
+        else:
+            thread = threading.Thread(target=asyncio.run, args=(run_wecom(services),), daemon=True, name="wecom")
+            thread.start()
+            started.append(thread)
+            err.print(f"企业微信应用：回调 http://{settings.govbot_wecom_listen}:{settings.govbot_wecom_port}"
+                      "/wecom/callback")
+    else:
+        err.print("未设置 GOVBOT_WECOM_CORP_ID / AGENT_ID / SECRET / TOKEN / AES_KEY，不启动企业微信应用")
     return started
 
 

@@ -59,6 +59,17 @@ class Settings(BaseSettings):
     govbot_feishu_listen: str = "0.0.0.0"
     govbot_feishu_port: int = Field(default=8090, ge=1, le=65535, description="事件回调监听端口（路径 /feishu/events）")
 
+    # WeCom 自建应用 (callback URL with AES-encrypted XML; replies through the WeCom API), bot.channels.wecom
+    govbot_wecom_corp_id: str | None = Field(default=None, description="企业微信企业 ID（CorpID）")
+    govbot_wecom_agent_id: int | None = None
+    govbot_wecom_secret: str | None = Field(default=None, description="自建应用的 Secret")
+    govbot_wecom_token: str | None = Field(default=None, description="接收消息的 Token")
+    govbot_wecom_aes_key: str | None = Field(default=None, description="接收消息的 EncodingAESKey（43 位）")
+    govbot_wecom_admin_ids: str = Field(default="", description="可用 /reload /stats 的企业微信 UserID，逗号分隔")
+    govbot_wecom_api_base: str = "https://qyapi.weixin.qq.com"  # tests: a fake WeCom API on 127.0.0.1
+    govbot_wecom_listen: str = "0.0.0.0"
+    govbot_wecom_port: int = Field(default=8091, ge=1, le=65535, description="回调监听端口（路径 /wecom/callback）")
+
     # Web
     govbot_admin_token: str | None = None
     # Usage log, feedback and conversation state; PostgreSQL when replicas share conversations.
