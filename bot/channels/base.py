@@ -121,7 +121,8 @@ def render_markdown(blocks: list[Block], limit: int = MARKDOWN_CHUNK) -> list[st
 
 def text_reply(message: str) -> Reply:
     text = plain(message)
-    return Reply([md_escape(line) for line in [text]], text)
+    # Two spaces before each newline: Markdown would otherwise join the lines of a multi-line sentence.
+    return Reply(["  \n".join(md_escape(line) for line in text.split("\n"))], text)
 
 
 def _short(label: str, width: int = 40) -> str:
@@ -165,7 +166,7 @@ class Conversation:
         # In a group each member has their own thread of follow-ups (as in Telegram).
         return f"{incoming.chat_id}:{incoming.user_id}" if incoming.group else incoming.chat_id
 
-    async def handle(self, incoming: Incoming, notify: Callable[[Reply], Awaitable[None]] | None = None) -> Reply:
+    async def handle(self, incoming: Incoming, notify: Callable[[Reply], Awaitable[object]] | None = None) -> Reply:
         """Answer one incoming message. ``notify`` sends an early reply (the "reload started" line)."""
         key = self._key(incoming)
         lock = self._locks.setdefault(key, asyncio.Lock())
@@ -177,7 +178,7 @@ class Conversation:
                 return text_reply(messages.ERROR)
 
     async def _handle(self, incoming: Incoming, key: str,
-                      notify: Callable[[Reply], Awaitable[None]] | None) -> Reply:
+                      notify: Callable[[Reply], Awaitable[object]] | None) -> Reply:
         scope = f"{self.platform}:chat"
         stored = await asyncio.to_thread(self.services.state.get, scope, key) or {}
         text = incoming.text.strip()[:MAX_QUESTION]
@@ -227,7 +228,7 @@ class Conversation:
         return text_reply(messages.THANKS)
 
     async def _admin(self, command: str, incoming: Incoming,
-                     notify: Callable[[Reply], Awaitable[None]] | None) -> Reply:
+                     notify: Callable[[Reply], Awaitable[object]] | None) -> Reply:
         if not self.is_admin(incoming.user_id):
             log.warning("%s: refused %s for user %s in chat %s", self.platform, command, incoming.user_id,
                         incoming.chat_id)
