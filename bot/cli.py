@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import sys
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -253,12 +255,58 @@ def telegram_command(
     raise typer.Exit(run_telegram(_store(store), webhook_url=webhook_url, listen=listen, port=port, secret=secret))
 
 
+def start_messengers(services) -> list[threading.Thread]:
+    """Start each configured messenger adapter in a thread of its own; one line for each one left off."""
+    settings = services.settings
+    started = []
+    if settings.govbot_dingtalk_client_id and settings.govbot_dingtalk_client_secret:
+        try:
+            from bot.channels.dingtalk import run_dingtalk
+        except ImportError as exc:  # the SDK is an optional extra
+            err.print(f"[yellow]钉钉机器人未启动：缺少 SDK（pip install -e \".[messengers]\"）：{exc}[/yellow]")
+        else:
+            thread = threading.Thread(target=asyncio.run, args=(run_dingtalk(services),), daemon=True,
+                                      name="dingtalk")
+            thread.start()
+            started.append(thread)
+            err.print("钉钉机器人：Stream 模式连接中")
+    else:
+        err.print("未设置 GOVBOT_DINGTALK_CLIENT_ID / GOVBOT_DINGTALK_CLIENT_SECRET，不启动钉钉机器人")
+    if settings.govbot_feishu_app_id and settings.govbot_feishu_app_secret:
+        try:
+            from bot.channels.feishu import run_feishu
+        except ImportError as exc:
+            err.print(f"[yellow]飞书机器人未启动：缺少 SDK（pip install -e \".[messengers]\"）：{exc}[/yellow]")
+        else:
+            thread = threading.Thread(target=asyncio.run, args=(run_feishu(services),), daemon=True, name="feishu")
+            thread.start()
+            started.append(thread)
+            err.print(f"飞书机器人：事件回调 http://{settings.govbot_feishu_listen}:{settings.govbot_feishu_port}"
+                      "/feishu/events")
+    else:
+        err.print("未设置 GOVBOT_FEISHU_APP_ID / GOVBOT_FEISHU_APP_SECRET，不启动飞书机器人")
+    wecom_keys = (settings.govbot_wecom_corp_id, settings.govbot_wecom_agent_id, settings.govbot_wecom_secret,
+                  settings.govbot_wecom_token, settings.govbot_wecom_aes_key)
+    if all(wecom_keys):
+        try:
+            from bot.channels.wecom import run_wecom
+        except ImportError as exc:
+            err.print(f"[yellow]企业微信应用未启动：缺少 SDK（pip install -e \".[messengers]\"）：{exc}[/yellow]")
+        else:
+            thread = threading.Thread(target=asyncio.run, args=(run_wecom(services),), daemon=True, name="wecom")
+            thread.start()
+            started.append(thread)
+            err.print(f"企业微信应用：回调 http://{settings.govbot_wecom_listen}:{settings.govbot_wecom_port}"
+                      "/wecom/callback")
+    else:
+        err.print("未设置 GOVBOT_WECOM_CORP_ID / AGENT_ID / SECRET / TOKEN / AES_KEY，不启动企业微信应用")
+    return started
+
+
 @app.command("serve")
 def serve_command(store: StoreOpt = None, host: HostOpt = "127.0.0.1", port: PortOpt = 8000) -> None:
     """导入自带知识库（$GOVBOT_KNOWLEDGE_DIR），然后提供网页；设置了 TELEGRAM_BOT_TOKEN 时同时运行机器人。"""
     _setup_logging()
-    import threading
-
     from bot.services.container import build_services
     from ingest.embeddings import EmbedderError
     from ingest.index import IngestLocked
@@ -273,6 +321,7 @@ def serve_command(store: StoreOpt = None, host: HostOpt = "127.0.0.1", port: Por
     print_summary(summary, err)  # bad files are reported; the rest of the knowledge base still serves
     # One engine and one admin service for the whole process: web and bot share them (and the lock).
     services = build_services(store_dir, settings)
+    start_messengers(services)
     from bot.web.app import run_web
 
     if not settings.telegram_bot_token:

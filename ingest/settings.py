@@ -47,6 +47,34 @@ class Settings(BaseSettings):
     govbot_telegram_webhook_port: int = Field(default=8443, ge=1, le=65535)
     govbot_telegram_webhook_secret: str | None = None
 
+    # DingTalk (Stream mode: an outbound WebSocket, no public address needed), bot.channels.dingtalk
+    govbot_dingtalk_client_id: str | None = Field(default=None, description="钉钉应用 Client ID（AppKey）")
+    govbot_dingtalk_client_secret: str | None = None
+    govbot_dingtalk_admin_ids: str = Field(default="", description="可用 /reload /stats 的钉钉 userId，逗号分隔")
+    # Where the SDK opens its connection; tests point it at a fake gateway on 127.0.0.1.
+    govbot_dingtalk_gateway_url: str = "https://api.dingtalk.com/v1.0/gateway/connections/open"
+
+    # Feishu / Lark (event callback: a DMZ deployment with a public address), bot.channels.feishu
+    govbot_feishu_app_id: str | None = Field(default=None, description="飞书应用 App ID")
+    govbot_feishu_app_secret: str | None = None
+    govbot_feishu_encrypt_key: str | None = Field(default=None, description="事件订阅的 Encrypt Key（加密与验签）")
+    govbot_feishu_verification_token: str | None = None
+    govbot_feishu_admin_ids: str = Field(default="", description="可用 /reload /stats 的飞书 open_id，逗号分隔")
+    govbot_feishu_domain: str = "https://open.feishu.cn"  # https://open.larksuite.com for Lark; tests: 127.0.0.1
+    govbot_feishu_listen: str = "0.0.0.0"
+    govbot_feishu_port: int = Field(default=8090, ge=1, le=65535, description="事件回调监听端口（路径 /feishu/events）")
+
+    # WeCom 自建应用 (callback URL with AES-encrypted XML; replies through the WeCom API), bot.channels.wecom
+    govbot_wecom_corp_id: str | None = Field(default=None, description="企业微信企业 ID（CorpID）")
+    govbot_wecom_agent_id: int | None = None
+    govbot_wecom_secret: str | None = Field(default=None, description="自建应用的 Secret")
+    govbot_wecom_token: str | None = Field(default=None, description="接收消息的 Token")
+    govbot_wecom_aes_key: str | None = Field(default=None, description="接收消息的 EncodingAESKey（43 位）")
+    govbot_wecom_admin_ids: str = Field(default="", description="可用 /reload /stats 的企业微信 UserID，逗号分隔")
+    govbot_wecom_api_base: str = "https://qyapi.weixin.qq.com"  # tests: a fake WeCom API on 127.0.0.1
+    govbot_wecom_listen: str = "0.0.0.0"
+    govbot_wecom_port: int = Field(default=8091, ge=1, le=65535, description="回调监听端口（路径 /wecom/callback）")
+
     # Web
     govbot_admin_token: str | None = None
     # Limits on what one client can make the server do (reliability F3, F8, F10, F11).

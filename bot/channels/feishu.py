@@ -1,0 +1,176 @@
+"""Feishu / Lark (飞书) in event-callback mode with the official lark-oapi SDK.
+
+Feishu posts each event to /feishu/events; the SDK's dispatcher decrypts it (Encrypt Key), checks the
+verification token and the X-Lark-Signature, and answers the URL-verification challenge. Feishu wants an
+answer within 3 seconds and retries otherwise, so the dispatcher only turns the event into an `Incoming`
+and the answer is sent afterwards as a message card through the open API (im/v1/messages), with the
+section buttons and 👍/👎 as card buttons whose callbacks come back to the same route.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import TYPE_CHECKING, Any
+
+import lark_oapi as lark
+from fastapi import FastAPI, Request, Response
+from lark_oapi.api.im.v1 import CreateMessageRequest, CreateMessageRequestBody, P2ImMessageReceiveV1
+from lark_oapi.event.callback.model.p2_card_action_trigger import (
+    P2CardActionTrigger,
+    P2CardActionTriggerResponse,
+)
+
+from bot import messages
+from bot.channels.base import Conversation, Incoming, Reply, parse_ids, post_with_backoff, text_reply
+
+if TYPE_CHECKING:
+    from bot.services.container import Services
+
+log = logging.getLogger(__name__)
+
+PLATFORM = "feishu"
+# 99991400: the app's request rate limit; 230020: the chat's message rate limit; HTTP 429 for both.
+THROTTLE_CODES = {99991400, 230020}
+LARK_HEADERS = ("X-Lark-Request-Timestamp", "X-Lark-Request-Nonce", "X-Lark-Signature", "X-Request-Id")
+
+
+def card(reply: Reply) -> dict[str, Any]:
+    """A message card: the Markdown answer, then the buttons (their value comes back in the card callback)."""
+    elements: list[dict[str, Any]] = [{"tag": "markdown", "content": chunk} for chunk in reply.chunks]
+    if reply.buttons:
+        elements.append({"tag": "action", "actions": [
+            {"tag": "button", "text": {"tag": "plain_text", "content": b.label},
+             "type": "primary" if b.vote > 0 else "default", "value": b.value()} for b in reply.buttons]})
+    return {"config": {"wide_screen_mode": True},
+            "header": {"title": {"tag": "plain_text", "content": reply.title}}, "elements": elements}
+
+
+def incoming_from_message(data: P2ImMessageReceiveV1) -> Incoming | None:
+    event = data.event
+    message = event.message if event else None
+    if message is None or not message.chat_id:
+        return None
+    group = message.chat_type == "group"
+    if group and not message.mentions:  # in a group only messages that @ the bot reach us; checked anyway
+        return None
+    text = ""
+    if message.message_type == "text":
+        try:
+            text = str(json.loads(message.content or "{}").get("text", ""))
+        except (ValueError, AttributeError):
+            text = ""
+        for mention in message.mentions or []:  # "@_user_1 开公司…": the placeholder is not the question
+            text = text.replace(mention.key or "\0", "")
+    sender = event.sender.sender_id.open_id if event.sender and event.sender.sender_id else ""
+    return Incoming(PLATFORM, message.chat_id, sender or "", text.strip(), group=group)
+
+
+def incoming_from_action(data: P2CardActionTrigger) -> Incoming | None:
+    event = data.event
+    value = (event.action.value if event and event.action else None) or {}
+    chat = event.context.open_chat_id if event and event.context else None
+    if not chat or not isinstance(value, dict):
+        return None
+    user = event.operator.open_id if event.operator else ""
+    vote = value.get("v")
+    if vote in (1, -1):
+        return Incoming(PLATFORM, chat, user or "", vote=vote)
+    if isinstance(value.get("r"), str) and isinstance(value.get("i"), str):
+        return Incoming(PLATFORM, chat, user or "", section=(value["r"], value["i"]))
+    return None
+
+
+class FeishuChannel:
+    def __init__(self, services: Services, *, retry_delay: float = 1.0) -> None:
+        settings = services.settings
+        self.conversation = Conversation(services, PLATFORM, parse_ids(settings.govbot_feishu_admin_ids))
+        self.retry_delay = retry_delay
+        self.client = (lark.Client.builder().app_id(settings.govbot_feishu_app_id)
+                       .app_secret(settings.govbot_feishu_app_secret).domain(settings.govbot_feishu_domain)
+                       .log_level(lark.LogLevel.WARNING).build())
+        self._pending: list[Incoming] = []
+        self.dispatcher = (lark.EventDispatcherHandler.builder(settings.govbot_feishu_encrypt_key or "",
+                                                               settings.govbot_feishu_verification_token or "")
+                           .register_p2_im_message_receive_v1(self._on_message)
+                           .register_p2_card_action_trigger(self._on_action).build())
+        self.tasks: set[asyncio.Task[None]] = set()
+
+    # The dispatcher calls these synchronously inside dispatch(); they only collect.
+    def _on_message(self, data: P2ImMessageReceiveV1) -> None:
+        incoming = incoming_from_message(data)
+        if incoming is not None:
+            self._pending.append(incoming)
+
+    def _on_action(self, data: P2CardActionTrigger) -> P2CardActionTriggerResponse:
+        incoming = incoming_from_action(data)
+        if incoming is not None:
+            self._pending.append(incoming)
+        return P2CardActionTriggerResponse({})
+
+    def dispatch(self, body: bytes, headers: dict[str, str], uri: str = "/feishu/events") -> lark.RawResponse:
+        """Check and decode one callback; start answering what it holds. No await: _pending is this call's."""
+        request = lark.RawRequest()
+        request.uri, request.body, request.headers = uri, body, headers
+        self._pending = []
+        response = self.dispatcher.do(request)
+        for incoming in self._pending:
+            task = asyncio.get_running_loop().create_task(self._answer(incoming))
+            self.tasks.add(task)
+            task.add_done_callback(self.tasks.discard)
+        self._pending = []
+        return response
+
+    async def _answer(self, incoming: Incoming) -> None:
+        if not incoming.text and incoming.section is None and not incoming.vote:
+            await self.send(incoming.chat_id, text_reply(messages.TEXT_ONLY))
+            return
+        reply = await self.conversation.handle(incoming, notify=lambda r: self.send(incoming.chat_id, r))
+        await self.send(incoming.chat_id, reply)
+
+    async def send(self, chat_id: str, reply: Reply) -> bool:
+        body = (CreateMessageRequestBody.builder().receive_id(chat_id).msg_type("interactive")
+                .content(json.dumps(card(reply), ensure_ascii=False)).build())
+        request = CreateMessageRequest.builder().receive_id_type("chat_id").request_body(body).build()
+
+        async def once() -> tuple[int, dict[str, Any]]:
+            response = await self.client.im.v1.message.acreate(request)
+            status = response.raw.status_code if response.raw else 0
+            return status, {"code": response.code, "msg": response.msg}
+
+        return await post_with_backoff(
+            once, platform=PLATFORM, first_delay=self.retry_delay,
+            ok=lambda status, data: data.get("code") == 0,
+            throttled=lambda status, data: status == 429 or data.get("code") in THROTTLE_CODES)
+
+
+def build_app(channel: FeishuChannel) -> FastAPI:
+    app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+
+    @app.post("/feishu/events")
+    async def events(request: Request) -> Response:
+        body = await request.body()
+        # The SDK reads the X-Lark-* headers by their exact names from a plain dict.
+        headers = {name: request.headers.get(name, "") for name in LARK_HEADERS}
+        result = channel.dispatch(body, headers, str(request.url.path))
+        if result.status_code != 200:  # bad signature, token or encryption: rejected, logged by the SDK
+            log.warning("feishu: callback rejected: %s", (result.content or b"")[:200])
+        return Response(result.content or b"", status_code=result.status_code, media_type="application/json")
+
+    return app
+
+
+def configured(settings: Any) -> bool:
+    return bool(settings.govbot_feishu_app_id and settings.govbot_feishu_app_secret)
+
+
+async def run_feishu(services: Services) -> None:
+    import uvicorn
+
+    settings = services.settings
+    app = build_app(FeishuChannel(services))
+    log.info("feishu: event callback on %s:%s/feishu/events", settings.govbot_feishu_listen,
+             settings.govbot_feishu_port)
+    await uvicorn.Server(uvicorn.Config(app, host=settings.govbot_feishu_listen, port=settings.govbot_feishu_port,
+                                        log_level="warning")).serve()
