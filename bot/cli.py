@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import importlib
 import json
 import logging
 import sys
@@ -257,49 +258,34 @@ def telegram_command(
 
 def start_messengers(services) -> list[threading.Thread]:
     """Start each configured messenger adapter in a thread of its own; one line for each one left off."""
-    settings = services.settings
+    s = services.settings
+    adapters = [  # (thread name, shown name, configured, module, runner, where it listens, settings to set)
+        ("dingtalk", "钉钉机器人", s.govbot_dingtalk_client_id and s.govbot_dingtalk_client_secret,
+         "bot.channels.dingtalk", "run_dingtalk", "Stream 模式连接中",
+         "GOVBOT_DINGTALK_CLIENT_ID / GOVBOT_DINGTALK_CLIENT_SECRET"),
+        ("feishu", "飞书机器人", s.govbot_feishu_app_id and s.govbot_feishu_app_secret,
+         "bot.channels.feishu", "run_feishu",
+         f"事件回调 http://{s.govbot_feishu_listen}:{s.govbot_feishu_port}/feishu/events",
+         "GOVBOT_FEISHU_APP_ID / GOVBOT_FEISHU_APP_SECRET"),
+        ("wecom", "企业微信应用", all((s.govbot_wecom_corp_id, s.govbot_wecom_agent_id, s.govbot_wecom_secret,
+                                   s.govbot_wecom_token, s.govbot_wecom_aes_key)),
+         "bot.channels.wecom", "run_wecom", f"回调 http://{s.govbot_wecom_listen}:{s.govbot_wecom_port}/wecom/callback",
+         "GOVBOT_WECOM_CORP_ID / AGENT_ID / SECRET / TOKEN / AES_KEY"),
+    ]
     started = []
-    if settings.govbot_dingtalk_client_id and settings.govbot_dingtalk_client_secret:
+    for name, shown, configured, module, runner, where, keys in adapters:
+        if not configured:
+            err.print(f"未设置 {keys}，不启动{shown}")
+            continue
         try:
-            from bot.channels.dingtalk import run_dingtalk
-        except ImportError as exc:  # the SDK is an optional extra
-            err.print(f"[yellow]钉钉机器人未启动：缺少 SDK（pip install -e \".[messengers]\"）：{exc}[/yellow]")
-        else:
-            thread = threading.Thread(target=asyncio.run, args=(run_dingtalk(services),), daemon=True,
-                                      name="dingtalk")
-            thread.start()
-            started.append(thread)
-            err.print("钉钉机器人：Stream 模式连接中")
-    else:
-        err.print("未设置 GOVBOT_DINGTALK_CLIENT_ID / GOVBOT_DINGTALK_CLIENT_SECRET，不启动钉钉机器人")
-    if settings.govbot_feishu_app_id and settings.govbot_feishu_app_secret:
-        try:
-            from bot.channels.feishu import run_feishu
-        except ImportError as exc:
-            err.print(f"[yellow]飞书机器人未启动：缺少 SDK（pip install -e \".[messengers]\"）：{exc}[/yellow]")
-        else:
-            thread = threading.Thread(target=asyncio.run, args=(run_feishu(services),), daemon=True, name="feishu")
-            thread.start()
-            started.append(thread)
-            err.print(f"飞书机器人：事件回调 http://{settings.govbot_feishu_listen}:{settings.govbot_feishu_port}"
-                      "/feishu/events")
-    else:
-        err.print("未设置 GOVBOT_FEISHU_APP_ID / GOVBOT_FEISHU_APP_SECRET，不启动飞书机器人")
-    wecom_keys = (settings.govbot_wecom_corp_id, settings.govbot_wecom_agent_id, settings.govbot_wecom_secret,
-                  settings.govbot_wecom_token, settings.govbot_wecom_aes_key)
-    if all(wecom_keys):
-        try:
-            from bot.channels.wecom import run_wecom
-        except ImportError as exc:
-            err.print(f"[yellow]企业微信应用未启动：缺少 SDK（pip install -e \".[messengers]\"）：{exc}[/yellow]")
-        else:
-            thread = threading.Thread(target=asyncio.run, args=(run_wecom(services),), daemon=True, name="wecom")
-            thread.start()
-            started.append(thread)
-            err.print(f"企业微信应用：回调 http://{settings.govbot_wecom_listen}:{settings.govbot_wecom_port}"
-                      "/wecom/callback")
-    else:
-        err.print("未设置 GOVBOT_WECOM_CORP_ID / AGENT_ID / SECRET / TOKEN / AES_KEY，不启动企业微信应用")
+            run = getattr(importlib.import_module(module), runner)
+        except ImportError as exc:  # the SDKs are an optional extra
+            err.print(f"[yellow]{shown}未启动：缺少 SDK（pip install -e \".[messengers]\"）：{exc}[/yellow]")
+            continue
+        thread = threading.Thread(target=asyncio.run, args=(run(services),), daemon=True, name=name)
+        thread.start()
+        started.append(thread)
+        err.print(f"{shown}：{where}")
     return started
 
 
