@@ -8,8 +8,9 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from sqlalchemy import create_engine, event
+from sqlalchemy import MetaData, create_engine, event, text
 from sqlalchemy.engine import Engine as SqlEngine
+from sqlalchemy.exc import DBAPIError
 
 _engines: dict[str, SqlEngine] = {}
 _lock = threading.Lock()
@@ -46,3 +47,23 @@ def open_database(url: str) -> SqlEngine:
             event.listen(engine, "connect", _sqlite_wal)
         _engines[url] = engine
         return engine
+
+
+# Any constant: replicas that start at once take the same lock before creating tables.
+_SCHEMA_LOCK = 7_254_190_311
+
+
+def create_tables(engine: SqlEngine, metadata: MetaData) -> None:
+    """Create missing tables. Processes starting at once would each see a table missing and create it,
+    and all but one fail ("already exists"): PostgreSQL runs creation under an advisory lock; on SQLite
+    the loser checks again, and then finds the table."""
+    for attempt in range(3):
+        try:
+            with engine.begin() as connection:
+                if connection.dialect.name == "postgresql":
+                    connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SCHEMA_LOCK})
+                metadata.create_all(connection)
+            return
+        except DBAPIError:
+            if attempt == 2:
+                raise

@@ -24,7 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Engine as SqlEngine
 
-from bot.database import open_database
+from bot.database import create_tables, open_database
 
 metadata = MetaData()
 
@@ -76,7 +76,7 @@ class Stats:
 class FeedbackStore:
     def __init__(self, url: str) -> None:
         self.db: SqlEngine = open_database(url)
-        metadata.create_all(self.db)
+        create_tables(self.db, metadata)
 
     def log_question(self, channel: str, user_id: str, question: str, intent: str, grounded: bool,
                      record_id: str = "") -> None:

@@ -144,3 +144,18 @@ def feedback_rows(settings) -> list:
     store = FeedbackStore(settings.database_url)
     with store.db.connect() as conn:
         return conn.execute(select(feedback_table)).all()
+
+
+def test_replicas_starting_at_once_on_an_empty_database_all_come_up(database_url: str):
+    # Two replicas that start together both created the tables; on PostgreSQL one of them died on
+    # "duplicate key value violates unique constraint pg_type_typname_nsp_index".
+    import subprocess
+    import sys
+
+    script = ("import sys; from bot.services.state import ConversationStore; from bot.feedback import FeedbackStore;"
+              "ConversationStore(sys.argv[1]); FeedbackStore(sys.argv[1])")
+    root = Path(__file__).resolve().parent.parent
+    runs = [subprocess.Popen([sys.executable, "-c", script, database_url], cwd=root, stderr=subprocess.PIPE,
+                             text=True) for _ in range(6)]
+    errors = [run.communicate(timeout=120)[1] for run in runs]
+    assert [run.returncode for run in runs] == [0] * 6, [e[-400:] for e in errors if e]

@@ -32,7 +32,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection
 from sqlalchemy.engine import Engine as SqlEngine
 
-from bot.database import open_database
+from bot.database import create_tables, open_database
 
 metadata = MetaData()
 
@@ -90,7 +90,7 @@ class ConversationStore:
 
     def __init__(self, url: str) -> None:
         self.db: SqlEngine = open_database(url)
-        metadata.create_all(self.db)
+        create_tables(self.db, metadata)
 
     def get_many(self, keys: list[StateKey]) -> dict[StateKey, tuple[str, Any]]:
         """{(scope, key): (version, value)} for the keys that have a row."""

@@ -23,6 +23,8 @@ from sqlalchemy.engine import Engine as SqlEngine
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from bot.database import create_tables
+
 MAX_CLIENTS = 10_000  # counters kept at most; the least recently seen client is forgotten first
 metadata = MetaData()
 # The id itself is only in the admin's cookie; the table holds its hash, so a copy of the database
@@ -147,7 +149,7 @@ class AdminGuard:
         self.session_s = session_hours * 3600
         self._failures: OrderedDict[str, tuple[int, float]] = OrderedDict()  # client -> (count, blocked until)
         self._lock = threading.Lock()
-        metadata.create_all(db)
+        create_tables(db, metadata)
 
     # ----- guesses -----
     def blocked_for(self, client: str, now: float | None = None) -> int:
