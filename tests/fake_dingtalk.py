@@ -18,10 +18,14 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
+from tests.fake_server import ThreadedServer
+
 TOPIC = "/v1.0/im/bot/messages/get"
 
 
-class FakeDingTalk:
+class FakeDingTalk(ThreadedServer):
+    name = "fake-dingtalk"
+
     def __init__(self) -> None:
         self.opened: list[dict[str, Any]] = []
         self.acks: list[dict[str, Any]] = []
@@ -29,28 +33,9 @@ class FakeDingTalk:
         self.replies: list[dict[str, Any]] = []  # the accepted ones
         self.throttle = 0
         self.connected = threading.Event()
-        self.loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self.loop.run_forever, daemon=True, name="fake-dingtalk")
         self._ws: web.WebSocketResponse | None = None
-        self._runner: web.AppRunner | None = None
         self._ids = itertools.count(1)
-        self.port = 0
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def _call(self, coro: Any) -> Any:
-        return asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, self.loop))
-
-    async def start(self) -> None:
-        self._thread.start()
-        await self._call(self._start())
-
-    async def stop(self) -> None:
-        await self._call(self._stop())
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self._thread.join(5)
+        super().__init__()
 
     async def wait_connected(self, timeout: float = 10.0) -> None:
         deadline = time.monotonic() + timeout
@@ -59,22 +44,15 @@ class FakeDingTalk:
                 raise AssertionError("the SDK did not connect")
             await asyncio.sleep(0.02)
 
-    async def _start(self) -> None:
-        app = web.Application()
+    def routes(self, app: web.Application) -> None:
         app.router.add_post("/v1.0/gateway/connections/open", self._open)
         app.router.add_get("/connect", self._socket)
         app.router.add_post("/webhook/{chat}", self._webhook)
-        self._runner = web.AppRunner(app)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]
 
     async def _stop(self) -> None:
         if self._ws is not None:
             await self._ws.close()
-        if self._runner is not None:
-            await self._runner.cleanup()
+        await super()._stop()
 
     async def _open(self, request: web.Request) -> web.Response:
         self.opened.append(await request.json())

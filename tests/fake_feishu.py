@@ -11,12 +11,13 @@ import base64
 import hashlib
 import json
 import os
-import threading
 import time
 from typing import Any
 
 from aiohttp import web
 from Crypto.Cipher import AES
+
+from tests.fake_server import ThreadedServer
 
 
 def encrypt(plaintext: str, key: str) -> str:
@@ -59,44 +60,20 @@ def action_event(value: dict[str, Any], *, token: str, chat: str = "oc_single", 
                       "context": {"open_chat_id": chat, "open_message_id": "om_card"}}}
 
 
-class FakeFeishu:
+class FakeFeishu(ThreadedServer):
+    name = "fake-feishu"
+
     def __init__(self) -> None:
         self.messages: list[dict[str, Any]] = []  # accepted: {"receive_id_type", "body", "card"}
         self.posts = 0
         self.throttle = 0
         self.tokens = 0
-        self.loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self.loop.run_forever, daemon=True, name="fake-feishu")
-        self._runner: web.AppRunner | None = None
-        self.port = 0
+        super().__init__()
 
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def _call(self, coro: Any) -> Any:
-        return asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, self.loop))
-
-    async def start(self) -> None:
-        self._thread.start()
-        await self._call(self._start())
-
-    async def stop(self) -> None:
-        if self._runner is not None:
-            await self._call(self._runner.cleanup())
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self._thread.join(5)
-
-    async def _start(self) -> None:
-        app = web.Application()
+    def routes(self, app: web.Application) -> None:
         app.router.add_post("/open-apis/auth/v3/tenant_access_token/internal", self._token)
         app.router.add_post("/open-apis/auth/v3/app_access_token/internal", self._token)
         app.router.add_post("/open-apis/im/v1/messages", self._message)
-        self._runner = web.AppRunner(app)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]
 
     async def _token(self, request: web.Request) -> web.Response:
         self.tokens += 1
