@@ -30,6 +30,7 @@ class BlockKind(StrEnum):
     WAIVED = "waived"  # materials a bundle no longer asks for
     SECTION = "section"  # a section the guide parser found in an unstructured document
     PASSAGE = "passage"  # sentences quoted exactly from the document
+    FAQ = "faq"  # a FAQ pair's answer quoted exactly, under the pair's question as heading
     GENERATED = "generated"  # a body an LLM wrote from the record (checked, but not ours to format)
     NOT_STATED = "not_stated"  # the record leaves empty what was asked
     REFUSAL = "refusal"  # nothing in the knowledge base answers

@@ -265,3 +265,18 @@ def notice(text: str) -> list[Block]:
 def passage_blocks(sentences: list[str]) -> list[Block]:
     """Sentences quoted exactly from the document."""
     return [Block(K.PASSAGE, tuple(sentences), M.H_PASSAGE)]
+
+
+def faq_blocks(question: str, answer: str, source: str, record: Record) -> list[Block]:
+    """A FAQ pair's answer quoted exactly under its question, then where it comes from.
+
+    The source line names the pair's own source (窗口整理, a URL) and the file that holds the pair.
+    """
+    where = source_label(record.source_path or (record.sources[0] if record.sources else ""))
+    line = (M.FAQ_SOURCE.format(source=source, where=where) if source
+            else M.FAQ_SOURCE_FILE.format(title=record.title, where=where))
+    line += M.SOURCE_UPDATED.format(updated=record.updated) if record.updated else ""
+    blocks = [Block(K.FAQ, tuple(answer.split("\n")), question), Block(K.SOURCE, (line,))]
+    if record.confirm_at_window and M.CONFIRM.rstrip("。") not in answer:  # said once is enough
+        blocks.append(Block(K.CONFIRM, (M.CONFIRM,)))
+    return blocks

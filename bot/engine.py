@@ -30,6 +30,7 @@ from bot.answerability import (
     shipped_model,
     term_coverage,
 )
+from bot.faq import FaqMatcher
 from bot.intent import (
     GUIDE_SUGGESTIONS,
     INTENTS,
@@ -104,6 +105,7 @@ class Engine:
         self._kinds: dict[str, frozenset[str]] = {}
         self._bundles_of: dict[str, list[str]] = {}
         self._all_name_grams: set[str] = set()
+        self._faq: FaqMatcher | None = None
         self.model = model or shipped_model()
         # The fitted threshold unless the deployment sets its own.
         self.threshold = (self.settings.govbot_min_confidence if self.settings.govbot_min_confidence is not None
@@ -211,10 +213,11 @@ class Engine:
         kinds = {rid: kinds_stated(record) for rid, record in generation.records.items()}
         offers_money = {rid for rid, text in joined.items()
                         if generation.records[rid].parsed and _MONEY_WORD.search(text) and _AMOUNT.search(text)}
+        faq = FaqMatcher(generation.records)  # the FAQ pairs of this generation, prepared once
         (self._generation, self._retriever, self._name_grams, self._texts, self._names, self._corpus,
-         self._chars, self._bundles_of, self._all_name_grams, self._offers_money, self._kinds) = (
+         self._chars, self._bundles_of, self._all_name_grams, self._offers_money, self._kinds, self._faq) = (
             generation, retriever, name_grams, joined, names, corpus, set(corpus), bundles_of, all_name_grams,
-            offers_money, kinds)
+            offers_money, kinds, faq)
 
     # ----- retrieval -----
     def rank(self, question: str, limit: int = 10) -> list[ItemHit]:
@@ -312,6 +315,15 @@ class Engine:
         intent = detect_intent(normalized)
         if not self.records:
             return AnswerResult(C.notice(M.NO_INDEX), intent=intent, state=state)
+        matched = self._faq.match(text) if self._faq is not None else None
+        if matched is not None:
+            # A FAQ pair asked closely enough: its answer as written, before any retrieval.
+            pair, holder = matched.pair, self.records[matched.pair.record_id]
+            if pair.about in self.records:  # "那要多久？" next is about the item the pair is about
+                state = {"record_id": pair.about, "intent": str(intent)}
+            return AnswerResult(C.faq_blocks(pair.question, pair.answer, pair.source, holder),
+                                sources=[self._source(holder, "faq")], grounded=True, intent=intent,
+                                record_ids=[holder.id], state=state, confidence=matched.probability)
 
         switched = bool(SWITCH.match(normalized)) and len(residue(SWITCH.sub("", normalized))) > 2
         text_for_search = SWITCH.sub("", text) if switched else text

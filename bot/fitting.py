@@ -8,7 +8,8 @@ Labelled questions come from four sources, each asked against the index it is ab
 Each candidate the engine weighs is one row (label: is it an item that answers the question).
 Figures are leave-one-source-out: a source is scored by a model fitted on the other sources. The
 threshold is the highest one that keeps false refusals at or below 5 % in those held-out predictions.
-bot/data/heldout.jsonl is never fitted on; it is only scored.
+bot/data/heldout.jsonl is never fitted on; it is only scored. The FAQ match model is fitted here too
+(bot/faq_fitting.py, its own generated pairs) and reported under ``faq``.
 """
 
 from __future__ import annotations
@@ -69,6 +70,8 @@ def generated_questions(engine: Engine) -> list[Question]:
     names_of = {rid: engine._names.get(rid, "") for rid in engine.records}
     fragments: set[str] = set()
     for n, record in enumerate(engine.records.values()):
+        if record.kind == "faq":
+            continue  # a file of FAQ pairs is answered by its pairs (bot/faq.py), not by its name
         forms = {"bundle": BUNDLE_FORMS, "policy": POLICY_FORMS}.get(record.kind, GUIDE_FORMS)
         names = list(dict.fromkeys([record.title.split("（")[0], *record.aliases[:3]]))
         for i, name in enumerate(names):
@@ -241,7 +244,12 @@ def _threshold(pred: dict[int, tuple[float, bool]], rows: Rows) -> float:
 
 
 def run(dev_dir: Path, knowledge: Path, write: bool = True, rows_cache: Path | None = None) -> dict:
-    """Fit, report leave-one-source-out figures and the held-out set, and write the parameters."""
+    """Fit, report leave-one-source-out figures and the held-out set, and write the parameters.
+
+    The FAQ match model (bot/faq_fitting.py) is fitted first; its figures are under ``faq``."""
+    from bot.faq_fitting import run_on
+
+    faq_report = run_on(knowledge, write=write)
     if rows_cache and rows_cache.exists():
         rows, held = pickle.loads(rows_cache.read_bytes())
     else:
@@ -274,7 +282,8 @@ def run(dev_dir: Path, knowledge: Path, write: bool = True, rows_cache: Path | N
     report["answer_coefficients"] = {f: round(float(c), 3) for f, c in
                                      zip(ANSWER_FEATURES, final.answer.coef, strict=True)}
     report["questions"] = len(rows.source)
+    report["faq"] = faq_report
     if write:
         PARAMS_PATH.write_text(final.to_json({"fitted_on": sources, "report": {
-            k: v for k, v in report.items() if k != "answer_coefficients"}}) + "\n", encoding="utf-8")
+            k: v for k, v in report.items() if k not in ("answer_coefficients", "faq")}}) + "\n", encoding="utf-8")
     return report

@@ -254,3 +254,7 @@ ARG_WEBHOOK_URL = "公网 Webhook 地址（https://…）；不设则用长轮�
 ARG_LISTEN = "Webhook 本地监听地址（默认 0.0.0.0）"
 ARG_PORT = "Webhook 本地监听端口（默认 8443）"
 ARG_SECRET = "Webhook 密钥，Telegram 会放在 X-Telegram-Bot-Api-Secret-Token 请求头中"
+
+# ----- FAQ pairs as knowledge (issue 15): the source line of an answer taken from a FAQ pair -----
+FAQ_SOURCE = "来源：{source}（{where}）"  # the pair's own source, then the file that holds it
+FAQ_SOURCE_FILE = "来源：《{title}》（{where}）"  # a pair that names no source of its own

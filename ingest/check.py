@@ -62,6 +62,9 @@ def check_paths(paths: list[Path], today: date | None = None) -> CheckReport:
             report.errors.append(f"{where[record.id]}: 一件事套餐缺少 members")
         if record.kind == "bundle":
             _check_bundle(record, by_id, where[record.id], report)
+        for index, pair in enumerate(record.faq, 1):
+            if pair.about and pair.about not in by_id:
+                report.errors.append(f"{where[record.id]}: faq 第{index}项的 about（{pair.about}）不是已有事项的编号")
         report.warnings.extend(f"{where[record.id]}: {w}" for w in validity.problems(record, today))
     return report
 

@@ -28,10 +28,12 @@ import yaml
 from bs4 import BeautifulSoup, Comment, Doctype, NavigableString, Tag
 from pydantic import ValidationError
 
+from ingest.faq_parse import faq_pairs
 from ingest.guide_parser import Block, classify_heading, parse_guide
 from ingest.schema import MaterialForm, Record, Section
 
-SUPPORTED_SUFFIXES = {".md", ".markdown", ".txt", ".html", ".htm", ".docx", ".pdf"}
+SUPPORTED_SUFFIXES = {".md", ".markdown", ".txt", ".html", ".htm", ".docx", ".pdf", ".xlsx"}
+OFFICE_SUFFIXES = (".docx", ".pdf", ".xlsx")  # parsed in a child process (ingest/office_worker.py)
 MAX_FILE_BYTES = 20 * 1024 * 1024
 MAX_TITLE_CHARS = 60
 MARKDOWN_SUFFIXES = {".md", ".markdown"}
@@ -212,6 +214,9 @@ _FIELD_HINTS = {
     "form": "材料形式",
     "copies": "份数",
     "members": "包含事项",
+    "faq": "常见问题",
+    "question": "问题",
+    "answer": "答案",
 }
 
 # PyYAML's English problems → what the admin should fix.
@@ -485,6 +490,9 @@ def _knowledge_problems(parsed: _Structured) -> list[_Problem]:
     need("updated", "最近核对日期", "，如 2026-11-01")
     if is_guide:
         need("materials", "申请材料", "：办事指南至少要列出一项")
+    if data.get("kind") == "faq":
+        need("faq", "常见问题", "：至少写一对 question / answer")
+    problems.extend(_faq_duplicates(parsed, reported))
     sources = data.get("sources")
     if isinstance(sources, list):
         for index, source in enumerate(sources):
@@ -499,6 +507,26 @@ def _knowledge_problems(parsed: _Structured) -> list[_Problem]:
             if blank_name and loc not in reported:
                 line = _node_line(parsed.root, loc)
                 problems.append(_Problem(line, f"{_field_name(loc)} 不能为空", loc))
+    return problems
+
+
+def _faq_duplicates(parsed: _Structured, reported: set[tuple[int | str, ...]]) -> list[_Problem]:
+    """The same question twice in one file: only one of the two answers could ever be given."""
+    entries = (parsed.data or {}).get("faq")
+    if not isinstance(entries, list):
+        return []
+    first: dict[str, int] = {}
+    problems = []
+    for index, entry in enumerate(entries):
+        question = entry.get("question") if isinstance(entry, dict) else None
+        if not isinstance(question, str) or not question.strip() or ("faq", index, "question") in reported:
+            continue
+        key = re.sub(r"[\s？?。！!，,]", "", unicodedata.normalize("NFKC", question))
+        if key in first:
+            problems.append(_Problem(_node_line(parsed.root, ("faq", index)),
+                                     f"faq 第{index + 1}项的问题与第{first[key] + 1}项重复：请合并为一项", ("faq", index)))
+        else:
+            first[key] = index
     return problems
 
 
@@ -985,7 +1013,7 @@ def load_file(path: Path, record_id: str, max_bytes: int = MAX_FILE_BYTES) -> Re
 def _load(path: Path, record_id: str, max_bytes: int) -> Record:
     data = _read_checked(path, max_bytes)
     suffix = path.suffix.lower()
-    if suffix in (".docx", ".pdf"):
+    if suffix in OFFICE_SUFFIXES:
         title, blocks = _parse_office(data, path, suffix)
         if suffix == ".docx" and not blocks:
             raise LoadError(path, "Word 文档中没有文字内容")
@@ -1003,7 +1031,12 @@ def _load(path: Path, record_id: str, max_bytes: int) -> Record:
         else:
             title, blocks = "", _text_blocks(text)
     title = title.strip() or _fallback_title(blocks, path)
-    return parse_guide(title, blocks, record_id, str(path))
+    record = parse_guide(title, blocks, record_id, str(path))
+    pairs, mostly = faq_pairs(blocks)
+    if not pairs:
+        return record
+    # A page of 问：/答： pairs is a FAQ document; a guide with a few pairs stays a guide that has them.
+    return record.model_copy(update={"faq": pairs, "kind": "faq" if mostly else record.kind})
 
 
 def _office_budget() -> tuple[float, int, int, int]:
@@ -1025,7 +1058,8 @@ def _check_inflated(data: bytes, path: Path, limit: int) -> None:
     except (zipfile.BadZipFile, ValueError):
         return
     if total > limit:
-        raise LoadError(path, f"DOCX 解压后过大（{total // (1024 * 1024)} MB，上限 {limit // (1024 * 1024)} MB），"
+        label = path.suffix.lower().lstrip(".").upper()
+        raise LoadError(path, f"{label} 解压后过大（{total // (1024 * 1024)} MB，上限 {limit // (1024 * 1024)} MB），"
                               "可能是压缩炸弹，无法导入")
 
 
@@ -1036,7 +1070,7 @@ def _parse_office(data: bytes, path: Path, suffix: str) -> tuple[str, list[Block
     costs one bounded child, then fails with its reason like any other bad file.
     """
     seconds, memory_mb, inflated, pages = _office_budget()
-    if suffix == ".docx":
+    if suffix in (".docx", ".xlsx"):
         _check_inflated(data, path, inflated)
     root = str(Path(__file__).resolve().parent.parent)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)}

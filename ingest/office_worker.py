@@ -1,4 +1,4 @@
-"""Parse one DOCX or PDF in a child process with a memory cap (the parent enforces the time).
+"""Parse one DOCX, PDF or XLSX in a child process with a memory cap (the parent enforces the time).
 
 A decompression bomb then costs a bounded child, not the ingest or the web server (reliability F7):
 ``python -m ingest.office_worker <suffix> <path shown in messages> <memory MB> <max pages>``
@@ -18,11 +18,13 @@ def main(argv: list[str]) -> int:
     limit = memory_mb * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     data = sys.stdin.buffer.read()
-    from ingest import loaders
+    from ingest import loaders, xlsx
 
     try:
         if suffix == ".docx":
             title, blocks = loaders._docx_blocks(data, shown)
+        elif suffix == ".xlsx":
+            title, blocks = xlsx.load_xlsx(data, shown)
         else:
             title, blocks = "", loaders._pdf_blocks(data, shown, max_pages=max_pages)
         out = {"title": title, "blocks": [asdict(b) for b in blocks]}

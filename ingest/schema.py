@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-Kind = Literal["guide", "bundle", "policy", "document"]
+Kind = Literal["guide", "bundle", "policy", "document", "faq"]  # faq: a file that only holds question-answer pairs
 MaterialForm = Literal["原件", "复印件", "原件及复印件", "电子件", "原件或复印件", ""]
 
 # Section keys, in the order a guide is usually read. The Chinese labels are what users see.
@@ -95,6 +95,21 @@ class Eligibility(_Strict):
     notes: str = ""
 
 
+class FaqEntry(_Strict):
+    """One question with the answer to quote exactly (issue 15); ``about``: the id of the item it is about."""
+
+    question: str = Field(min_length=1)
+    answer: str = Field(min_length=1)
+    source: str = ""  # who wrote or published the answer (a URL, 窗口整理…); shown with the answer
+    about: str = ""
+
+    @field_validator("question", "answer", mode="before")
+    @classmethod
+    def _strip(cls, value: object) -> object:
+        # A blank answer ("  ") is as empty as a missing one: it must fail min_length.
+        return value.strip() if isinstance(value, str) else value
+
+
 class Section(BaseModel):
     """A titled block of prose, kept as written (traditional characters too)."""
 
@@ -144,6 +159,7 @@ class Record(_Strict):
     updated: str = ""
     confirm_at_window: bool = True  # end answers with 以窗口最新告知为准
     sections: list[Section] = []
+    faq: list[FaqEntry] = []  # question-answer pairs answered as written (bot/faq.py)
     # filled by the loader, not by authors
     source_path: str = ""
     parsed: bool = False  # read from an unstructured document (its kind and fields are the parser's guess)
