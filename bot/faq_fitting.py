@@ -215,9 +215,11 @@ def run(records: dict[str, Record], write: bool = True) -> dict:
         data[name] = [(idx[i], v, label) for i, v, label in sub]
     answerable = {i: bool(q.answers) for i, q in enumerate(asked)}
     trained = _fit(data["train"])
-    threshold = choose_threshold(_cross_validated(data["train"], asked))
+    cv = _cross_validated(data["train"], asked)
+    threshold = choose_threshold(cv)
     report = {"pairs": len(pool), "user_questions": len(asked), "rows": sum(len(d) for d in data.values()),
               "threshold": threshold, "min_precision": MIN_PRECISION,
+              "cross_validated": figures(cv, answerable, threshold),
               "train": figures(question_scores(trained, data["train"]), answerable, threshold),
               "held_out": figures(question_scores(trained, data["held_out"]), answerable, threshold)}
     final = _fit(data["train"] + data["held_out"])

@@ -34,6 +34,7 @@ SECTION_LABELS: dict[str, str] = {
     "eligibility": "申报条件",
     "how": "申报方式",
     "deadline": "申报时间",
+    "faq": "常见问题",  # an answer taken from a FAQ pair (bot/faq.py)
     "body": "说明",
 }
 
