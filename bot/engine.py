@@ -250,11 +250,13 @@ class Engine:
             hits = self._retriever.search(expand(question), limit=RETRIEVED) if self._retriever else []
         asked = normalize(clean(question))
         grams = bigrams(asked)
+        # A file of FAQ pairs answers only through its pairs (ask, bot/faq.py), never as an item.
+        hits = [h for h in hits if self.records[h.record_id].kind != "faq"]
         pool = list(hits[:CANDIDATES])
         held = {h.record_id for h in pool}
         retrieved = {h.record_id: h for h in hits}
         for _, rid in self.named_items(grams)[:NAME_CANDIDATES]:
-            if rid not in held:
+            if rid not in held and self.records[rid].kind != "faq":
                 pool.append(retrieved.get(rid, ItemHit(rid, 0.0)))
                 held.add(rid)
         if not pool:

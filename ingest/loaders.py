@@ -1,4 +1,4 @@
-"""Load one knowledge file (structured Markdown, plain Markdown, TXT, HTML, DOCX, PDF) into a Record.
+"""Load one knowledge file (structured Markdown, plain Markdown, TXT, HTML, DOCX, PDF, XLSX) into a Record.
 
 ``load_file`` raises only ``LoadError`` with a one-line Chinese reason, so ``govbot ingest`` can
 list every bad file and keep going. ``check_structured_file`` collects all problems of a

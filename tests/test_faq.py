@@ -141,9 +141,10 @@ def test_unrelated_questions_and_near_misses_are_not_captured_by_a_pair(faq_engi
     normal = faq_engine.ask("烘焙作坊登记证需要哪些材料？")
     assert normal.grounded and normal.record_ids == ["demo-bakery-permit"] and normal.blocks[0].kind != "faq"
     for asked in ("烘焙作坊登记证收费吗", "营业执照丢了收费吗", "门店招牌设置备案要多久", "游艇码头经营许可怎么办理",
-                  "营业执照注销要什么材料"):
+                  "营业执照注销要什么材料", "窗口整理的常见问题有哪些"):
         result = faq_engine.ask(asked)
         assert all(b.kind != "faq" for b in result.blocks), (asked, result.answer)
+        assert "faq-window-answers" not in result.record_ids  # a file of pairs is never answered as an item
         best = faq_engine._faq.best(asked)
         assert best is None or best.probability < FAQ_PARAMS["threshold"] - 0.1, (asked, best)
 
@@ -200,3 +201,30 @@ def test_a_corrupt_xlsx_is_an_admin_error_naming_the_file_and_the_previous_index
     assert "Excel 文件已损坏" in failed["faq.xlsx"] and ".xls" in failed["old.xlsx"]
     result = Engine(store).ask(XLSX_PAIRS[1][0])  # the pair of the previous version still answers
     assert faq_answered(result, *XLSX_PAIRS[1][:2]), result.answer
+
+
+def test_a_faq_answer_renders_as_heading_and_lines_on_the_web_telegram_and_messengers(faq_engine, tmp_path):
+    from starlette.testclient import TestClient
+
+    from bot.channels.base import render_markdown
+    from bot.feedback import FeedbackStore
+    from bot.telegram.render import render_answer
+    from bot.web.app import create_app
+    from ingest.settings import Settings
+
+    question, answer, _ = XLSX_PAIRS[1]
+    result = faq_engine.ask(question)
+    assert faq_answered(result, question, answer)
+    telegram = "\n".join(render_answer(result.blocks))
+    assert f"<b>【{question}】</b>" in telegram and answer in telegram
+    messenger = "\n".join(render_markdown(result.blocks))
+    assert f"**【{question}】**" in messenger and "网上提交备案申请" in messenger
+    settings = Settings(govbot_home=tmp_path / "home", govbot_knowledge_dir=tmp_path / "home" / "knowledge")
+    feedback = FeedbackStore(f"sqlite:///{tmp_path / 'feedback.sqlite3'}")
+    app = create_app(faq_engine, settings, faq_engine.store_dir, feedback, upload_dir=tmp_path / "uploads")
+    page = TestClient(app).get("/", params={"q": question})
+    assert page.status_code == 200
+    assert f"<strong>【{question}】</strong>" in page.text and answer in page.text
+    assert "/print" not in page.text.split('id="answer"')[1].split("</section>")[0]  # no 告知单 for a FAQ file
+    api = TestClient(app).get("/api/ask", params={"q": question}).json()
+    assert api["answer"].startswith(f"【{question}】\n{answer}") and api["sources"][0]["section"] == "faq"
