@@ -30,7 +30,8 @@ from ingest.textnorm import normalize
 
 PARAMS_PATH = Path(__file__).with_name("data") / "faq.json"
 # Greetings and asking phrases bot.intent does not list (its words are for intents, not small talk).
-_SMALL_TALK = re.compile(r"您好|你好|谢谢|麻烦|问下|想问|请问|想办|能办好|办得好|办好|能办|拿到|下来|提交|准备|能拿|怎么样")
+_SMALL_TALK = re.compile(r"您好|你好|谢谢|麻烦|问下|想问|请问|想办|能办好|办得好|办好|能办|拿到|下来|提交|准备|能拿|怎么样|"
+                         r"咋办|咋弄|咋整|需不需要|要不要|用不用|是不是|有没有|能不能|多长|多少天|几天|的话")
 
 FEATURES = (
     "gram_recall",  # share of the pair question's content character pairs the question repeats
@@ -43,6 +44,7 @@ FEATURES = (
     "same_intent",  # both ask for the same kind of thing (materials, time, fee …)
     "intent_conflict",  # both ask for a kind of thing, and not the same one
     "intent_added",  # the question asks for a kind of thing (要多久) the pair question does not ask for
+    "intent_dropped",  # the pair question asks for a kind of thing the question does not name (咋办 for 怎么办)
     "length_ratio",  # shorter content length / longer
     "rest_conflict",  # what is left of each once their shared runs go asks for different things
     #                   (不动产登记资料查询 + 有哪些步骤 vs + 需要哪些材料: the name holds 资料 in both)
@@ -104,6 +106,7 @@ def features(q: Asked, f: Asked) -> np.ndarray:
         same,
         float(q.intent != f.intent and Intent.OTHER not in (q.intent, f.intent)),
         float(q.intent != Intent.OTHER and f.intent == Intent.OTHER),
+        float(q.intent == Intent.OTHER and f.intent != Intent.OTHER),
         min(q.size, f.size) / max(q.size, f.size, 1),
         float(rest_q != rest_f and Intent.OTHER not in (rest_q, rest_f)),
         same * min(recall, precision),

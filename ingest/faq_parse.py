@@ -16,6 +16,7 @@ from ingest.schema import FaqEntry
 _NUMBER = r"(?:(?:\d{1,3}|[一二三四五六七八九十]{1,3})\s*[.、．)）]\s*|[（(]\d{1,3}[)）]\s*)?"
 _QUESTION_RE = re.compile(rf"^{_NUMBER}(?:问题|提问|问|Q)\s*\d{{0,3}}\s*[：:．.]\s*(?P<text>.+)$", re.IGNORECASE)
 _ANSWER_RE = re.compile(rf"^{_NUMBER}(?:答案|答复|解答|回答|答|A)\s*\d{{0,3}}\s*[：:．.]\s*(?P<text>.*)$", re.IGNORECASE)
+_INLINE_ANSWER_RE = re.compile(r"(?<=[？?。\s])\s*(?:答案|答复|解答|回答|答|A)\s*[：:]\s*(?P<text>.+)$")
 _QUESTION_HEADERS = ("常见问题", "问题", "提问", "咨询问题", "问题描述", "问", "question", "q")
 _ANSWER_HEADERS = ("答案", "解答", "回答", "答复", "答复内容", "答", "answer", "a")
 _SOURCE_HEADERS = ("来源", "出处", "依据", "答复来源", "source")
@@ -77,6 +78,9 @@ def _pairs_from_lines(blocks: list[Block]) -> tuple[list[FaqEntry], int]:
         if asked:
             flush()
             question, answer = asked.group("text").strip(), None
+            inline = _INLINE_ANSWER_RE.search(question)  # 问：……？答：…… on one line (web pages)
+            if inline:
+                question, answer = question[:inline.start()].strip(), [inline.group("text").strip()]
             used += 1
         elif said:
             answer = [said.group("text").strip()] if said.group("text").strip() else []

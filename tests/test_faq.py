@@ -228,3 +228,14 @@ def test_a_faq_answer_renders_as_heading_and_lines_on_the_web_telegram_and_messe
     assert "/print" not in page.text.split('id="answer"')[1].split("</section>")[0]  # no 告知单 for a FAQ file
     api = TestClient(app).get("/api/ask", params={"q": question}).json()
     assert api["answer"].startswith(f"【{question}】\n{answer}") and api["sources"][0]["section"] == "faq"
+
+
+def test_an_html_page_with_a_pair_on_each_line_becomes_pairs(tmp_path):
+    page = tmp_path / "faq.html"
+    page.write_text("<html><head><title>办事常见问题</title></head><body><h1>办事常见问题</h1>"
+                    "<p>1. 问：营业执照丢了怎么办？答：先在公示系统发布作废声明，再申请补领。</p>"
+                    "<p>2. Q：可以网上办吗？A：可以。</p><p>Q：只有问没有答吗？</p></body></html>", encoding="utf-8")
+    record = load_file(page, "doc-html-faq")
+    assert record.kind == "faq"
+    assert [(e.question, e.answer) for e in record.faq] == [
+        ("营业执照丢了怎么办？", "先在公示系统发布作废声明，再申请补领。"), ("可以网上办吗？", "可以。")]
