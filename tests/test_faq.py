@@ -149,6 +149,32 @@ def test_unrelated_questions_and_near_misses_are_not_captured_by_a_pair(faq_engi
         assert best is None or best.probability < FAQ_PARAMS["threshold"] - 0.1, (asked, best)
 
 
+LITERAL_CONTRACT = """\
+---
+id: faq-window-answers
+kind: faq
+title: 窗口整理的常见问题
+sources: [窗口工作人员整理]
+updated: '2026-12-02'
+faq:
+- question: 营业执照丢了怎么补办
+  answer: ……（admin text）
+  source: 窗口整理（admin 2026-12-02）
+  about: company-setup
+---
+"""
+
+
+def test_check_accepts_the_literal_contract_next_to_the_shipped_knowledge(tmp_path):
+    (tmp_path / "faq").mkdir()
+    (tmp_path / "faq" / "window-answers.md").write_text(LITERAL_CONTRACT, encoding="utf-8")
+    result = CliRunner().invoke(app, ["check", str(ROOT / "knowledge"), str(tmp_path), "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["errors"] == []
+    record = load_file(tmp_path / "faq" / "window-answers.md", "unused")
+    assert record.id == "faq-window-answers" and record.faq[0].about == "company-setup"
+
+
 def test_check_accepts_the_contract_file_and_names_the_file_of_a_bad_pair(tmp_path):
     good = tmp_path / "good"
     (good / "faq").mkdir(parents=True)
@@ -169,6 +195,10 @@ def test_check_accepts_the_contract_file_and_names_the_file_of_a_bad_pair(tmp_pa
     errors = [line for line in result.output.splitlines() if line.startswith(str(path))]
     assert any("answer" in line and "不能为空" in line for line in errors), result.output
     assert any("重复" in line for line in errors), result.output
+    unknown = {**CONTRACT, "faq": [{**CONTRACT["faq"][0], "about": "no-such-item"}]}
+    path.write_text(contract_text(unknown), encoding="utf-8")
+    result = CliRunner().invoke(app, ["check", str(bad)])
+    assert result.exit_code == 1 and f"{path}: faq 第1项的 about（no-such-item）不是已有事项的编号" in result.output
     (bad / "window-answers.md").write_text(contract_text({**CONTRACT, "faq": []}), encoding="utf-8")
     result = CliRunner().invoke(app, ["check", str(bad)])
     assert result.exit_code == 1 and "faq（常见问题）不能为空" in result.output, result.output
