@@ -61,8 +61,22 @@ class AdminWeb:
     intent_labels: dict[str, str]
 
 
-def admin_router(web: AdminWeb) -> APIRouter:
-    router = APIRouter(prefix="/admin")
+@dataclass
+class AdminAccess:
+    """The access dependencies, for every admin router (this one, bot.web.sensitive_routes, …)."""
+
+    enabled: Callable[..., Any]  # Depends(): the AdminGuard, or the "admin is off" page
+    signed_in: Callable[..., Any]  # Depends(): the Session, or None for the X-Admin-Token header
+    no_token_in_address: Callable[..., Any]  # Depends() of a GET page
+    from_this_site: Callable[..., Any]
+    may_change: Callable[..., Any]  # Depends() of a POST: signed in and from this site
+    csrf_checked: Callable[[Request, Session | None, FormData], None]  # call with the form read
+    read_form: Callable[..., Any]  # await read_form(request, max_files=0)
+    unauthorized: Callable[[Request, str], Response]
+    throttled: Callable[[Request, int], Response]
+
+
+def admin_access(web: AdminWeb) -> AdminAccess:
     page, error_page = web.page, web.error_page
 
     # ----- refusals -----
@@ -134,6 +148,19 @@ def admin_router(web: AdminWeb) -> APIRouter:
             if exc.status_code == 413:
                 raise  # the body cap: the app's Chinese 413
             raise Refused(error_page(request, 400, f"提交的内容无法解析：{exc.detail}")) from None
+
+    return AdminAccess(enabled, signed_in, no_token_in_address, from_this_site, may_change, csrf_checked, read_form,
+                       unauthorized, throttled)
+
+
+def admin_router(web: AdminWeb, access: AdminAccess | None = None) -> APIRouter:
+    router = APIRouter(prefix="/admin")
+    page = web.page
+    a = access or admin_access(web)
+    enabled, signed_in, no_token_in_address, from_this_site = a.enabled, a.signed_in, a.no_token_in_address, \
+        a.from_this_site
+    may_change, csrf_checked, read_form, unauthorized, throttled = a.may_change, a.csrf_checked, a.read_form, \
+        a.unauthorized, a.throttled
 
     # ----- the page -----
 

@@ -52,7 +52,14 @@ from bot.services.admin import megabytes as _mb
 from bot.services.admin import safe_filename as safe_filename  # re-exported, as above
 from bot.services.asking import Asker, AskService
 from bot.services.container import Services
-from bot.web.admin_routes import MAX_UPLOAD_FILES, AdminWeb, Refused, admin_router, refused_handler
+from bot.web.admin_routes import (
+    MAX_UPLOAD_FILES,
+    AdminWeb,
+    Refused,
+    admin_access,
+    admin_router,
+    refused_handler,
+)
 from bot.web.guard import AdminGuard, BodyLimit, RateLimiter, client_key
 from bot.web.match_form import (
     FormData,
@@ -62,6 +69,7 @@ from bot.web.match_form import (
     read_form,
     submitted,
 )
+from bot.web.sensitive_routes import sensitive_router
 from ingest import provenance, validity
 from ingest.chunking import days, needed_by
 from ingest.schema import SECTION_LABELS, Record
@@ -561,9 +569,12 @@ def create_app(engine: Engine, settings: Settings, store_dir: Path, feedback: Fe
     # ----- admin (bot/web/admin_routes.py) -----
 
     app.add_exception_handler(Refused, refused_handler)
-    app.include_router(admin_router(AdminWeb(
+    admin_web = AdminWeb(
         settings=settings, service=service, guard=guard, forwarded=forwarded, page=page, error_page=error_page,
-        view=view, flush_questions=question_log.flush, intent_labels=INTENT_LABELS)))
+        view=view, flush_questions=question_log.flush, intent_labels=INTENT_LABELS)
+    access = admin_access(admin_web)  # one set of access checks for every admin router
+    app.include_router(admin_router(admin_web, access))
+    app.include_router(sensitive_router(admin_web, access, asking.sensitive))
 
     return app
 
