@@ -31,6 +31,7 @@ ID_15 = "510302900101123"  # the pre-1999 15-digit form: no check digit, a YYMMD
 CARD = "6222021234567890128"  # Luhn valid, 19 digits
 CARD_16 = "4111111111111111"
 MOBILE = "13812345678"
+ADMIN_TOKEN = "privacy-admin-token-0123"
 
 
 def _valid_id(body17: str) -> str:
@@ -195,7 +196,8 @@ def web(small_engine, small_store: Path, tmp_path: Path) -> Iterator[dict]:
     from ingest.settings import Settings
 
     install_log_masking()
-    settings = Settings(govbot_home=tmp_path / "home", govbot_knowledge_dir=tmp_path / "knowledge")
+    settings = Settings(govbot_home=tmp_path / "home", govbot_knowledge_dir=tmp_path / "knowledge",
+                        govbot_admin_token=ADMIN_TOKEN)
     feedback = FeedbackStore(f"sqlite:///{tmp_path / 'web.sqlite3'}")
     app = create_app(small_engine, settings, small_store, feedback, upload_dir=tmp_path / "uploads")
     port = _free_port()
@@ -238,6 +240,18 @@ def test_web_questions_are_stored_and_logged_masked(web: dict) -> None:
     assert ID_18.encode() not in raw and CARD.encode() not in raw
     access = web["log"].getvalue()
     assert "/api/ask" in access and ID_18 not in access and "510***********1239" in access
+
+
+def test_admin_page_shows_questions_and_feedback_masked(web: dict) -> None:
+    """What the admin reads (unanswered questions, feedback notes) is the masked record: there is no other."""
+    for _ in range(2):
+        httpx.get(web["url"] + "/api/ask", params={"q": f"游艇驾驶证怎么考，我身份证{ID_18}"}, timeout=30)
+    httpx.post(web["url"] + "/feedback", data={"q": "烘焙作坊登记证要多久", "vote": "-1",
+                                               "note": f"不对，请回电{MOBILE}"}, timeout=30)
+    page = httpx.get(web["url"] + "/admin", headers={"X-Admin-Token": ADMIN_TOKEN}, timeout=30)
+    assert page.status_code == 200
+    assert "138****5678" in page.text and "510***********1239" in page.text
+    assert ID_18 not in page.text and MOBILE not in page.text
 
 
 # ---------------------------------------------------------------- Telegram against the fake Bot API

@@ -26,6 +26,7 @@ from bot.feedback import FeedbackStore, questions
 from bot.services.asking import Asker, AskService
 from bot.services.sensitive import SensitiveWords, compact
 
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 TOKEN = "sensitive-admin-token-0123"
 MATERIALS_Q = "烘焙作坊登记证需要哪些材料？"
 LAYOUT = "平面布局图"  # in demo-bakery-permit's materials: an answer that must not be sent once listed
@@ -176,13 +177,16 @@ def test_admin_lists_words_and_visitors_get_the_polite_reply(browser, server: di
     assert api["answer"] == messages.SENSITIVE_REPLY and LAYOUT not in str(api)
 
     # The review list: each hit, with the question masked.
-    admin.reload()
+    admin.goto(url + "/admin/sensitive")
+    assert admin.locator("#sensitive-saved").count() == 0
     rows = admin.locator("#sensitive-hits tbody tr").all_inner_texts()
     assert len(rows) == 5
     assert sum("回答" in r and LAYOUT in r for r in rows) == 2
     assert sum("提问" in r and "赌博" in r for r in rows) == 3
     assert any("138****5678" in r for r in rows) and not any("13812345678" in r for r in rows)
     assert errors == []
+    ARTIFACTS.mkdir(exist_ok=True)
+    admin.screenshot(path=str(ARTIFACTS / "admin-sensitive.png"), full_page=True)  # for a person to look at
 
     # Changing the list needs the session's CSRF token; removing a word takes effect at once.
     forged = admin.request.post(url + "/admin/sensitive", form={"words": "", "csrf": "forged"})
