@@ -345,8 +345,8 @@ def start_retention(services) -> None:
     from bot.services.retention import start_daily_purge
 
     days = services.settings.govbot_retention_days
-    if start_daily_purge(services.feedback.db, days) is None:
-        err.print("GOVBOT_RETENTION_DAYS=0：提问记录永久保留")
+    started = start_daily_purge(services.feedback.db, days)
+    err.print(messages.RETENTION_ON.format(days=days) if started else messages.RETENTION_OFF)
 
 
 @app.command("purge")

@@ -270,6 +270,8 @@ SENSITIVE_CLI_UNCHANGED = "没有变化（已在列表中或不在列表中）�
 SENSITIVE_CLI_REJECTED = "未保存“{word}”：{reason}"
 SENSITIVE_CLI_EMPTY = "敏感词列表为空。"
 SENSITIVE_CLI_COUNT = "共 {n} 个敏感词。"
+RETENTION_ON = "提问记录保留 {days} 天（GOVBOT_RETENTION_DAYS），启动时和此后每天清理一次"
+RETENTION_OFF = "GOVBOT_RETENTION_DAYS=0：提问记录永久保留"
 PURGE_OFF = "保留天数为 0（永久保留），没有删除任何记录。"
 PURGE_DONE = "已删除 {days} 天以前的记录：{counts}。"
 PURGE_NOTHING = "没有 {days} 天以前的记录需要删除。"

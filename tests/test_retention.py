@@ -81,6 +81,20 @@ def test_tables_of_other_features_are_purged_once_they_exist(tmp_path: Path) -> 
     assert _count(db, unanswered) == 1
 
 
+def test_idle_conversations_are_purged(tmp_path: Path) -> None:
+    """A chat's state keeps its recent answers' questions (for 👍/👎): an idle chat's goes too."""
+    from bot.services.state import ConversationStore, conversation_state
+
+    url = f"sqlite:///{tmp_path / 'db.sqlite3'}"
+    store = ConversationStore(url)
+    store.put("telegram:chat", "1", {"answers": {"5": {"q": "很久以前的问题"}}})
+    with store.db.begin() as conn:
+        conn.execute(update(conversation_state).values(updated_at=NOW - dt.timedelta(days=200)))
+    store.put("telegram:chat", "2", {"answers": {"6": {"q": "昨天的问题"}}})
+    assert purge(store.db, 180, now=NOW)["conversation_state"] == 1
+    assert store.get("telegram:chat", "1") is None and store.get("telegram:chat", "2") is not None
+
+
 def test_the_daily_purge_runs_at_start(tmp_path: Path) -> None:
     # The thread purges by the real clock.
     store = _fill(f"sqlite:///{tmp_path / 'db.sqlite3'}", old_days=400, new_days=0, now=dt.datetime.now())

@@ -25,6 +25,8 @@ PURGED: list[tuple[str, str]] = [
     ("sensitive_hits", "at"),  # bot.services.sensitive: questions held back for review
     ("unanswered", "at"),  # the unanswered queue (helper "queue")
     ("handoffs", "at"),  # 转人工 tickets (helper "handoff")
+    # bot.services.state: a chat idle that long loses its context (last item, recent answers' questions).
+    ("conversation_state", "updated_at"),
 ]
 
 DAY_S = 24 * 3600
