@@ -253,3 +253,39 @@ def test_sensitive_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
         assert SensitiveWords(open_database(url)).words() == ["赌博"]
     finally:
         get_settings.cache_clear()
+
+
+# ---------------------------------------------------------------- a messenger (DingTalk, Stream mode against a fake)
+
+
+async def test_dingtalk_gets_the_polite_reply(small_store: Path, tmp_path: Path) -> None:
+    import httpx
+
+    from bot.channels import dingtalk
+    from bot.services.container import build_services
+    from ingest.settings import Settings
+    from tests.fake_dingtalk import FakeDingTalk
+
+    fake = FakeDingTalk()
+    await fake.start()
+    settings = Settings(govbot_home=tmp_path, govbot_dingtalk_client_id="ding-id",
+                        govbot_dingtalk_client_secret="ding-secret",
+                        govbot_dingtalk_gateway_url=f"{fake.base}/v1.0/gateway/connections/open")
+    services = build_services(small_store, settings)
+    services.asking.sensitive.add(["赌博"])
+    try:
+        async with httpx.AsyncClient(timeout=10.0, trust_env=False) as http:
+            client, handler = dingtalk.build_client(services, http, retry_delay=0.01)
+            task = asyncio.create_task(client.start())
+            await fake.wait_connected()
+            try:
+                reply = await fake.ask("賭博场所怎么办证？手机 13812345678")
+            finally:
+                task.cancel()
+                await asyncio.gather(task, *handler.tasks, return_exceptions=True)
+    finally:
+        await fake.stop()
+    assert messages.SENSITIVE_REPLY in str(reply)
+    hits = services.asking.sensitive.hits()
+    assert [(h["channel"], h["word"], h["part"], h["question"]) for h in hits] == [
+        ("dingtalk", "赌博", "question", "賭博场所怎么办证？手机 138****5678")]

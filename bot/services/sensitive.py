@@ -175,43 +175,38 @@ class SensitiveWords:
         self._version = None
 
     def add(self, words: Iterable[str], by: str = "") -> WordChange:
-        found, rejected = _parse(words)
-        change = WordChange(rejected=rejected)
-        with self.db.begin() as conn:
-            present = set(conn.scalars(select(words_table.c.normalized)))
-            now = dt.datetime.now()
-            for key, word in found.items():
-                if key not in present:
-                    conn.execute(insert(words_table).values(word=word, normalized=key, at=now, added_by=by))
-                    change.added.append(word)
-            if change.added:
-                conn.execute(update(version_table).where(version_table.c.id == 1)
-                             .values(version=version_table.c.version + 1))
-        self._forget()
-        return change
+        return self._change(words, by, "add")
 
     def remove(self, words: Iterable[str]) -> WordChange:
-        found, rejected = _parse(words)
-        change = WordChange(rejected=rejected)
-        with self.db.begin() as conn:
-            rows = conn.execute(select(words_table.c.normalized, words_table.c.word)
-                                .where(words_table.c.normalized.in_(list(found)))).all()
-            if rows:
-                conn.execute(delete(words_table).where(words_table.c.normalized.in_([k for k, _ in rows])))
-                conn.execute(update(version_table).where(version_table.c.id == 1)
-                             .values(version=version_table.c.version + 1))
-            change.removed = [w for _, w in rows]
-        self._forget()
-        return change
+        """Remove the listed ``words`` (by any spelling that compacts the same)."""
+        return self._change(words, "", "remove")
 
     def replace(self, words: Iterable[str], by: str = "") -> WordChange:
         """Make the list exactly ``words`` (the admin page's textarea): add the new, remove the missing."""
+        return self._change(words, by, "replace")
+
+    def _change(self, words: Iterable[str], by: str, mode: str) -> WordChange:
+        """One transaction, so a replica never sees half an edit; the version moves when anything changed."""
         found, rejected = _parse(words)
-        with self.db.connect() as conn:
+        change = WordChange(rejected=rejected)
+        with self.db.begin() as conn:
             present = dict(conn.execute(select(words_table.c.normalized, words_table.c.word)).all())
-        removed = self.remove([w for k, w in present.items() if k not in found])
-        added = self.add([w for k, w in found.items() if k not in present], by=by)
-        return WordChange(added=added.added, removed=removed.removed, rejected=rejected)
+            if mode == "remove":
+                gone = [k for k in present if k in found]
+            else:  # "replace" drops what the new list lacks; "add" drops nothing
+                gone = [k for k in present if k not in found] if mode == "replace" else []
+            if gone:
+                conn.execute(delete(words_table).where(words_table.c.normalized.in_(gone)))
+            new = {k: w for k, w in found.items() if k not in present} if mode != "remove" else {}
+            now = dt.datetime.now()
+            for key, word in new.items():
+                conn.execute(insert(words_table).values(word=word, normalized=key, at=now, added_by=by))
+            if gone or new:
+                conn.execute(update(version_table).where(version_table.c.id == 1)
+                             .values(version=version_table.c.version + 1))
+            change.added, change.removed = list(new.values()), [present[k] for k in gone]
+        self._forget()
+        return change
 
     # ----- the review log -----
 
