@@ -106,6 +106,13 @@ class Settings(BaseSettings):
         return self.govbot_home / "index"
 
     @property
+    def feishu_mode(self) -> str:
+        """GOVBOT_FEISHU_MODE, or "callback" when callback secrets are set, else the long connection "ws"."""
+        if self.govbot_feishu_mode:
+            return self.govbot_feishu_mode
+        return "callback" if self.govbot_feishu_encrypt_key or self.govbot_feishu_verification_token else "ws"
+
+    @property
     def database_url(self) -> str:
         return self.govbot_database_url or f"sqlite:///{self.govbot_home / 'govbot.sqlite3'}"
 
