@@ -75,6 +75,7 @@ class FakeFeishu(ThreadedServer):
         self.endpoint_requests: list[dict[str, Any]] = []
         self.acks: list[Frame] = []  # DATA frames the SDK sent back (its answer to each event frame)
         self.pings = 0
+        self.connections = 0
         self._ws: web.WebSocketResponse | None = None
         self._seq = 0
         super().__init__()
@@ -103,6 +104,7 @@ class FakeFeishu(ThreadedServer):
         ws = web.WebSocketResponse()
         await ws.prepare(request)
         self._ws = ws
+        self.connections += 1
         async for msg in ws:
             if msg.type == WSMsgType.BINARY:
                 frame = Frame()
@@ -112,6 +114,17 @@ class FakeFeishu(ThreadedServer):
                 else:
                     self.pings += 1
         return ws
+
+    async def drop(self) -> None:
+        """Close the long connection from the server side, as a restart of Feishu's gateway would."""
+        ws, self._ws = self._ws, None
+        assert ws is not None
+        await self._call(ws.close())
+
+    async def send_raw(self, data: bytes) -> None:
+        await self.wait_connected()
+        assert self._ws is not None
+        await self._call(self._ws.send_bytes(data))
 
     async def wait_connected(self, timeout: float = 10.0) -> None:
         deadline = time.monotonic() + timeout

@@ -183,7 +183,8 @@ async def test_long_connection_answers_a_question_and_a_card_button(connected, f
     assert markdown(section).startswith(render_markdown(expected.blocks)[0])
 
 
-async def test_long_connection_joins_split_frames_and_survives_a_bad_one(connected, fake: FakeFeishu) -> None:
+async def test_long_connection_joins_split_frames_and_survives_bad_ones(connected, fake: FakeFeishu) -> None:
+    await fake.send_raw(b"\xff not a protobuf frame")  # logged by the SDK, nothing else
     bad = await fake.send_event({"schema": "2.0", "header": {"event_type": "im.message.receive_v1"},
                                  "event": "not an object"})
     assert (await fake.wait_ack(bad))["payload"]["code"] == 500  # the SDK's answer to a handler error
@@ -192,6 +193,15 @@ async def test_long_connection_joins_split_frames_and_survives_a_bad_one(connect
     await fake.wait_messages(1)
     await fake.send_event(message_event(QUESTION, token=""))
     assert materials((await fake.wait_messages(2))[1])
+
+
+async def test_long_connection_reconnects_after_the_server_drops_it(connected, fake: FakeFeishu) -> None:
+    await fake.drop()
+    await fake.wait_connected()  # a new socket, after a new endpoint discovery
+    assert fake.connections == 2 and len(fake.endpoint_requests) == 2
+    sent = await fake.send_event(message_event(QUESTION, token=""))
+    assert (await fake.wait_ack(sent))["payload"]["code"] == 200
+    assert materials((await fake.wait_messages(1))[0])
 
 
 async def test_push_sends_a_card_to_a_chat_and_retries_a_throttle(ws_channel, fake: FakeFeishu) -> None:

@@ -15,6 +15,7 @@ Feishu wants an answer within 3 seconds and retries otherwise, so the handlers o
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from typing import TYPE_CHECKING, Any
@@ -165,32 +166,41 @@ class FeishuChannel:
 
 
 class LongConnection(lark.ws.Client):
-    """The SDK's long-connection client inside our event loop, stoppable by cancelling `run`.
+    """The SDK's long-connection client inside our event loop, reconnecting until `run` is cancelled.
 
     The SDK's own `start()` blocks on a module-level event loop and cannot be stopped; its coroutines schedule
-    their tasks on that module global, so `run` points it at the running loop. The endpoint discovery is a
-    blocking HTTP request without a timeout: it runs in a thread so answers keep flowing during a reconnect.
+    their tasks on that module global, so `run` points it at the running loop. Reconnecting is done here, not by
+    the SDK: its reconnect can race its own connect lock. The endpoint discovery is a blocking HTTP request
+    without a timeout, so it runs in a thread and answers keep flowing meanwhile.
     """
 
     _discovered = ""
+    _lost: asyncio.Event | None = None
 
     async def run(self) -> None:
         lark_ws.loop = asyncio.get_running_loop()
-        try:
-            await self._connect()
-        except ClientException:  # bad app id or secret, too many connections: retrying will not help
-            log.error("feishu: long connection refused; check GOVBOT_FEISHU_APP_ID / GOVBOT_FEISHU_APP_SECRET")
-            raise
-        except Exception as exc:
-            log.warning("feishu: long connection failed, retrying: %s", exc)
-            await self._disconnect()
-            await self._reconnect()
+        self._auto_reconnect = False
+        self._lost = asyncio.Event()
         ping = asyncio.create_task(self._ping_loop())
+        delay = 1.0
         try:
-            await asyncio.Event().wait()  # the SDK's receive loop runs in its own task
+            while True:
+                try:
+                    await self._connect()
+                except ClientException:  # bad app id or secret, too many connections: retrying will not help
+                    log.error("feishu: long connection refused; check GOVBOT_FEISHU_APP_ID / _APP_SECRET")
+                    raise
+                except Exception as exc:
+                    log.warning("feishu: long connection failed, retrying in %.0f s: %s", delay, exc)
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, 60.0)
+                    continue
+                delay = 1.0
+                await self._lost.wait()  # set by _disconnect when the SDK's receive loop ends
+                self._lost.clear()
+                log.warning("feishu: long connection lost, reconnecting")
         finally:
             ping.cancel()
-            self._auto_reconnect = False  # closing below must not start a reconnect
             await self._disconnect()
 
     async def _connect(self) -> None:
@@ -200,6 +210,15 @@ class LongConnection(lark.ws.Client):
     def _get_conn_url(self) -> str:
         url, self._discovered = self._discovered, ""
         return url or super()._get_conn_url()
+
+    async def _receive_message_loop(self) -> None:
+        with contextlib.suppress(Exception):  # the connection ended; the SDK logged why, run() reconnects
+            await super()._receive_message_loop()
+
+    async def _disconnect(self) -> None:
+        await super()._disconnect()
+        if self._lost is not None:
+            self._lost.set()
 
 
 def build_app(channel: FeishuChannel) -> FastAPI:
