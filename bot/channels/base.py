@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from bot import messages
 from bot.answer import AnswerResult, Block, BlockKind
 from bot.intent import INTENTS, Intent, as_intent
+from bot.services.asking import Asker
 
 if TYPE_CHECKING:
     from bot.services.container import Services
@@ -195,13 +196,13 @@ class Conversation:
         engine = self.services.engine
         if section is not None:
             record = engine.records.get(section[0])
-            result = await asyncio.to_thread(engine.answer_section, *section)
+            result = await asyncio.to_thread(self.services.asking.section, *section)
             if result is None or record is None:  # the item went away with a re-ingest since the button was made
                 return text_reply(messages.ITEM_GONE)
             label = INTENTS[as_intent(section[1])].button or section[1]
             asked = messages.SECTION_QUESTION.format(title=record.title, question=label)
         else:
-            result = await asyncio.to_thread(engine.ask, text, stored.get("engine"))
+            result = await asyncio.to_thread(self.services.asking.ask, text, stored.get("engine"))
             asked = text
         buttons = answer_buttons(result, engine.records)
         record_id = result.record_ids[0] if result.record_ids else ""
@@ -210,8 +211,8 @@ class Conversation:
         await asyncio.to_thread(self.services.state.put, scope, key, stored)
         if asked:
             try:
-                await asyncio.to_thread(self.services.feedback.log_question, self.platform, incoming.user_id,
-                                        asked, str(result.intent), result.grounded, record_id)
+                await asyncio.to_thread(self.services.asking.record,
+                                        Asker(self.platform, incoming.user_id, incoming.chat_id), asked, result)
             except Exception:  # a lost log line must not lose the answer
                 log.exception("could not log question")
         return Reply(render_markdown(result.blocks), result.answer, buttons)

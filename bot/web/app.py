@@ -50,6 +50,7 @@ from bot.services.admin import AdminService
 from bot.services.admin import UploadRejected as UploadRejected  # re-exported: tests import it from here
 from bot.services.admin import megabytes as _mb
 from bot.services.admin import safe_filename as safe_filename  # re-exported, as above
+from bot.services.asking import Asker, AskService
 from bot.services.container import Services
 from bot.web.admin_routes import MAX_UPLOAD_FILES, AdminWeb, Refused, admin_router, refused_handler
 from bot.web.guard import AdminGuard, BodyLimit, RateLimiter, client_key
@@ -126,20 +127,20 @@ class QuestionLog:
     requests each writing itself, SQLite answered "database is locked" and p95 went past a second.
     """
 
-    def __init__(self, store: FeedbackStore, capacity: int = 10_000) -> None:
-        self.store = store
-        self.queue: queue.Queue[tuple[str, str, str, str, bool, str]] = queue.Queue(maxsize=capacity)
+    def __init__(self, asking: AskService, capacity: int = 10_000) -> None:
+        self.asking = asking
+        self.queue: queue.Queue[tuple[Asker, str, AnswerResult]] = queue.Queue(maxsize=capacity)
         self._thread: threading.Thread | None = None
         self._start = threading.Lock()
 
-    def put(self, user_id: str, question: str, intent: str, grounded: bool, record_id: str) -> None:
+    def put(self, user_id: str, question: str, result: AnswerResult) -> None:
         if self._thread is None:
             with self._start:
                 if self._thread is None:
                     self._thread = threading.Thread(target=self._run, name="govbot-question-log", daemon=True)
                     self._thread.start()
         try:
-            self.queue.put_nowait(("web", user_id, question, intent, grounded, record_id))
+            self.queue.put_nowait((Asker("web", user_id), question, result))
         except queue.Full:
             log.warning("question log queue full: a question was not logged")
 
@@ -147,7 +148,7 @@ class QuestionLog:
         while True:
             item = self.queue.get()
             try:
-                self.store.log_question(*item)
+                self.asking.record(*item)
             except Exception:  # noqa: BLE001 - a full disk must not stop the writer
                 log.exception("could not log a question")
             finally:
@@ -216,7 +217,8 @@ async def _read_body(request: Request) -> bytes | None:
 
 
 def create_app(engine: Engine, settings: Settings, store_dir: Path, feedback: FeedbackStore,
-               upload_dir: Path | None = None, *, admin: AdminService | None = None) -> FastAPI:
+               upload_dir: Path | None = None, *, admin: AdminService | None = None,
+               asking: AskService | None = None) -> FastAPI:
     """The FastAPI application; everything it needs is passed in, so tests build it with fixtures.
 
     ``admin`` is the process's admin service (`govbot serve` shares it with Telegram, so both take
@@ -228,7 +230,8 @@ def create_app(engine: Engine, settings: Settings, store_dir: Path, feedback: Fe
     max_bytes = service.max_bytes
     max_question = settings.govbot_max_question_chars
     browse_cache: dict[str, Any] = {}
-    question_log = QuestionLog(feedback)
+    asking = asking or AskService(engine, feedback)
+    question_log = QuestionLog(asking)
     guard = (AdminGuard(admin_token, feedback.db, max_failures=settings.govbot_admin_max_failures,
                         lockout_s=settings.govbot_admin_lockout_s,
                         session_hours=settings.govbot_admin_session_hours) if admin_token else None)
@@ -346,9 +349,8 @@ def create_app(engine: Engine, settings: Settings, store_dir: Path, feedback: Fe
         return None
 
     def ask(index: Engine, question: str, state: dict[str, Any] | None, user_id: str) -> AnswerResult:
-        result = index.ask(question, state)
-        question_log.put(user_id, question, result.intent, result.grounded,
-                         result.record_ids[0] if result.record_ids else "")
+        result = asking.ask(question, state, engine=index)
+        question_log.put(user_id, question, result)
         return result
 
     def browse(index: Engine) -> dict[str, Any]:
@@ -583,5 +585,5 @@ def run_web(store_dir: Path | None = None, host: str = "127.0.0.1", port: int = 
     if not (services.settings.govbot_admin_token or "").strip():
         log.warning("GOVBOT_ADMIN_TOKEN is not set: the admin page is off")
     app = create_app(services.engine, services.settings, services.store_dir, services.feedback,
-                     admin=services.admin)
+                     admin=services.admin, asking=services.asking)
     uvicorn.run(app, host=host, port=port, log_level="info")
