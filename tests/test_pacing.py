@@ -34,6 +34,21 @@ def test_chats_are_paced_apart_under_the_app_limit() -> None:
     assert pacer.reserve("c") == pytest.approx(0.2)  # a fresh chat still waits for the app's bucket
 
 
+def test_memory_stays_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot.channels import pacing
+
+    monkeypatch.setattr(pacing, "MAX_CHATS", 2)
+    clock = Clock()
+    pacer = Pacer(Limit(rate=1.0, burst=1), clock=clock)
+    pacer.reserve("idle")
+    clock.now += 5  # "idle" is full again
+    pacer.reserve("busy")
+    pacer.reserve("new")  # the idle bucket makes room
+    assert sorted(pacer.chats) == ["busy", "new"]
+    pacer.reserve("newer")  # nothing idle: the oldest goes
+    assert sorted(pacer.chats) == ["new", "newer"]
+
+
 def test_no_minute_exceeds_what_the_platforms_document() -> None:
     # Sends a chat can make in its first minute: the burst plus the refill over 60 seconds.
     assert dingtalk.PER_CHAT.burst + 60 * dingtalk.PER_CHAT.rate <= 20  # 20 a minute per group

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-MAX_CHATS = 10_000  # buckets kept in memory; full (idle) ones are dropped beyond this
+MAX_CHATS = 10_000  # buckets kept in memory; beyond, idle (full) ones go first, then the oldest
 
 
 class TokenBucket:
@@ -67,6 +67,8 @@ class Pacer:
         if bucket is None:
             if len(self.chats) >= MAX_CHATS:
                 self.chats = {k: b for k, b in self.chats.items() if not b.full}
+                while len(self.chats) >= MAX_CHATS:
+                    del self.chats[next(iter(self.chats))]
             bucket = self.chats[chat] = TokenBucket(self.per_chat.rate, self.per_chat.burst, self.clock)
         delay = bucket.reserve()
         if self.app is not None:
