@@ -59,6 +59,19 @@ class AdminWeb:
     view: Callable[[], "Engine"]
     flush_questions: Callable[[], None]
     intent_labels: dict[str, str]
+    access: "AdminAccess | None" = None  # set by admin_router: the access dependencies other admin routers reuse
+
+
+@dataclass(frozen=True)
+class AdminAccess:
+    """The admin routes' access dependencies, for other admin routers (queue_routes): Depends(signed_in) to
+    read, Depends(may_change) + csrf_checked(request, session, form) to change."""
+
+    signed_in: Callable[..., Any]
+    may_change: Callable[..., Any]
+    no_token_in_address: Callable[..., Any]
+    csrf_checked: Callable[..., None]
+    read_form: Callable[..., Any]
 
 
 def admin_router(web: AdminWeb) -> APIRouter:
@@ -134,6 +147,8 @@ def admin_router(web: AdminWeb) -> APIRouter:
             if exc.status_code == 413:
                 raise  # the body cap: the app's Chinese 413
             raise Refused(error_page(request, 400, f"提交的内容无法解析：{exc.detail}")) from None
+
+    web.access = AdminAccess(signed_in, may_change, no_token_in_address, csrf_checked, read_form)
 
     # ----- the page -----
 
