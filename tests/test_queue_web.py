@@ -42,6 +42,7 @@ from ingest.schema import Kind
 # The same fixtures as test_unanswered: two guides, the hash embedder, one process's services.
 api, knowledge, services = shared.api, shared.knowledge, shared.services
 HEADERS = {"X-Admin-Token": ADMIN_TOKEN}
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 ANSWER = "社保卡遗失请携带本人身份证到社保经办窗口挂失补办，以窗口最新告知为准。"
 # Answering from FAQ pairs is the "faq" helper's part of issue 15 (ingest reads kind: faq, the engine
 # answers a close question with the pair). Until it is merged the last steps below cannot pass.
@@ -113,7 +114,9 @@ def test_queue_page_groups_filters_trend_and_csv(services: Services) -> None:
     narrowed = client.get("/admin/queue.csv", params={"reason": "downvote"}, headers=HEADERS).text
     assert narrowed.count("\n") == 2 and "outdated" in narrowed
     assert client.get("/admin/queue.csv").status_code == 401
-    assert 'href="/admin/queue"' in client.get("/admin", headers=HEADERS).text  # linked from the dashboard
+    dashboard = client.get("/admin", headers=HEADERS).text
+    assert 'href="/admin/queue"' in dashboard and 'id="queue-top"' in dashboard  # linked, top groups shown
+    assert REFUSED_Q in dashboard.split('id="queue-top"')[1]
 
 
 def test_entry_page_prefills_question_and_the_nearest_section(services: Services) -> None:
@@ -258,6 +261,8 @@ def test_queue_page_in_chromium(services: Services, live: str) -> None:
             chart = tab.locator("svg.chart").first
             assert chart.is_visible() and tab.locator("svg.chart g.day").count() == 30
             assert "企业设立登记" in tab.inner_text("#queue-groups")
+            ARTIFACTS.mkdir(exist_ok=True)
+            tab.screenshot(path=str(ARTIFACTS / "admin-queue.png"), full_page=True)  # for a person to look at
             tab.select_option("select[name=reason]", "downvote")
             tab.click("#queue-filter button[type=submit]")
             tab.wait_for_url(re.compile(r".*reason=downvote.*"))
@@ -266,6 +271,7 @@ def test_queue_page_in_chromium(services: Services, live: str) -> None:
             tab.wait_for_selector("#queue-draft")
             assert tab.input_value("#question") == ANSWERED_Q
             assert tab.input_value("#answer").strip()  # prefilled from the item's materials section
+            tab.screenshot(path=str(ARTIFACTS / "admin-queue-entry.png"), full_page=True)
         finally:
             browser.close()
     assert errors == [], errors

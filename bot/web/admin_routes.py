@@ -60,6 +60,7 @@ class AdminWeb:
     flush_questions: Callable[[], None]
     intent_labels: dict[str, str]
     access: "AdminAccess | None" = None  # set by admin_router: the access dependencies other admin routers reuse
+    queue_top: Callable[[], list[Any]] | None = None  # set by queue_router: the dashboard's top unanswered groups
 
 
 @dataclass(frozen=True)
@@ -172,7 +173,8 @@ def admin_router(web: AdminWeb) -> APIRouter:
                     knowledge_dir=settings.govbot_knowledge_dir, upload_dir=Path(web.service.upload_dir),
                     files=web.service.uploaded_files(), csrf=session.csrf if session else "",
                     max_mb=settings.govbot_max_file_mb, suffixes=sorted(SUPPORTED_SUFFIXES),
-                    accept=",".join(sorted(SUPPORTED_SUFFIXES)), all_records=index.records, **values)
+                    accept=",".join(sorted(SUPPORTED_SUFFIXES)), all_records=index.records,
+                    queue_top=web.queue_top() if web.queue_top else [], **values)
 
     # ----- routes -----
 

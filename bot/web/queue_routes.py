@@ -69,6 +69,7 @@ def queue_router(web: AdminWeb, asking: AskService) -> APIRouter:
     router = APIRouter(prefix="/admin")
     store = asking.unanswered
     page = web.page
+    web.queue_top = lambda: store.groups(QueueFilter(days=30, status="open"))[:5]  # the /admin dashboard's panel
 
     def titles() -> dict[str, str]:
         return {rid: r.title for rid, r in web.view().records.items()}
