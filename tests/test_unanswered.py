@@ -14,6 +14,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+import test_feishu
 from fake_bot_api import TOKEN as BOT_TOKEN
 from fake_bot_api import FakeBotAPI
 from starlette.testclient import TestClient
@@ -243,6 +244,29 @@ async def test_messenger_downvote_offers_tags_a_text_platform_sends_back(service
     entries = {e["reason"]: e for e in queue(services, channel="feishu")}
     assert entries["not_stated"]["intent"] == "validity"
     assert (entries["downvote"]["tag"], entries["downvote"]["intent"]) == ("outdated", "validity")
+
+
+# Feishu through its real adapter (lark-oapi, encrypted events, the fake open API): fixtures of test_feishu.
+fake, channel, post = test_feishu.fake, test_feishu.channel, test_feishu.post
+
+
+async def test_feishu_card_downvote_and_tag_buttons(post, fake, channel) -> None:
+    from tests.fake_feishu import action_event, message_event
+
+    await post(message_event(test_feishu.QUESTION, token=test_feishu.TOKEN))
+    answer = (await fake.wait_messages(1))[0]
+    by_label = {b["text"]["content"]: b["value"] for b in test_feishu.buttons(answer)}
+    await post(action_event(by_label[messages.UNHELPFUL], token=test_feishu.TOKEN))
+    ask_tag = (await fake.wait_messages(2))[1]
+    assert test_feishu.markdown(ask_tag).startswith(messages.DOWNVOTE_ASK_TAG[:6])
+    tags = {b["text"]["content"]: b["value"] for b in test_feishu.buttons(ask_tag)}
+    assert list(tags) == list(messages.DOWNVOTE_TAGS.values())
+    await post(action_event(tags["信息不全"], token=test_feishu.TOKEN))
+    done = (await fake.wait_messages(3))[2]
+    assert test_feishu.markdown(done) == messages.DOWNVOTE_TAG_THANKS.format(tag="信息不全")
+    [entry] = channel.conversation.services.asking.unanswered.entries(QueueFilter(channel="feishu"))
+    assert (entry["reason"], entry["tag"], entry["record_id"], entry["question"]) == (
+        "downvote", "incomplete", test_feishu.ITEM, test_feishu.QUESTION)
 
 
 # ----------------------------------------------------------------------------- govbot report
