@@ -133,6 +133,7 @@ def test_entry_page_prefills_question_and_the_nearest_section(services: Services
     materials = textarea(client.get(f"/admin/queue/{down['id']}", headers=HEADERS).text)
     assert "【申请材料】" in materials or "申请书" in materials  # the entry's intent: the materials section
     assert client.get("/admin/queue/999999", headers=HEADERS).status_code == 404
+    assert client.get("/admin/queue/" + "9" * 40, headers=HEADERS).status_code == 404
 
 
 def textarea(html: str) -> str:

@@ -180,6 +180,8 @@ def test_web_downvote_then_reason_tag(services: Services) -> None:
     refused = stranger.post("/feedback/tag", data={"entry": str(entry["id"]), "tag": "other"})
     assert refused.status_code == 400 and "只能由提出反馈的用户选择" in refused.text
     assert services.asking.unanswered.get(entry["id"])["tag"] == "outdated"
+    for bad in ({"entry": "9" * 40, "tag": "other"}, {"entry": str(entry["id"])}, {"entry": "x", "tag": "other"}):
+        assert client.post("/feedback/tag", data=bad).status_code == 400  # never a 500
     # A tag picked on the 👎 form itself is kept at once.
     client.post("/feedback", data={"q": "x", "record_id": "", "vote": "-1", "tag": "off_topic"})
     assert queue(services, reason="downvote")[0]["tag"] == "off_topic"

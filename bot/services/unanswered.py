@@ -113,6 +113,8 @@ class UnansweredStore:
             return int(row.inserted_primary_key[0])
 
     def set_tag(self, entry_id: int, tag: str, note: str = "") -> None:
+        if self.get(entry_id) is None:
+            return
         values: dict[str, Any] = {"tag": tag}
         if note:
             values["note"] = mask_pii(note[:MAX_TEXT])
@@ -134,6 +136,8 @@ class UnansweredStore:
 
     # ----- reading -----
     def get(self, entry_id: int) -> dict[str, Any] | None:
+        if not 0 < entry_id < 2**63:  # an id from a URL or a form: out of range is "no such entry", not a crash
+            return None
         with self.db.connect() as conn:
             row = conn.execute(select(unanswered).where(unanswered.c.id == entry_id)).mappings().first()
         return dict(row) if row else None

@@ -421,7 +421,7 @@ def create_app(engine: Engine, settings: Settings, store_dir: Path, feedback: Fe
         return remember_visitor(response, vid, new)
 
     @app.post("/feedback/tag", response_class=HTMLResponse)
-    def post_feedback_tag(request: Request, entry: Annotated[int, Form()], tag: Annotated[str, Form(max_length=32)],
+    def post_feedback_tag(request: Request, entry: Annotated[int, Form()], tag: Annotated[str, Form(max_length=32)] = "",
                           note: Annotated[str, Form(max_length=MAX_NOTE * 2)] = "") -> Response:
         """The 👎 reason tag (and note) picked on the thanks page; only the visitor's own entry changes."""
         vid, new = visitor(request)
