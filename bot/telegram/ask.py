@@ -154,7 +154,7 @@ async def answer(context: Context, chat_id: int, chat_type: str, user_id: int | 
                 await logged
             except Exception:  # a lost log line must not lose the answer
                 log.exception("could not log question")
-    _remember(chat_data, sent.message_id, asked, record_id)
+    _remember(chat_data, sent.message_id, asked, record_id, str(result.intent))
     return sent
 
 
@@ -172,9 +172,9 @@ async def send(bot: Any, chat_id: int, chunks: list[str], markup: InlineKeyboard
     return sent
 
 
-def _remember(chat_data: dict, message_id: int, question: str, record_id: str) -> None:
+def _remember(chat_data: dict, message_id: int, question: str, record_id: str, intent: str = "other") -> None:
     answers: OrderedDict = chat_data.setdefault("answers", OrderedDict())
-    answers[message_id] = {"q": mask_pii(question), "r": record_id, "voters": []}  # stored: masked (privacy)
+    answers[message_id] = {"q": mask_pii(question), "r": record_id, "i": intent, "voters": []}  # stored: masked
     while len(answers) > ANSWERS_KEPT:
         answers.popitem(last=False)
 

@@ -59,24 +59,24 @@ class AdminWeb:
     view: Callable[[], "Engine"]
     flush_questions: Callable[[], None]
     intent_labels: dict[str, str]
+    access: "AdminAccess | None" = None  # set by admin_router: the access dependencies other admin routers reuse
+    queue_top: Callable[[], list[Any]] | None = None  # set by queue_router: the dashboard's top unanswered groups
 
 
-@dataclass
+@dataclass(frozen=True)
 class AdminAccess:
-    """The access dependencies, for every admin router (this one, bot.web.sensitive_routes, …)."""
+    """The admin routes' access dependencies, for other admin routers (queue_routes): Depends(signed_in) to
+    read, Depends(may_change) + csrf_checked(request, session, form) to change."""
 
-    enabled: Callable[..., Any]  # Depends(): the AdminGuard, or the "admin is off" page
-    signed_in: Callable[..., Any]  # Depends(): the Session, or None for the X-Admin-Token header
-    no_token_in_address: Callable[..., Any]  # Depends() of a GET page
-    from_this_site: Callable[..., Any]
-    may_change: Callable[..., Any]  # Depends() of a POST: signed in and from this site
-    csrf_checked: Callable[[Request, Session | None, FormData], None]  # call with the form read
-    read_form: Callable[..., Any]  # await read_form(request, max_files=0)
-    unauthorized: Callable[[Request, str], Response]
-    throttled: Callable[[Request, int], Response]
+    signed_in: Callable[..., Any]
+    may_change: Callable[..., Any]
+    no_token_in_address: Callable[..., Any]
+    csrf_checked: Callable[..., None]
+    read_form: Callable[..., Any]
 
 
-def admin_access(web: AdminWeb) -> AdminAccess:
+def admin_router(web: AdminWeb) -> APIRouter:
+    router = APIRouter(prefix="/admin")
     page, error_page = web.page, web.error_page
 
     # ----- refusals -----
@@ -149,18 +149,7 @@ def admin_access(web: AdminWeb) -> AdminAccess:
                 raise  # the body cap: the app's Chinese 413
             raise Refused(error_page(request, 400, f"提交的内容无法解析：{exc.detail}")) from None
 
-    return AdminAccess(enabled, signed_in, no_token_in_address, from_this_site, may_change, csrf_checked, read_form,
-                       unauthorized, throttled)
-
-
-def admin_router(web: AdminWeb, access: AdminAccess | None = None) -> APIRouter:
-    router = APIRouter(prefix="/admin")
-    page = web.page
-    a = access or admin_access(web)
-    enabled, signed_in, no_token_in_address, from_this_site = a.enabled, a.signed_in, a.no_token_in_address, \
-        a.from_this_site
-    may_change, csrf_checked, read_form, unauthorized, throttled = a.may_change, a.csrf_checked, a.read_form, \
-        a.unauthorized, a.throttled
+    web.access = AdminAccess(signed_in, may_change, no_token_in_address, csrf_checked, read_form)
 
     # ----- the page -----
 
@@ -184,7 +173,8 @@ def admin_router(web: AdminWeb, access: AdminAccess | None = None) -> APIRouter:
                     knowledge_dir=settings.govbot_knowledge_dir, upload_dir=Path(web.service.upload_dir),
                     files=web.service.uploaded_files(), csrf=session.csrf if session else "",
                     max_mb=settings.govbot_max_file_mb, suffixes=sorted(SUPPORTED_SUFFIXES),
-                    accept=",".join(sorted(SUPPORTED_SUFFIXES)), all_records=index.records, **values)
+                    accept=",".join(sorted(SUPPORTED_SUFFIXES)), all_records=index.records,
+                    queue_top=web.queue_top() if web.queue_top else [], **values)
 
     # ----- routes -----
 

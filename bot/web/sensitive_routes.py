@@ -1,6 +1,7 @@
 """The admin page /admin/sensitive: the sensitive word list (one word per line) and the review list of hits.
 
-Access and CSRF are the admin pages' own (bot.web.admin_routes.AdminAccess); the list and the hits are
+Access and CSRF are the admin pages' own (bot.web.admin_routes.AdminAccess, set on ``web`` by admin_router,
+so include this router after it); the list and the hits are
 bot.services.sensitive's, in the shared database, so an edit here reaches every replica.
 """
 
@@ -14,15 +15,17 @@ from starlette.concurrency import run_in_threadpool
 
 from bot import messages
 from bot.services.sensitive import MAX_WORD, SensitiveWords, WordChange
-from bot.web.admin_routes import AdminAccess, AdminWeb
+from bot.web.admin_routes import AdminWeb
 from bot.web.guard import Session
 
 CHANNEL_LABELS = {"web": "网页", "telegram": "Telegram", "dingtalk": "钉钉", "feishu": "飞书", "wecom": "企业微信"}
 PART_LABELS = {"question": "提问", "answer": "回答"}
 
 
-def sensitive_router(web: AdminWeb, access: AdminAccess, sensitive: SensitiveWords) -> APIRouter:
+def sensitive_router(web: AdminWeb, sensitive: SensitiveWords) -> APIRouter:
     router = APIRouter(prefix="/admin")
+    access = web.access
+    assert access is not None, "include admin_router first: it sets the access dependencies"
 
     def sensitive_page(request: Request, session: Session | None, change: WordChange | None = None) -> Response:
         web.flush_questions()  # the web's hits are written by the question log's thread
