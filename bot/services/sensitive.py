@@ -171,8 +171,9 @@ class SensitiveWords:
     # ----- changes (admin page, CLI) -----
 
     def _forget(self) -> None:
-        self._checked = 0.0
-        self._version = None
+        with self._lock:  # after a reload in progress (which may have read the old list), never before
+            self._checked = 0.0
+            self._version = None
 
     def add(self, words: Iterable[str], by: str = "") -> WordChange:
         return self._change(words, by, "add")
