@@ -36,7 +36,11 @@ def _store(store: Path | None) -> Path:
 
 
 def _setup_logging() -> None:
+    from bot.privacy import install_log_masking
+
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+    # Every log record of the process (uvicorn's access log too) with ID, phone and card numbers masked.
+    install_log_masking()
     # bm25s logs every index build at DEBUG and sets that level when imported: import it first.
     import bm25s  # noqa: F401
 
@@ -257,15 +261,22 @@ def telegram_command(
 
 
 def start_messengers(services) -> list[threading.Thread]:
-    """Start each configured messenger adapter in a thread of its own; one line for each one left off."""
+    """Start each configured messenger adapter in a thread of its own; one line for each one left off.
+
+    Each running adapter registers itself in bot.channels (with its thread's event loop), so other code of
+    this process reaches it with `await bot.channels.push(platform, chat_id, reply)`.
+    """
     s = services.settings
+    feishu_where = (messages.MESSENGER_FEISHU_WS.format(domain=s.govbot_feishu_domain) if s.feishu_mode == "ws"
+                    else messages.MESSENGER_FEISHU_CALLBACK.format(listen=s.govbot_feishu_listen,
+                                                                   port=s.govbot_feishu_port))
     adapters = [  # (thread name, shown name, configured, module, runner, where it listens, settings to set)
         ("dingtalk", "钉钉机器人", s.govbot_dingtalk_client_id and s.govbot_dingtalk_client_secret,
-         "bot.channels.dingtalk", "run_dingtalk", "Stream 模式连接中",
+         "bot.channels.dingtalk", "run_dingtalk",
+         messages.MESSENGER_DINGTALK_CARDS if s.govbot_dingtalk_cards else messages.MESSENGER_DINGTALK_STREAM,
          "GOVBOT_DINGTALK_CLIENT_ID / GOVBOT_DINGTALK_CLIENT_SECRET"),
         ("feishu", "飞书机器人", s.govbot_feishu_app_id and s.govbot_feishu_app_secret,
-         "bot.channels.feishu", "run_feishu",
-         f"事件回调 http://{s.govbot_feishu_listen}:{s.govbot_feishu_port}/feishu/events",
+         "bot.channels.feishu", "run_feishu", feishu_where,
          "GOVBOT_FEISHU_APP_ID / GOVBOT_FEISHU_APP_SECRET"),
         ("wecom", "企业微信应用", all((s.govbot_wecom_corp_id, s.govbot_wecom_agent_id, s.govbot_wecom_secret,
                                    s.govbot_wecom_token, s.govbot_wecom_aes_key)),
@@ -307,6 +318,7 @@ def serve_command(store: StoreOpt = None, host: HostOpt = "127.0.0.1", port: Por
     print_summary(summary, err)  # bad files are reported; the rest of the knowledge base still serves
     # One engine and one admin service for the whole process: web and bot share them (and the lock).
     services = build_services(store_dir, settings)
+    start_retention(services)
     start_messengers(services)
     from bot.web.app import run_web
 
@@ -332,6 +344,86 @@ def serve_command(store: StoreOpt = None, host: HostOpt = "127.0.0.1", port: Por
     raise typer.Exit(code)
 
 
+# ----- privacy, retention and sensitive words (issue 15) -----
+
+
+def start_retention(services) -> None:
+    """Purge old questions now and once a day (GOVBOT_RETENTION_DAYS; 0 keeps everything)."""
+    from bot.services.retention import start_daily_purge
+
+    days = services.settings.govbot_retention_days
+    started = start_daily_purge(services.feedback.db, days)
+    err.print(messages.RETENTION_ON.format(days=days) if started else messages.RETENTION_OFF)
+
+
+@app.command("purge")
+def purge_command(
+    days: Annotated[int | None, typer.Option("--days", min=0, help="保留天数（默认 GOVBOT_RETENTION_DAYS）")] = None,
+) -> None:
+    """删除超过保留天数的提问、反馈等记录（含个人信息的表）。"""
+    _setup_logging()
+    from bot.database import open_database
+    from bot.services.retention import purge
+
+    settings = get_settings()
+    keep = settings.govbot_retention_days if days is None else days
+    if keep == 0:
+        typer.echo(messages.PURGE_OFF)
+        return
+    deleted = purge(open_database(settings.database_url), keep)
+    if any(deleted.values()):
+        counts = "，".join(f"{name} {n} 条" for name, n in deleted.items() if n)
+        typer.echo(messages.PURGE_DONE.format(days=keep, counts=counts))
+    else:
+        typer.echo(messages.PURGE_NOTHING.format(days=keep))
+
+
+sensitive_app = typer.Typer(help="敏感词列表（与网页管理后台 /admin/sensitive 共用数据库）", no_args_is_help=True)
+app.add_typer(sensitive_app, name="sensitive")
+WordsArg = Annotated[list[str], typer.Argument(help="一个或多个词")]
+
+
+def _sensitive():
+    from bot.database import open_database
+    from bot.services.sensitive import SensitiveWords
+
+    return SensitiveWords(open_database(get_settings().database_url))
+
+
+def _print_change(change) -> None:
+    for word, reason in change.rejected:
+        err.print(messages.SENSITIVE_CLI_REJECTED.format(word=word, reason=reason), markup=False, highlight=False)
+    if change.added:
+        typer.echo(messages.SENSITIVE_CLI_ADDED.format(words="、".join(change.added)))
+    if change.removed:
+        typer.echo(messages.SENSITIVE_CLI_REMOVED.format(words="、".join(change.removed)))
+    if not (change.added or change.removed):
+        typer.echo(messages.SENSITIVE_CLI_UNCHANGED)
+    if change.rejected:
+        raise typer.Exit(1)
+
+
+@sensitive_app.command("list")
+def sensitive_list() -> None:
+    """列出敏感词，每行一个。"""
+    words = _sensitive().words()
+    for word in words:
+        typer.echo(word)
+    err.print(messages.SENSITIVE_CLI_COUNT.format(n=len(words)) if words else messages.SENSITIVE_CLI_EMPTY)
+
+
+@sensitive_app.command("add")
+def sensitive_add(words: WordsArg) -> None:
+    """添加敏感词（繁简、全半角、大小写、字间空格和标点都视为同一个词）。"""
+    _print_change(_sensitive().add(words, by="cli"))
+
+
+@sensitive_app.command("remove")
+def sensitive_remove(words: WordsArg) -> None:
+    """删除敏感词。"""
+    _print_change(_sensitive().remove(words))
+
+
 @app.command("match")
 def match_command(
     profile: Annotated[Path, typer.Option("--profile", help="企业档案 JSON 文件")],
@@ -355,6 +447,63 @@ def match_command(
     if not policies:
         err.print("[yellow]没有可匹配的政策：请先运行 govbot ingest knowledge/ 或检查知识目录[/yellow]")
     raise typer.Exit(1 if errors or not policies else 0)
+
+
+# ----- govbot report: the unanswered queue (issue 15, helper "queue") -----
+
+
+def _choice(option: str, value: str, choices: dict[str, str]) -> str:
+    if value and value not in choices:
+        err.print(messages.REPORT_BAD_OPTION.format(option=option, value=value, choices="、".join(choices)),
+                  markup=False)
+        raise typer.Exit(2)
+    return value
+
+
+@app.command("report", help=messages.REPORT_HELP)
+def report_command(
+    days: Annotated[int, typer.Option("--days", min=1, help="最近几天（默认 30）")] = 30,
+    channel: Annotated[str, typer.Option("--channel", help="渠道：web、telegram、dingtalk、feishu、wecom")] = "",
+    reason: Annotated[str, typer.Option("--reason", help="原因：refused、not_stated、downvote")] = "",
+    status: Annotated[str, typer.Option("--status", help="状态：open、resolved")] = "",
+    item: Annotated[str, typer.Option("--item", help="相近事项的编号")] = "",
+    csv_path: Annotated[Path | None, typer.Option("--csv", help="另把符合条件的记录导出为 CSV 文件")] = None,
+) -> None:
+    from bot.database import open_database
+    from bot.intent import INTENTS
+    from bot.services.unanswered import QueueFilter, UnansweredStore
+
+    flt = QueueFilter(days=days, channel=_choice("--channel", channel, messages.QUEUE_CHANNELS),
+                      reason=_choice("--reason", reason, messages.QUEUE_REASONS),
+                      status=_choice("--status", status, messages.QUEUE_STATUSES), record_id=item)
+    store = UnansweredStore(open_database(get_settings().database_url))
+    groups = store.groups(flt)
+    total = sum(g.count for g in groups)
+    if not groups:
+        out.print(messages.REPORT_EMPTY)
+    else:
+        table = Table(title=messages.REPORT_TITLE.format(count=total))
+        for i, column in enumerate(messages.REPORT_COLUMNS):
+            table.add_column(column, overflow="fold", no_wrap=i == 0)  # an item id stays one searchable word
+        for g in groups:
+            label = INTENTS[g.intent].label if g.intent in INTENTS else g.intent
+            table.add_row(g.record_id or messages.QUEUE_NO_ITEM, label, str(g.count), str(g.open),
+                          g.last_at.strftime("%Y-%m-%d %H:%M"), "；".join(g.questions))
+        out.print(table)
+        trend = Table(title=messages.REPORT_TREND.format(days=min(days, 30)), show_header=False, box=None)
+        per_day = store.per_day(flt, days=min(days, 30))
+        peak = max(n for _, n in per_day) or 1
+        for day, n in per_day:
+            trend.add_row(day, "█" * max(1 if n else 0, round(30 * n / peak)), str(n))
+        out.print(trend)
+    if csv_path is not None:
+        rows = store.entries(flt)
+        try:
+            csv_path.write_text(store.csv_text(flt), encoding="utf-8")
+        except OSError as exc:
+            err.print(messages.REPORT_CSV_FAILED.format(path=csv_path, reason=exc), markup=False)
+            raise typer.Exit(1) from exc
+        err.print(messages.REPORT_CSV_WRITTEN.format(count=len(rows), path=csv_path), markup=False)
 
 
 if __name__ == "__main__":

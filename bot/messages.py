@@ -255,6 +255,67 @@ ARG_LISTEN = "Webhook 本地监听地址（默认 0.0.0.0）"
 ARG_PORT = "Webhook 本地监听端口（默认 8443）"
 ARG_SECRET = "Webhook 密钥，Telegram 会放在 X-Telegram-Bot-Api-Secret-Token 请求头中"
 
+# ----- messengers: Feishu long connection, DingTalk cards (issue 14, the operator's console) -----
+MESSENGER_DINGTALK_STREAM = "Stream 模式连接中"
+MESSENGER_DINGTALK_CARDS = "Stream 模式连接中（回答用互动卡片）"
+MESSENGER_FEISHU_WS = "长连接 {domain}（不需要公网地址）"
+MESSENGER_FEISHU_CALLBACK = "事件回调 http://{listen}:{port}/feishu/events"
+
+# ----- the unanswered queue, 👎 reason tags and queue → FAQ (issue 15, helper "queue") -----
+# 👎 reason tags: the key is stored (unanswered.tag), the label is shown; keep keys stable.
+DOWNVOTE_TAGS = {
+    "off_topic": "答非所问",
+    "incomplete": "信息不全",
+    "outdated": "信息过时",
+    "not_found": "没找到想办的事",
+    "other": "其他",
+}
+DOWNVOTE_ASK_TAG = "感谢您的反馈！能告诉我们哪里不对吗？（选一项，选填）"
+DOWNVOTE_TAG_THANKS = "已记录：{tag}。管理员会据此完善知识库。"
+DOWNVOTE_TAG_NOT_YOURS = "只能由提出反馈的用户选择原因。"
+QUEUE_REASONS = {"refused": "拒答", "not_stated": "未写明", "downvote": "反馈没帮助"}
+QUEUE_STATUSES = {"open": "待处理", "resolved": "已解决"}
+QUEUE_CHANNELS = {"web": "网页", "telegram": "Telegram", "dingtalk": "钉钉", "feishu": "飞书", "wecom": "企业微信"}
+QUEUE_NO_ITEM = "（无相近事项）"
+QUEUE_DEFAULT_SOURCE = "窗口整理"
+QUEUE_FAQ_SOURCE = "{source}（{who} {day}）"  # the FAQ pair's source: 窗口整理（张三 2026-12-02）
+QUEUE_TREND = "近 {days} 天每日未答问题数"
+QUEUE_SAVED = "已写入 {path}，重新导入完成（第 {generation} 版），已将 {count} 条相同问题标记为已解决。"
+QUEUE_SAVE_FAILED = "答案已写入 {path}，但重新导入没有成功：{reason}。该条仍为待处理，请处理后在管理页重新导入。"
+QUEUE_FILE_FAILED = "这个文件导入失败（{reason}）"
+QUEUE_NEED_WHO = "请填写处理人"
+QUEUE_ENTRY_GONE = "未找到这条记录，可能编号有误。"
+# `govbot report`
+REPORT_TITLE = "未答问题（{count} 条，按相近事项与问题类型分组）"
+REPORT_EMPTY = "没有符合条件的未答问题。"
+REPORT_COLUMNS = ("相近事项", "问题类型", "条数", "待处理", "最近", "问题举例")
+REPORT_TREND = "每日趋势（最近 {days} 天）"
+REPORT_CSV_WRITTEN = "已导出 {count} 条到 {path}（身份证号、手机号、银行卡号已遮盖）。"
+REPORT_CSV_FAILED = "无法写入 {path}：{reason}"
+REPORT_BAD_OPTION = "{option} 的取值 {value!r} 不对，可选：{choices}"
+REPORT_HELP = "未答问题报告：拒答、未写明和 👎 的问题，按相近事项与问题类型分组"
+
+# ----- privacy, retention and sensitive words (issue 15, helper "guard") -----
+# The fixed reply to a question with a listed sensitive word, and to an answer that would carry one.
+SENSITIVE_REPLY = (
+    "抱歉，这个问题本助手无法回答。本助手只解答企业办事和惠企政策方面的问题，"
+    "请换个说法再问，或咨询政务服务中心窗口工作人员。"
+)
+SENSITIVE_TOO_LONG = "超过 {n} 个字，不像一个词，未保存"
+SENSITIVE_NO_LETTERS = "只有空格或标点，无法匹配，未保存"
+SENSITIVE_SAVED = "敏感词已保存：共 {total} 个，新增 {added} 个，删除 {removed} 个。"
+SENSITIVE_CLI_ADDED = "已添加：{words}"
+SENSITIVE_CLI_REMOVED = "已删除：{words}"
+SENSITIVE_CLI_UNCHANGED = "没有变化（已在列表中或不在列表中）。"
+SENSITIVE_CLI_REJECTED = "未保存“{word}”：{reason}"
+SENSITIVE_CLI_EMPTY = "敏感词列表为空。"
+SENSITIVE_CLI_COUNT = "共 {n} 个敏感词。"
+RETENTION_ON = "提问记录保留 {days} 天（GOVBOT_RETENTION_DAYS），启动时和此后每天清理一次"
+RETENTION_OFF = "GOVBOT_RETENTION_DAYS=0：提问记录永久保留"
+PURGE_OFF = "保留天数为 0（永久保留），没有删除任何记录。"
+PURGE_DONE = "已删除 {days} 天以前的记录：{counts}。"
+PURGE_NOTHING = "没有 {days} 天以前的记录需要删除。"
+
 # ----- FAQ pairs as knowledge (issue 15): the source line of an answer taken from a FAQ pair -----
 FAQ_SOURCE = "来源：{source}（{where}）"  # the pair's own source, then the file that holds it
 FAQ_SOURCE_FILE = "来源：《{title}》（{where}）"  # a pair that names no source of its own
