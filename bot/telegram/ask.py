@@ -27,8 +27,9 @@ from telegram.ext import ApplicationHandlerStop
 from bot import texts
 from bot.answer import AnswerResult
 from bot.intent import INTENTS, Intent, as_intent
-from bot.services.asking import Asker
+from bot.services.asking import Asker, nearest_record
 from bot.telegram.deps import CHANNEL, Context, Deps, data, deps
+from bot.telegram.handoff import handoff_button, offers_handoff
 from bot.telegram.render import render_answer, short
 
 log = logging.getLogger(__name__)
@@ -153,7 +154,7 @@ async def answer(context: Context, chat_id: int, chat_type: str, user_id: int | 
                 await logged
             except Exception:  # a lost log line must not lose the answer
                 log.exception("could not log question")
-    _remember(chat_data, sent.message_id, asked, record_id)
+    _remember(chat_data, sent.message_id, asked, record_id, nearest_record(result))
     return sent
 
 
@@ -171,9 +172,10 @@ async def send(bot: Any, chat_id: int, chunks: list[str], markup: InlineKeyboard
     return sent
 
 
-def _remember(chat_data: dict, message_id: int, question: str, record_id: str) -> None:
+def _remember(chat_data: dict, message_id: int, question: str, record_id: str, nearest: str = "") -> None:
     answers: OrderedDict = chat_data.setdefault("answers", OrderedDict())
-    answers[message_id] = {"q": question, "r": record_id, "voters": []}
+    # "n": the nearest item of a refusal, for a 转人工 ticket (bot.telegram.handoff)
+    answers[message_id] = {"q": question, "r": record_id, "n": nearest, "voters": []}
     while len(answers) > ANSWERS_KEPT:
         answers.popitem(last=False)
 
@@ -202,7 +204,9 @@ def answer_keyboard(d: Deps, result: AnswerResult) -> InlineKeyboardMarkup:
     ref = d.ref(record_id) if record_id else "-"
     rows.append([InlineKeyboardButton(texts.HELPFUL, callback_data=data("f", "+", ref)),
                  InlineKeyboardButton(texts.UNHELPFUL, callback_data=data("f", "-", ref))])
-    if not result.grounded:
+    if offers_handoff(result):  # a refusal or "not stated": the question can go to a person
+        rows.append([handoff_button()])
+    elif not result.grounded:
         rows.append([InlineKeyboardButton(texts.MENU_HUMAN, callback_data=data("m", "human"))])
     return InlineKeyboardMarkup(rows)
 
