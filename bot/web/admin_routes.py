@@ -47,6 +47,17 @@ async def refused_handler(_: Request, exc: Exception) -> Response:
 
 
 @dataclass
+class AdminAccess:
+    """The access dependencies, for admin pages in other routers (bot/web/handoff_routes.py)."""
+
+    signed_in: Callable[..., Any]  # Depends(signed_in): the Session, or None for the X-Admin-Token header
+    may_change: Callable[..., Any]  # the same, and the request comes from this site (forms that change things)
+    no_token_in_address: Callable[..., Any]
+    csrf_checked: Callable[[Request, Session | None, FormData], None]
+    read_form: Callable[..., Any]
+
+
+@dataclass
 class AdminWeb:
     """What the admin routes use from the app."""
 
@@ -59,6 +70,7 @@ class AdminWeb:
     view: Callable[[], "Engine"]
     flush_questions: Callable[[], None]
     intent_labels: dict[str, str]
+    access: AdminAccess | None = None  # set by admin_router
 
 
 def admin_router(web: AdminWeb) -> APIRouter:
@@ -240,5 +252,6 @@ def admin_router(web: AdminWeb) -> APIRouter:
             return await run_in_threadpool(admin_page, request, session, error[0], ingest_error=error[1])
         return await run_in_threadpool(admin_page, request, session, ingest=summary)
 
+    web.access = AdminAccess(signed_in, may_change, no_token_in_address, csrf_checked, read_form)
     return router
 

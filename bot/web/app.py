@@ -52,8 +52,10 @@ from bot.services.admin import megabytes as _mb
 from bot.services.admin import safe_filename as safe_filename  # re-exported, as above
 from bot.services.asking import Asker, AskService
 from bot.services.container import Services
+from bot.services.handoff import HandoffStore
 from bot.web.admin_routes import MAX_UPLOAD_FILES, AdminWeb, Refused, admin_router, refused_handler
 from bot.web.guard import AdminGuard, BodyLimit, RateLimiter, client_key
+from bot.web.handoff_routes import handoff_router
 from bot.web.match_form import (
     FormData,
     MatchForm,
@@ -218,7 +220,7 @@ async def _read_body(request: Request) -> bytes | None:
 
 def create_app(engine: Engine, settings: Settings, store_dir: Path, feedback: FeedbackStore,
                upload_dir: Path | None = None, *, admin: AdminService | None = None,
-               asking: AskService | None = None) -> FastAPI:
+               asking: AskService | None = None, handoffs: HandoffStore | None = None) -> FastAPI:
     """The FastAPI application; everything it needs is passed in, so tests build it with fixtures.
 
     ``admin`` is the process's admin service (`govbot serve` shares it with Telegram, so both take
@@ -561,9 +563,12 @@ def create_app(engine: Engine, settings: Settings, store_dir: Path, feedback: Fe
     # ----- admin (bot/web/admin_routes.py) -----
 
     app.add_exception_handler(Refused, refused_handler)
-    app.include_router(admin_router(AdminWeb(
+    admin_web = AdminWeb(
         settings=settings, service=service, guard=guard, forwarded=forwarded, page=page, error_page=error_page,
-        view=view, flush_questions=question_log.flush, intent_labels=INTENT_LABELS)))
+        view=view, flush_questions=question_log.flush, intent_labels=INTENT_LABELS)
+    app.include_router(admin_router(admin_web))
+    # 转人工: the visitor's ticket page and /admin/handoffs (bot/web/handoff_routes.py)
+    app.include_router(handoff_router(admin_web, handoffs or HandoffStore(settings.database_url), visitor))
 
     return app
 
@@ -585,5 +590,5 @@ def run_web(store_dir: Path | None = None, host: str = "127.0.0.1", port: int = 
     if not (services.settings.govbot_admin_token or "").strip():
         log.warning("GOVBOT_ADMIN_TOKEN is not set: the admin page is off")
     app = create_app(services.engine, services.settings, services.store_dir, services.feedback,
-                     admin=services.admin, asking=services.asking)
+                     admin=services.admin, asking=services.asking, handoffs=services.handoffs)
     uvicorn.run(app, host=host, port=port, log_level="info")
