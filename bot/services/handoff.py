@@ -13,6 +13,7 @@ two replicas polling at once never send a reply twice; a send that fails gives t
 from __future__ import annotations
 
 import datetime as dt
+import re
 import secrets
 from dataclasses import dataclass
 
@@ -32,6 +33,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Engine as SqlEngine
 
 from bot.database import create_tables, open_database
+from bot.messages import HANDOFF_WORDS
 from bot.privacy import mask_pii
 from bot.services.asking import Asker
 
@@ -59,6 +61,19 @@ handoffs = Table(
 
 MAX_TEXT = 2000
 STATUSES = ("open", "replied", "closed")
+_WORDS = "|".join(re.escape(w) for w in HANDOFF_WORDS)
+# "转人工" alone (the last question goes to staff) or "转人工 <question>"; "人工智能补贴" is a question.
+TYPED = re.compile(rf"^\s*(?:{_WORDS})\s*$|^\s*转人工[\s:：，,]+(?P<question>\S.*)$", re.DOTALL)
+# A staff member's answer typed in a chat: "回复 12 内容" or "/reply 12 内容".
+STAFF_REPLY = re.compile(r"^\s*(?:回复|/reply(?:@\w+)?)\s*(\d+)\s+(\S.*)$", re.DOTALL)
+
+
+def typed_handoff(text: str) -> str | None:
+    """None when ``text`` is not a request for a person; else the question it carries ("" for 转人工 alone)."""
+    match = TYPED.match(text or "")
+    if match is None:
+        return None
+    return (match.group("question") or "").strip()
 
 
 @dataclass(frozen=True)
@@ -124,6 +139,25 @@ class HandoffStore:
     def set_staff_ref(self, ticket_id: int, staff_ref: str) -> None:
         with self.db.begin() as conn:
             conn.execute(update(handoffs).where(handoffs.c.id == ticket_id).values(staff_ref=staff_ref))
+
+    def unforwarded(self, channel: str, limit: int = 50) -> list[Ticket]:
+        """Open tickets of ``channel`` not yet sent to its staff chat (the messengers forward them in a loop)."""
+        with self.db.connect() as conn:
+            rows = conn.execute(select(handoffs).where(handoffs.c.channel == channel, handoffs.c.status == "open",
+                                                       handoffs.c.staff_ref == "")
+                                .order_by(handoffs.c.id).limit(limit)).all()
+        return [_ticket(r) for r in rows]
+
+    def claim_forward(self, ticket_id: int, claim: str) -> bool:
+        """Take the forwarding of a ticket nobody forwarded yet; True when this caller may send it."""
+        with self.db.begin() as conn:
+            return conn.execute(update(handoffs).where(handoffs.c.id == ticket_id, handoffs.c.staff_ref == "")
+                                .values(staff_ref=claim)).rowcount == 1
+
+    def release_forward(self, ticket_id: int, claim: str) -> None:
+        with self.db.begin() as conn:
+            conn.execute(update(handoffs).where(handoffs.c.id == ticket_id, handoffs.c.staff_ref == claim)
+                         .values(staff_ref=""))
 
     def list_open(self, limit: int = 200) -> list[Ticket]:
         """Tickets still waiting for a reply, oldest first (the staff queue)."""

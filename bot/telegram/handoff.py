@@ -30,6 +30,7 @@ from telegram.ext import (
 from bot import texts
 from bot.answer import AnswerResult, BlockKind
 from bot.services.asking import Asker
+from bot.services.handoff import STAFF_REPLY, TYPED, typed_handoff
 from bot.telegram.deps import CHANNEL, Context, Deps, deps
 
 if TYPE_CHECKING:
@@ -39,10 +40,6 @@ log = logging.getLogger(__name__)
 
 BUTTON_DATA = "h:open"
 HANDOFF_PATTERN = r"^h:open$"
-_WORDS = "|".join(re.escape(w) for w in texts.HANDOFF_WORDS)
-# "转人工" alone (the last question goes to staff) or "转人工 <question>"; "人工智能补贴" is a question.
-TYPED = re.compile(rf"^\s*(?:{_WORDS})\s*$|^\s*转人工[\s:：，,]+(?P<question>\S.*)$", re.DOTALL)
-REPLY_COMMAND = re.compile(r"^/reply(?:@\w+)?\s+(\d+)\s+(\S.*)$", re.DOTALL)
 
 
 def offers_handoff(result: AnswerResult) -> bool:
@@ -127,9 +124,9 @@ async def human_command(update: Update, context: Context) -> None:
 async def typed(update: Update, context: Context) -> None:
     """转人工 typed in a private chat."""
     message = update.message
-    match = TYPED.match(message.text or "")
-    question, record_id = (match.group("question").strip(), "") if match and match.group("question") else \
-        _last_asked(context.chat_data)
+    question, record_id = typed_handoff(message.text or "") or "", ""
+    if not question:
+        question, record_id = _last_asked(context.chat_data)
     await open_ticket(context, message.chat, message.from_user.id, question, record_id)
 
 
@@ -162,7 +159,7 @@ async def reply_command(update: Update, context: Context) -> None:
         log.warning("refused /reply for user %s in chat %s", update.effective_user.id, message.chat_id)
         await message.reply_text(html.escape(texts.HANDOFF_NOT_STAFF))
         return
-    match = REPLY_COMMAND.match(message.text or "")
+    match = STAFF_REPLY.match(message.text or "")
     if match is None:
         await message.reply_text(html.escape(texts.HANDOFF_REPLY_USAGE))
         return
