@@ -22,6 +22,7 @@ from bot.services.asking import Asker
 from bot.services.handoff import HandoffStore
 
 ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "test-artifacts"  # screenshots for a person to look at
 TOKEN = "handoff-admin-token-0123"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
@@ -77,11 +78,17 @@ def browser() -> Iterator:
         chromium.close()
 
 
+def _shot(tab, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    tab.screenshot(path=str(ARTIFACTS / name), full_page=True)
+
+
 def test_visitor_hands_off_admin_replies_visitor_sees_the_reply(browser, server) -> None:
     url, store = server["url"], server["store"]
     visitor = browser.new_context(locale="zh-CN").new_page()
     visitor.goto(f"{url}/?q={quote(REFUSED)}")
     answer = visitor.locator("#answer").inner_text()
+    _shot(visitor, "handoff-refusal.png")
     assert "知识库里没有找到" in answer and "办理窗口：" in answer  # the nearest item's window, from its record
     with visitor.expect_navigation():
         visitor.click("#handoff-button")
@@ -101,6 +108,7 @@ def test_visitor_hands_off_admin_replies_visitor_sees_the_reply(browser, server)
     with admin.expect_navigation():
         admin.locator("nav.admin-nav a", has_text="转人工").click()
     row = admin.locator(f"#handoff-{ticket.id}")
+    _shot(admin, "admin-handoffs.png")
     assert "游艇码头经营许可" in row.inner_text() and ID_NUMBER not in row.inner_text()
     row.locator("textarea[name=reply]").fill(REPLY)
     with admin.expect_navigation():
@@ -110,6 +118,7 @@ def test_visitor_hands_off_admin_replies_visitor_sees_the_reply(browser, server)
 
     visitor.reload()
     assert REPLY in visitor.locator("#reply").inner_text()
+    _shot(visitor, "handoff-ticket.png")
     assert store.get(ticket.id).delivered_at is not None  # the visitor has seen it
 
 
