@@ -152,3 +152,19 @@ async def test_typed_handoff_without_a_question_uses_the_last_one(small_engine, 
         (ticket,) = HandoffStore(settings.database_url).list_open()  # none for OTHER
         assert ticket.user_id == str(USER)
         assert ticket.question == REFUSED and ticket.record_id  # the nearest item of the refusal
+
+
+async def test_handoff_is_offered_where_the_knowledge_base_falls_short(small_engine, small_store, settings,
+                                                                       api: FakeBotAPI) -> None:
+    async with running(small_engine, small_store, settings):
+        not_stated = await api.ask(USER, "门店招牌设置备案的有效期是多久？")
+        assert "没有写明" in not_stated.text
+        assert texts.HANDOFF_BUTTON in [b["text"] for b in not_stated.buttons()]
+        answered = await api.ask(USER, "门店招牌设置备案要交什么材料")
+        assert answered.text.startswith("《门店招牌设置备案》")
+        assert texts.HANDOFF_BUTTON not in [b["text"] for b in answered.buttons()]
+        # Pressing 转人工 under the earlier answer sends that answer's question, not the latest one.
+        opened = await api.click(not_stated, texts.HANDOFF_BUTTON)
+        assert opened.text.startswith("已为您转人工")
+        (ticket,) = HandoffStore(settings.database_url).list_open()
+        assert ticket.question == "门店招牌设置备案的有效期是多久？" and ticket.record_id == "demo-shop-sign"
