@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bot import messages
+from bot import channels, messages
 from bot.channels import dingtalk, feishu
 from bot.channels.base import HANDOFF_INTENT, Reply
 from bot.channels.handoff import delivery_round
@@ -150,3 +150,33 @@ async def test_feishu_card_button_opens_a_ticket(small_store: Path, tmp_path: Pa
             await asyncio.gather(*channel.tasks, return_exceptions=True)
     finally:
         await server.stop()
+
+
+@pytest.mark.skipif(not hasattr(channels, "push"), reason="needs the adapters' push (bot.channels.push, messengers2)")
+async def test_the_loop_forwards_and_delivers_through_the_real_dingtalk_push(small_store: Path, tmp_path: Path,
+                                                                            fake: FakeDingTalk) -> None:
+    settings = Settings(govbot_home=tmp_path, govbot_dingtalk_client_id="ding-id",
+                        govbot_dingtalk_client_secret="ding-secret", govbot_dingtalk_staff_chat=STAFF_CHAT,
+                        govbot_dingtalk_api_base=fake.base,
+                        govbot_dingtalk_gateway_url=f"{fake.base}/v1.0/gateway/connections/open")
+    services = build_services(small_store, settings)
+    async with httpx.AsyncClient(timeout=10.0, trust_env=False) as http:
+        client, handler = dingtalk.build_client(services, http, retry_delay=0.01)
+        task = asyncio.create_task(client.start())
+        await fake.wait_connected()
+        channels.register("dingtalk", handler)  # as run_dingtalk does
+        try:
+            await fake.ask(REFUSED)
+            await fake.ask(messages.HANDOFF_BUTTON)
+            (ticket,) = services.handoffs.list_open()
+            await delivery_round(services, ["dingtalk"])
+            (forwarded,) = fake.api
+            assert forwarded["body"]["openConversationId"] == STAFF_CHAT and REFUSED in forwarded["param"]["text"]
+            await fake.ask(f"回复 {ticket.id} 请咨询交通运输部门。", user="clerk", chat=STAFF_CHAT, group=True)
+            await delivery_round(services, ["dingtalk"])
+            delivered = fake.api[-1]
+            assert delivered["body"]["userIds"] == ["staff-1"] and "请咨询交通运输部门。" in delivered["param"]["text"]
+        finally:
+            channels.unregister("dingtalk", handler)
+            task.cancel()
+            await asyncio.gather(task, *handler.tasks, return_exceptions=True)
