@@ -257,15 +257,22 @@ def telegram_command(
 
 
 def start_messengers(services) -> list[threading.Thread]:
-    """Start each configured messenger adapter in a thread of its own; one line for each one left off."""
+    """Start each configured messenger adapter in a thread of its own; one line for each one left off.
+
+    Each running adapter registers itself in bot.channels (with its thread's event loop), so other code of
+    this process reaches it with `await bot.channels.push(platform, chat_id, reply)`.
+    """
     s = services.settings
+    feishu_where = (messages.MESSENGER_FEISHU_WS.format(domain=s.govbot_feishu_domain) if s.feishu_mode == "ws"
+                    else messages.MESSENGER_FEISHU_CALLBACK.format(listen=s.govbot_feishu_listen,
+                                                                   port=s.govbot_feishu_port))
     adapters = [  # (thread name, shown name, configured, module, runner, where it listens, settings to set)
         ("dingtalk", "钉钉机器人", s.govbot_dingtalk_client_id and s.govbot_dingtalk_client_secret,
-         "bot.channels.dingtalk", "run_dingtalk", "Stream 模式连接中",
+         "bot.channels.dingtalk", "run_dingtalk",
+         messages.MESSENGER_DINGTALK_CARDS if s.govbot_dingtalk_cards else messages.MESSENGER_DINGTALK_STREAM,
          "GOVBOT_DINGTALK_CLIENT_ID / GOVBOT_DINGTALK_CLIENT_SECRET"),
         ("feishu", "飞书机器人", s.govbot_feishu_app_id and s.govbot_feishu_app_secret,
-         "bot.channels.feishu", "run_feishu",
-         f"事件回调 http://{s.govbot_feishu_listen}:{s.govbot_feishu_port}/feishu/events",
+         "bot.channels.feishu", "run_feishu", feishu_where,
          "GOVBOT_FEISHU_APP_ID / GOVBOT_FEISHU_APP_SECRET"),
         ("wecom", "企业微信应用", all((s.govbot_wecom_corp_id, s.govbot_wecom_agent_id, s.govbot_wecom_secret,
                                    s.govbot_wecom_token, s.govbot_wecom_aes_key)),

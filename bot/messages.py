@@ -255,6 +255,12 @@ ARG_LISTEN = "Webhook 本地监听地址（默认 0.0.0.0）"
 ARG_PORT = "Webhook 本地监听端口（默认 8443）"
 ARG_SECRET = "Webhook 密钥，Telegram 会放在 X-Telegram-Bot-Api-Secret-Token 请求头中"
 
+# ----- messengers: Feishu long connection, DingTalk cards (issue 14, the operator's console) -----
+MESSENGER_DINGTALK_STREAM = "Stream 模式连接中"
+MESSENGER_DINGTALK_CARDS = "Stream 模式连接中（回答用互动卡片）"
+MESSENGER_FEISHU_WS = "长连接 {domain}（不需要公网地址）"
+MESSENGER_FEISHU_CALLBACK = "事件回调 http://{listen}:{port}/feishu/events"
+
 # ======================================================================= handoff to a person (issue 15)
 # bot/compose.py refusal, bot/services/handoff.py, bot/telegram/handoff.py, bot/web/handoff_routes.py,
 # bot/channels/base.py and bot/channels/handoff.py
