@@ -2,7 +2,8 @@
 
 A refused user presses 转人工 (DingTalk: the link sends its label back; Feishu: a card button), a ticket is
 opened; a staff member in the staff chat answers with ``回复 <编号> <内容>``; others may not. The delivery
-loop (bot/channels/handoff.py) then forwards and delivers through the adapters' ``push``.
+loop (bot/channels/handoff.py) forwards tickets and delivers replies through the adapters' real ``push``
+(registered as run_dingtalk and run_feishu register them), once each, and again after a failed send.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import pytest
 
 from bot import channels, messages
 from bot.channels import dingtalk, feishu
-from bot.channels.base import HANDOFF_INTENT, Reply
+from bot.channels.base import HANDOFF_INTENT
 from bot.channels.handoff import delivery_round
 from bot.services.container import build_services
 from ingest.settings import Settings
@@ -40,32 +41,29 @@ async def fake():
 def services(small_store: Path, tmp_path: Path, fake: FakeDingTalk):
     settings = Settings(govbot_home=tmp_path, govbot_dingtalk_client_id="ding-id",
                         govbot_dingtalk_client_secret="ding-secret", govbot_dingtalk_staff_chat=STAFF_CHAT,
+                        govbot_dingtalk_api_base=fake.base,
                         govbot_dingtalk_gateway_url=f"{fake.base}/v1.0/gateway/connections/open")
     return build_services(small_store, settings)
 
 
 @pytest.fixture
 async def stream(services, fake: FakeDingTalk):
+    """The adapter connected to the fake gateway and registered for push, as run_dingtalk does."""
     async with httpx.AsyncClient(timeout=10.0, trust_env=False) as http:
         client, handler = dingtalk.build_client(services, http, retry_delay=0.01)
         task = asyncio.create_task(client.start())
         await fake.wait_connected()
+        channels.register("dingtalk", handler)
         yield handler
+        channels.unregister("dingtalk", handler)
         task.cancel()
         await asyncio.gather(task, *handler.tasks, return_exceptions=True)
 
 
-class Pushed:
-    """What the delivery loop hands the adapters' push (bot.channels.push, from the messengers2 branch)."""
-
-    def __init__(self, ok: bool = True) -> None:
-        self.ok = ok
-        self.sent: list[tuple[str, str, str, bool]] = []
-
-    async def __call__(self, platform: str, chat_id: str, reply: Reply, group: bool) -> bool:
-        if self.ok:
-            self.sent.append((platform, chat_id, reply.text, group))
-        return self.ok
+def pushed(fake: FakeDingTalk) -> list[tuple[str, str]]:
+    """The proactive sends the fake OpenAPI accepted: (user or group, text)."""
+    return [((a["body"].get("userIds") or [a["body"].get("openConversationId")])[0], a["param"]["text"])
+            for a in fake.api]
 
 
 async def test_dingtalk_user_hands_off_and_staff_answer_in_the_staff_chat(stream, fake: FakeDingTalk,
@@ -79,6 +77,12 @@ async def test_dingtalk_user_hands_off_and_staff_answer_in_the_staff_chat(stream
     assert (ticket.channel, ticket.user_id, ticket.question) == ("dingtalk", "staff-1", REFUSED)
     assert ticket.record_id in services.engine.records  # the nearest item of the refusal
 
+    # The loop forwards the new ticket to the staff chat, once.
+    await delivery_round(services, ["dingtalk"])
+    await delivery_round(services, ["dingtalk"])
+    ((chat, text),) = pushed(fake)
+    assert chat == STAFF_CHAT and f"转人工 {ticket.id}" in text and REFUSED in text and f"回复 {ticket.id}" in text
+
     # Nobody outside the staff chat may answer; a member of the staff chat may.
     impostor = (await fake.ask(f"回复 {ticket.id} 我来答", user="someone"))["markdown"]["text"]
     assert impostor == messages.HANDOFF_NOT_STAFF
@@ -88,35 +92,33 @@ async def test_dingtalk_user_hands_off_and_staff_answer_in_the_staff_chat(stream
     answered = services.handoffs.get(ticket.id)
     assert answered.status == "replied" and answered.replied_by == "dingtalk:clerk"
 
-    # The loop: the staff chat was sent the ticket, the user the reply; a second round sends nothing again.
-    push = Pushed()
-    await delivery_round(services, ["dingtalk"], push)
-    await delivery_round(services, ["dingtalk"], push)
+    # The reply reaches the user's single chat (DingTalk addresses it by the user), once.
+    await delivery_round(services, ["dingtalk"])
+    await delivery_round(services, ["dingtalk"])
     reply = messages.HANDOFF_REPLY.format(id=ticket.id, reply="请咨询交通运输部门。")
-    assert push.sent == [("dingtalk", "staff-1", reply, False)]  # not forwarded: answered before the loop ran
+    assert pushed(fake)[1:] == [("staff-1", reply.replace("\n", "  \n"))]
     assert services.handoffs.get(ticket.id).delivered_at is not None
 
 
-async def test_new_tickets_are_forwarded_once_and_retried_when_push_fails(stream, fake: FakeDingTalk,
-                                                                          services) -> None:
+async def test_a_failed_push_is_tried_again_and_a_group_ticket_answers_in_the_group(stream, fake: FakeDingTalk,
+                                                                                     services) -> None:
     await fake.ask(f"转人工 我的身份证{ID_NUMBER}丢了，营业执照怎么补办", chat="cid-group", group=True, user="u-9")
     (ticket,) = services.handoffs.list_open()
     assert ID_NUMBER not in ticket.question and ticket.in_group  # masked; a group ticket
-    down = Pushed(ok=False)
-    await delivery_round(services, ["dingtalk"], down)
-    assert services.handoffs.get(ticket.id).staff_ref == ""  # not forwarded: tried again next round
-    push = Pushed()
-    await delivery_round(services, ["dingtalk"], push)
-    await delivery_round(services, ["dingtalk"], push)
-    ((platform, chat, text, group),) = push.sent
-    assert (platform, chat, group) == ("dingtalk", STAFF_CHAT, True)
-    assert f"转人工 {ticket.id}" in text and f"回复 {ticket.id}" in text and ID_NUMBER not in text
+    fake.api_throttle = 4  # every attempt of one send throttled: push gives up, the loop tries next round
+    await delivery_round(services, ["dingtalk"])
+    assert services.handoffs.get(ticket.id).staff_ref == "" and pushed(fake) == []
+    await delivery_round(services, ["dingtalk"])
+    ((chat, text),) = pushed(fake)
+    assert chat == STAFF_CHAT and ID_NUMBER not in text  # forwarded masked
 
     services.handoffs.reply(ticket.id, "web:admin", "请带身份证原件到市场监管窗口。")
-    await delivery_round(services, ["dingtalk"], down)
+    fake.api_throttle = 4
+    await delivery_round(services, ["dingtalk"])
     assert services.handoffs.get(ticket.id).delivered_at is None  # push failed: still undelivered
-    await delivery_round(services, ["dingtalk"], push)
-    assert push.sent[-1][:2] == ("dingtalk", "cid-group") and push.sent[-1][3] is True  # back to the group
+    await delivery_round(services, ["dingtalk"])
+    assert pushed(fake)[-1][0] == "cid-group" and "请带身份证原件到市场监管窗口。" in pushed(fake)[-1][1]
+    assert fake.api[-1]["path"] == "/v1.0/robot/groupMessages/send"
 
 
 KEY = "encrypt-key-test"
@@ -148,35 +150,20 @@ async def test_feishu_card_button_opens_a_ticket(small_store: Path, tmp_path: Pa
             assert messages.HANDOFF_OPENED.format(id=ticket.id) in json.dumps(opened, ensure_ascii=False)
             assert ticket.channel == "feishu" and ticket.question == REFUSED
             await asyncio.gather(*channel.tasks, return_exceptions=True)
+
+            # The loop through the real Feishu push: the staff chat gets the ticket, the user's chat the reply.
+            services = channel.conversation.services
+            channels.register("feishu", channel)  # as run_feishu does
+            try:
+                await delivery_round(services, ["feishu"])
+                forwarded = (await server.wait_messages(3))[-1]
+                assert forwarded["body"]["receive_id"] == "oc_staff" and REFUSED in json.dumps(forwarded, ensure_ascii=False)
+                services.handoffs.reply(ticket.id, "web:admin", "请咨询交通运输部门。")
+                await delivery_round(services, ["feishu"])
+                delivered = (await server.wait_messages(4))[-1]
+                assert delivered["body"]["receive_id"] == "oc_single"  # the chat it came from
+                assert "请咨询交通运输部门。" in json.dumps(delivered, ensure_ascii=False)
+            finally:
+                channels.unregister("feishu", channel)
     finally:
         await server.stop()
-
-
-@pytest.mark.skipif(not hasattr(channels, "push"), reason="needs the adapters' push (bot.channels.push, messengers2)")
-async def test_the_loop_forwards_and_delivers_through_the_real_dingtalk_push(small_store: Path, tmp_path: Path,
-                                                                            fake: FakeDingTalk) -> None:
-    settings = Settings(govbot_home=tmp_path, govbot_dingtalk_client_id="ding-id",
-                        govbot_dingtalk_client_secret="ding-secret", govbot_dingtalk_staff_chat=STAFF_CHAT,
-                        govbot_dingtalk_api_base=fake.base,
-                        govbot_dingtalk_gateway_url=f"{fake.base}/v1.0/gateway/connections/open")
-    services = build_services(small_store, settings)
-    async with httpx.AsyncClient(timeout=10.0, trust_env=False) as http:
-        client, handler = dingtalk.build_client(services, http, retry_delay=0.01)
-        task = asyncio.create_task(client.start())
-        await fake.wait_connected()
-        channels.register("dingtalk", handler)  # as run_dingtalk does
-        try:
-            await fake.ask(REFUSED)
-            await fake.ask(messages.HANDOFF_BUTTON)
-            (ticket,) = services.handoffs.list_open()
-            await delivery_round(services, ["dingtalk"])
-            (forwarded,) = fake.api
-            assert forwarded["body"]["openConversationId"] == STAFF_CHAT and REFUSED in forwarded["param"]["text"]
-            await fake.ask(f"回复 {ticket.id} 请咨询交通运输部门。", user="clerk", chat=STAFF_CHAT, group=True)
-            await delivery_round(services, ["dingtalk"])
-            delivered = fake.api[-1]
-            assert delivered["body"]["userIds"] == ["staff-1"] and "请咨询交通运输部门。" in delivered["param"]["text"]
-        finally:
-            channels.unregister("dingtalk", handler)
-            task.cancel()
-            await asyncio.gather(task, *handler.tasks, return_exceptions=True)

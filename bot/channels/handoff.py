@@ -8,8 +8,9 @@ GOVBOT_FEISHU_STAFF_CHAT, GOVBOT_WECOM_STAFF_USERS) and delivers the undelivered
 chat, the web admin page or Telegram) to the chat they came from. Both are claimed in the database before
 they are sent, so a restart loses nothing and two replicas never send one twice.
 
-Addressing, as the adapters' push expects: a group by its chat id (group=True), a single chat by the
-user's id (group=False).
+Addressing, as the adapters' push expects: a group by its chat id (group=True); a single chat by its chat id
+too, except on DingTalk, whose OpenAPI addresses a single chat by the user's staffId (on WeCom the chat is
+the user).
 """
 
 from __future__ import annotations
@@ -31,6 +32,14 @@ log = logging.getLogger(__name__)
 
 # (platform, chat id, reply, group) -> delivered
 Push = Callable[[str, str, Reply, bool], Awaitable[bool]]
+SINGLE_CHAT_BY_USER = {"dingtalk"}  # platforms whose push reaches a single chat by the user's id
+
+
+def reply_target(ticket: Ticket) -> str:
+    """Where the reply to ``ticket`` goes back: the chat it came from, in the platform push's terms."""
+    if not ticket.in_group and ticket.channel in SINGLE_CHAT_BY_USER:
+        return ticket.user_id
+    return ticket.chat_id
 
 
 async def registry_push(platform: str, chat_id: str, reply: Reply, group: bool) -> bool:
@@ -82,8 +91,7 @@ async def deliver_replies(store: HandoffStore, platform: str, push: Push) -> int
         if not await asyncio.to_thread(store.claim_delivery, ticket):
             continue
         reply = text_reply(messages.HANDOFF_REPLY.format(id=ticket.id, reply=ticket.reply))
-        target = ticket.chat_id if ticket.in_group else ticket.user_id
-        if await push(platform, target, reply, ticket.in_group):
+        if await push(platform, reply_target(ticket), reply, ticket.in_group):
             sent += 1
             log.info("%s: handoff %s reply delivered", platform, ticket.id)
         else:  # logged by push; the next round tries again
