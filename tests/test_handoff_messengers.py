@@ -167,3 +167,58 @@ async def test_feishu_card_button_opens_a_ticket(small_store: Path, tmp_path: Pa
                 channels.unregister("feishu", channel)
     finally:
         await server.stop()
+
+
+async def test_wecom_card_button_staff_users_answer(small_store: Path, tmp_path: Path) -> None:
+    from wechatpy.enterprise.crypto import WeChatCrypto
+
+    from bot.channels import wecom
+    from tests.fake_wecom import AES_KEY, CORP, FakeWeCom, callback
+    from tests.fake_wecom import TOKEN as WECOM_TOKEN
+
+    crypto = WeChatCrypto(WECOM_TOKEN, AES_KEY, CORP)
+    server = FakeWeCom()
+    await server.start()
+    settings = Settings(govbot_home=tmp_path, govbot_wecom_corp_id=CORP, govbot_wecom_agent_id=1000002,
+                        govbot_wecom_secret="app-secret", govbot_wecom_token=WECOM_TOKEN, govbot_wecom_aes_key=AES_KEY,
+                        govbot_wecom_api_base=server.base, govbot_wecom_staff_users="clerk-1, clerk-2")
+    try:
+        async with httpx.AsyncClient(timeout=10.0, trust_env=False) as http:
+            channel = wecom.WeComChannel(build_services(small_store, settings), http, retry_delay=0.01)
+            services = channel.conversation.services
+            transport = httpx.ASGITransport(app=wecom.build_app(channel))
+            async with httpx.AsyncClient(transport=transport, base_url="http://govbot") as client:
+                async def say(fields: dict) -> None:
+                    body, query = callback(crypto, fields)
+                    assert (await client.post("/wecom/callback", params=query, content=body)).status_code == 200
+
+                await say({"FromUserName": "zhangsan", "MsgType": "text", "Content": REFUSED, "MsgId": "1"})
+                card = (await server.wait_sent(2))[-1]
+                keys = {b["text"]: b["key"] for b in card["template_card"]["button_list"]}
+                assert messages.HANDOFF_BUTTON in keys  # kept among the card's six buttons
+                await say({"FromUserName": "zhangsan", "MsgType": "event", "Event": "template_card_event",
+                           "EventKey": keys[messages.HANDOFF_BUTTON], "TaskId": "t-1",
+                           "CardType": "button_interaction"})
+                await server.wait_sent(3)
+                (ticket,) = services.handoffs.list_open()
+                assert (ticket.channel, ticket.user_id, ticket.question) == ("wecom", "zhangsan", REFUSED)
+
+                channels.register("wecom", channel)  # as run_wecom does
+                try:
+                    await delivery_round(services, ["wecom"])  # to every staff user
+                    forwarded = (await server.wait_sent(5))[3:5]
+                    assert [f["touser"] for f in forwarded] == ["clerk-1", "clerk-2"]
+                    assert all(REFUSED in f["markdown"]["content"] for f in forwarded)
+                    await say({"FromUserName": "clerk-2", "MsgType": "text", "MsgId": "2",
+                               "Content": f"回复 {ticket.id} 请咨询交通运输部门。"})
+                    sent = await server.wait_sent(6)
+                    assert any(s.get("markdown", {}).get("content") == messages.HANDOFF_REPLY_SAVED.format(id=ticket.id)
+                               for s in sent)
+                    await delivery_round(services, ["wecom"])
+                    delivered = [s for s in (await server.wait_sent(7)) if s["touser"] == "zhangsan"][-1]
+                    assert "请咨询交通运输部门。" in delivered["markdown"]["content"]
+                finally:
+                    channels.unregister("wecom", channel)
+                await asyncio.gather(*channel.tasks, return_exceptions=True)
+    finally:
+        await server.stop()
