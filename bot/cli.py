@@ -369,5 +369,62 @@ def match_command(
     raise typer.Exit(1 if errors or not policies else 0)
 
 
+# ----- govbot report: the unanswered queue (issue 15, helper "queue") -----
+
+
+def _choice(option: str, value: str, choices: dict[str, str]) -> str:
+    if value and value not in choices:
+        err.print(messages.REPORT_BAD_OPTION.format(option=option, value=value, choices="、".join(choices)),
+                  markup=False)
+        raise typer.Exit(2)
+    return value
+
+
+@app.command("report", help=messages.REPORT_HELP)
+def report_command(
+    days: Annotated[int, typer.Option("--days", min=1, help="最近几天（默认 30）")] = 30,
+    channel: Annotated[str, typer.Option("--channel", help="渠道：web、telegram、dingtalk、feishu、wecom")] = "",
+    reason: Annotated[str, typer.Option("--reason", help="原因：refused、not_stated、downvote")] = "",
+    status: Annotated[str, typer.Option("--status", help="状态：open、resolved")] = "",
+    item: Annotated[str, typer.Option("--item", help="相近事项的编号")] = "",
+    csv_path: Annotated[Path | None, typer.Option("--csv", help="另把符合条件的记录导出为 CSV 文件")] = None,
+) -> None:
+    from bot.database import open_database
+    from bot.intent import INTENTS
+    from bot.services.unanswered import QueueFilter, UnansweredStore
+
+    flt = QueueFilter(days=days, channel=_choice("--channel", channel, messages.QUEUE_CHANNELS),
+                      reason=_choice("--reason", reason, messages.QUEUE_REASONS),
+                      status=_choice("--status", status, messages.QUEUE_STATUSES), record_id=item)
+    store = UnansweredStore(open_database(get_settings().database_url))
+    groups = store.groups(flt)
+    total = sum(g.count for g in groups)
+    if not groups:
+        out.print(messages.REPORT_EMPTY)
+    else:
+        table = Table(title=messages.REPORT_TITLE.format(count=total))
+        for i, column in enumerate(messages.REPORT_COLUMNS):
+            table.add_column(column, overflow="fold", no_wrap=i == 0)  # an item id stays one searchable word
+        for g in groups:
+            label = INTENTS[g.intent].label if g.intent in INTENTS else g.intent
+            table.add_row(g.record_id or messages.QUEUE_NO_ITEM, label, str(g.count), str(g.open),
+                          g.last_at.strftime("%Y-%m-%d %H:%M"), "；".join(g.questions))
+        out.print(table)
+        trend = Table(title=messages.REPORT_TREND.format(days=min(days, 30)), show_header=False, box=None)
+        per_day = store.per_day(flt, days=min(days, 30))
+        peak = max(n for _, n in per_day) or 1
+        for day, n in per_day:
+            trend.add_row(day, "█" * max(1 if n else 0, round(30 * n / peak)), str(n))
+        out.print(trend)
+    if csv_path is not None:
+        rows = store.entries(flt)
+        try:
+            csv_path.write_text(store.csv_text(flt), encoding="utf-8")
+        except OSError as exc:
+            err.print(messages.REPORT_CSV_FAILED.format(path=csv_path, reason=exc), markup=False)
+            raise typer.Exit(1) from exc
+        err.print(messages.REPORT_CSV_WRITTEN.format(count=len(rows), path=csv_path), markup=False)
+
+
 if __name__ == "__main__":
     app()

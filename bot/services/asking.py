@@ -12,6 +12,9 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from bot.answer import BlockKind
+from bot.services.unanswered import UnansweredStore
+
 if TYPE_CHECKING:
     from bot.answer import AnswerResult
     from bot.feedback import FeedbackStore
@@ -38,9 +41,11 @@ def nearest_record(result: AnswerResult) -> str:
 class AskService:
     """The engine's answer with the rules every channel shares; one per process (bot.services.container)."""
 
-    def __init__(self, engine: Any, feedback: FeedbackStore) -> None:
+    def __init__(self, engine: Any, feedback: FeedbackStore, unanswered: UnansweredStore | None = None) -> None:
         self.engine = engine
         self.feedback = feedback
+        # The unanswered queue lives in the same database as the usage log (replicas share it).
+        self.unanswered = unanswered or UnansweredStore(feedback.db)
 
     @property
     def records(self) -> dict[str, Any]:
@@ -64,3 +69,35 @@ class AskService:
             return
         self.feedback.log_question(asker.channel, asker.user_id, question, str(result.intent),
                                    result.grounded, result.record_ids[0] if result.record_ids else "")
+        reason = unanswered_reason(result)
+        if reason:
+            self.unanswered.add(asker.channel, asker.user_id, asker.chat_id, question, str(result.intent),
+                                reason, nearest_record(result))
+
+    # ----- 👍/👎 and the unanswered queue (issue 15) -----
+    def vote(self, asker: Asker, question: str, record_id: str, vote: int, tag: str = "", note: str = "",
+             intent: str = "") -> int | None:
+        """Keep a 👍/👎; a 👎 also goes to the unanswered queue. Returns the queue entry's id for a 👎, so a
+        reason tag picked afterwards (`tag`) updates it. Blocking, like `record`."""
+        self.feedback.add_feedback(asker.channel, asker.user_id, vote, question, record_id, note)
+        if vote > 0:
+            return None
+        return self.unanswered.add(asker.channel, asker.user_id, asker.chat_id, question, intent or "other",
+                                   "downvote", record_id, tag=tag, note=note)
+
+    def tag(self, asker: Asker, entry_id: int, tag: str, note: str = "") -> bool:
+        """The 👎 reason the user picked after voting; only the voter's own entry, False otherwise."""
+        entry = self.unanswered.get(entry_id)
+        if (entry is None or entry["reason"] != "downvote" or entry["channel"] != asker.channel
+                or entry["user_id"] != str(asker.user_id)):
+            return False
+        self.unanswered.set_tag(entry_id, tag, note)
+        return True
+
+
+def unanswered_reason(result: AnswerResult) -> str:
+    """"refused" / "not_stated" for what goes to the unanswered queue, "" for an answer."""
+    kinds = {b.kind for b in result.blocks}
+    if BlockKind.REFUSAL in kinds:
+        return "refused"
+    return "not_stated" if BlockKind.NOT_STATED in kinds else ""

@@ -189,6 +189,7 @@ def _add_handlers(application: Application, admin_ids: frozenset[int], staff_cha
         CallbackQueryHandler(browse.on_list_page, pattern=browse.LIST_PATTERN),
         CallbackQueryHandler(browse.on_section, pattern=browse.SECTION_PATTERN),
         CallbackQueryHandler(browse.on_vote, pattern=browse.VOTE_PATTERN),
+        CallbackQueryHandler(browse.on_tag, pattern=browse.TAG_PATTERN),  # 👎 reason tags (issue 15)
         CallbackQueryHandler(match.on_match_over, pattern=r"^mt:"),
         CallbackQueryHandler(browse.on_stale_button),
     ])

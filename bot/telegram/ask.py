@@ -154,7 +154,7 @@ async def answer(context: Context, chat_id: int, chat_type: str, user_id: int | 
                 await logged
             except Exception:  # a lost log line must not lose the answer
                 log.exception("could not log question")
-    _remember(chat_data, sent.message_id, asked, record_id, nearest_record(result))
+    _remember(chat_data, sent.message_id, asked, record_id, str(result.intent), nearest_record(result))
     return sent
 
 
@@ -172,10 +172,11 @@ async def send(bot: Any, chat_id: int, chunks: list[str], markup: InlineKeyboard
     return sent
 
 
-def _remember(chat_data: dict, message_id: int, question: str, record_id: str, nearest: str = "") -> None:
+def _remember(chat_data: dict, message_id: int, question: str, record_id: str, intent: str = "other",
+              nearest: str = "") -> None:
     answers: OrderedDict = chat_data.setdefault("answers", OrderedDict())
     # "n": the nearest item of a refusal, for a 转人工 ticket (bot.telegram.handoff)
-    answers[message_id] = {"q": question, "r": record_id, "n": nearest, "voters": []}
+    answers[message_id] = {"q": question, "r": record_id, "i": intent, "n": nearest, "voters": []}
     while len(answers) > ANSWERS_KEPT:
         answers.popitem(last=False)
 

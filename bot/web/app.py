@@ -64,6 +64,7 @@ from bot.web.match_form import (
     read_form,
     submitted,
 )
+from bot.web.queue_routes import queue_router
 from ingest import provenance, validity
 from ingest.chunking import days, needed_by
 from ingest.schema import SECTION_LABELS, Record
@@ -407,13 +408,28 @@ def create_app(engine: Engine, settings: Settings, store_dir: Path, feedback: Fe
     def post_feedback(request: Request, q: Annotated[str, Form(max_length=MAX_QUESTION * 2)] = "",
                       record_id: Annotated[str, Form(max_length=128)] = "",
                       vote: Annotated[int, Form()] = -1,
-                      note: Annotated[str, Form(max_length=MAX_NOTE * 2)] = "") -> Response:
+                      note: Annotated[str, Form(max_length=MAX_NOTE * 2)] = "",
+                      intent: Annotated[str, Form(max_length=32)] = "",
+                      tag: Annotated[str, Form(max_length=32)] = "") -> Response:
         vid, new = visitor(request)
         records = view().records
         known = record_id if record_id in records else ""
-        feedback.add_feedback("web", vid, 1 if vote > 0 else -1, q.strip()[:max_question], known,
-                              note.strip()[:MAX_NOTE])
-        response = page(request, "thanks.html", record=records.get(known), vote=vote)
+        # 👎 also goes to the unanswered queue (issue 15); the thanks page then offers the reason tags.
+        entry = asking.vote(Asker("web", vid), q.strip()[:max_question], known, 1 if vote > 0 else -1,
+                            tag if tag in messages.DOWNVOTE_TAGS else "", note.strip()[:MAX_NOTE],
+                            intent if intent in INTENT_LABELS else "other")
+        response = page(request, "thanks.html", record=records.get(known), vote=vote, entry=entry,
+                        tags=messages.DOWNVOTE_TAGS, tag=tag)
+        return remember_visitor(response, vid, new)
+
+    @app.post("/feedback/tag", response_class=HTMLResponse)
+    def post_feedback_tag(request: Request, entry: Annotated[int, Form()], tag: Annotated[str, Form(max_length=32)] = "",
+                          note: Annotated[str, Form(max_length=MAX_NOTE * 2)] = "") -> Response:
+        """The 👎 reason tag (and note) picked on the thanks page; only the visitor's own entry changes."""
+        vid, new = visitor(request)
+        saved = tag in messages.DOWNVOTE_TAGS and asking.tag(Asker("web", vid), entry, tag, note.strip()[:MAX_NOTE])
+        response = page(request, "thanks.html", status_code=200 if saved else 400, record=None, vote=-1,
+                        entry=entry, tags=messages.DOWNVOTE_TAGS, tag=tag if saved else "", tag_refused=not saved)
         return remember_visitor(response, vid, new)
 
     # ----- items -----
@@ -567,6 +583,7 @@ def create_app(engine: Engine, settings: Settings, store_dir: Path, feedback: Fe
         settings=settings, service=service, guard=guard, forwarded=forwarded, page=page, error_page=error_page,
         view=view, flush_questions=question_log.flush, intent_labels=INTENT_LABELS)
     app.include_router(admin_router(admin_web))
+    app.include_router(queue_router(admin_web, asking))  # /admin/queue (issue 15); after admin_router: its access
     # 转人工: the visitor's ticket page and /admin/handoffs (bot/web/handoff_routes.py)
     app.include_router(handoff_router(admin_web, handoffs or HandoffStore(settings.database_url), visitor))
 
