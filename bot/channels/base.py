@@ -22,7 +22,7 @@ from bot import messages
 from bot.answer import AnswerResult, Block, BlockKind
 from bot.intent import INTENTS, Intent, as_intent
 from bot.services.asking import Asker, nearest_record
-from bot.services.handoff import STAFF_REPLY, typed_handoff
+from bot.services.handoff import STAFF_REPLY, offers_handoff, staff_of, typed_handoff
 
 if TYPE_CHECKING:
     from bot.services.container import Services
@@ -363,27 +363,11 @@ class Conversation:
 HANDOFF_INTENT = "handoff"  # a button's intent: the question goes to staff (Feishu/WeCom cards send it back)
 
 
-def offers_handoff(result: AnswerResult) -> bool:
-    """Refusals and "not stated" answers offer 转人工."""
-    return any(b.kind in (BlockKind.REFUSAL, BlockKind.NOT_STATED) for b in result.blocks)
-
-
 def handoff_buttons(result: AnswerResult) -> list[Button]:
     # First among the buttons: a card with room for few (WeCom's six) keeps it.
     if not offers_handoff(result):
         return []
     return [Button(messages.HANDOFF_BUTTON, nearest_record(result), HANDOFF_INTENT)]
-
-
-def staff_of(settings: Any, platform: str) -> tuple[frozenset[str], frozenset[str]]:
-    """(staff chats, staff users) of a platform: where new tickets go and who may answer them."""
-    if platform == "dingtalk":
-        return frozenset(parse_ids(settings.govbot_dingtalk_staff_chat)), frozenset()
-    if platform == "feishu":
-        return frozenset(parse_ids(settings.govbot_feishu_staff_chat)), frozenset()
-    if platform == "wecom":
-        return frozenset(), parse_ids(settings.govbot_wecom_staff_users)
-    return frozenset(), frozenset()
 
 
 async def post_with_backoff(send: Callable[[], Awaitable[tuple[int, dict[str, Any]]]], *, platform: str,

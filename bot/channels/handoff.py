@@ -22,7 +22,8 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from bot import messages
-from bot.channels.base import Reply, staff_of, text_reply
+from bot.channels.base import Reply, text_reply
+from bot.services.handoff import staff_of
 
 if TYPE_CHECKING:
     from bot.services.container import Services

@@ -16,6 +16,7 @@ import datetime as dt
 import re
 import secrets
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import (
     Boolean,
@@ -32,6 +33,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Engine as SqlEngine
 
+from bot.answer import AnswerResult, BlockKind
 from bot.database import create_tables, open_database
 from bot.messages import HANDOFF_WORDS
 from bot.privacy import mask_pii
@@ -66,6 +68,26 @@ _WORDS = "|".join(re.escape(w) for w in HANDOFF_WORDS)
 TYPED = re.compile(rf"^\s*(?:{_WORDS})\s*$|^\s*转人工[\s:：，,]+(?P<question>\S.*)$", re.DOTALL)
 # A staff member's answer typed in a chat: "回复 12 内容" or "/reply 12 内容".
 STAFF_REPLY = re.compile(r"^\s*(?:回复|/reply(?:@\w+)?)\s*(\d+)\s+(\S.*)$", re.DOTALL)
+
+
+def offers_handoff(result: AnswerResult) -> bool:
+    """Refusals and "not stated" answers offer 转人工, in every channel."""
+    return any(b.kind in (BlockKind.REFUSAL, BlockKind.NOT_STATED) for b in result.blocks)
+
+
+def _ids(raw: str | None) -> frozenset[str]:
+    return frozenset(part for part in re.split(r"[,，\s]+", raw or "") if part)
+
+
+def staff_of(settings: Any, channel: str) -> tuple[frozenset[str], frozenset[str]]:
+    """(staff chats, staff users) of a messenger: where its new tickets go and who there may answer them."""
+    if channel == "dingtalk":
+        return _ids(settings.govbot_dingtalk_staff_chat), frozenset()
+    if channel == "feishu":
+        return _ids(settings.govbot_feishu_staff_chat), frozenset()
+    if channel == "wecom":
+        return frozenset(), _ids(settings.govbot_wecom_staff_users)
+    return frozenset(), frozenset()
 
 
 def typed_handoff(text: str) -> str | None:

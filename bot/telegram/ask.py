@@ -28,8 +28,9 @@ from bot import texts
 from bot.answer import AnswerResult
 from bot.intent import INTENTS, Intent, as_intent
 from bot.services.asking import Asker, nearest_record
+from bot.services.handoff import offers_handoff
 from bot.telegram.deps import CHANNEL, Context, Deps, data, deps
-from bot.telegram.handoff import handoff_button, offers_handoff
+from bot.telegram.handoff import handoff_button
 from bot.telegram.render import render_answer, short
 
 log = logging.getLogger(__name__)

@@ -28,7 +28,6 @@ from telegram.ext import (
 )
 
 from bot import texts
-from bot.answer import AnswerResult, BlockKind
 from bot.services.asking import Asker
 from bot.services.handoff import STAFF_REPLY, TYPED, typed_handoff
 from bot.telegram.deps import CHANNEL, Context, Deps, deps
@@ -40,11 +39,6 @@ log = logging.getLogger(__name__)
 
 BUTTON_DATA = "h:open"
 HANDOFF_PATTERN = r"^h:open$"
-
-
-def offers_handoff(result: AnswerResult) -> bool:
-    """Refusals and "not stated" answers offer 转人工."""
-    return any(b.kind in (BlockKind.REFUSAL, BlockKind.NOT_STATED) for b in result.blocks)
 
 
 def handoff_button() -> InlineKeyboardButton:
