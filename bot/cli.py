@@ -297,6 +297,11 @@ def start_messengers(services) -> list[threading.Thread]:
         thread.start()
         started.append(thread)
         err.print(f"{shown}：{where}")
+    if started:  # 转人工: new tickets to the staff chats, staff replies to the users (bot/channels/handoff.py)
+        from bot.channels.handoff import run_delivery
+
+        threading.Thread(target=asyncio.run, args=(run_delivery(services, [t.name for t in started]),),
+                         daemon=True, name="handoff").start()
     return started
 
 

@@ -254,8 +254,22 @@ def not_stated(record: Record, intent: str, what: str = "") -> list[Block]:
             Block(K.HANDOFF, (M.HANDOFF,)), source_block(record)]
 
 
-def refusal() -> list[Block]:
-    return [Block(K.REFUSAL, M.REFUSAL), Block(K.HANDOFF, (M.HANDOFF,))]
+def refusal(nearest: Record | None = None) -> list[Block]:
+    """Nothing answers; the handoff names who is responsible for the ``nearest`` item, as its record states.
+
+    Its department, window (or address) and phone only where the record has them: never an invented
+    number. Without a nearest item that states any of them, the general line alone.
+    """
+    lines = []
+    if nearest is not None:
+        where = nearest.where
+        lines += [M.DEPARTMENT.format(department=nearest.department)] if nearest.department else []
+        lines += [M.WINDOW.format(value=where.window)] if where and where.window else []
+        lines += [M.ADDRESS.format(value=where.address)] if where and where.address else []
+        lines += [M.PHONE.format(value=nearest.phone)] if nearest.phone else []
+    if lines:
+        lines.insert(0, M.HANDOFF_NEAREST.format(title=nearest.title))
+    return [Block(K.REFUSAL, M.REFUSAL), Block(K.HANDOFF, (*lines, M.HANDOFF))]
 
 
 def notice(text: str) -> list[Block]:

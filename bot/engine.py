@@ -461,4 +461,6 @@ class Engine:
                 suggestions.append(Suggestion(rid, Intent.MATERIALS, M.SUGGEST_MATERIALS.format(title=record.title)))
             else:
                 suggestions.append(Suggestion(rid, Intent.SUBSIDY, M.SUGGEST_AMOUNT.format(title=record.title)))
-        return AnswerResult(C.refusal(), grounded=False, intent=intent, follow_ups=suggestions, state=state)
+        # The item the first suggestion is about is the nearest (bot.services.asking.nearest_record).
+        closest = self.records[nearest[0]] if nearest else None
+        return AnswerResult(C.refusal(closest), grounded=False, intent=intent, follow_ups=suggestions, state=state)

@@ -226,6 +226,7 @@ COMMANDS = [
     ("match", "政策匹配：看看企业能享受哪些政策"),
     ("cancel", "结束政策匹配"),
     ("ask", "提问（群聊中使用）"),
+    ("human", "转人工：把问题转给工作人员"),
 ]
 ADMIN_COMMANDS = [
     ("reload", "重新导入知识库（管理员）"),
@@ -319,3 +320,39 @@ PURGE_NOTHING = "没有 {days} 天以前的记录需要删除。"
 # ----- FAQ pairs as knowledge (issue 15): the source line of an answer taken from a FAQ pair -----
 FAQ_SOURCE = "来源：{source}（{where}）"  # the pair's own source, then the file that holds it
 FAQ_SOURCE_FILE = "来源：《{title}》（{where}）"  # a pair that names no source of its own
+
+# ======================================================================= handoff to a person (issue 15)
+# bot/compose.py refusal, bot/services/handoff.py, bot/telegram/handoff.py, bot/web/handoff_routes.py,
+# bot/channels/base.py and bot/channels/handoff.py
+
+# A refusal names who is responsible for the nearest item; only what its record states, nothing invented.
+HANDOFF_NEAREST = "与您的问题最接近的已收录事项是《{title}》，如与此相关，可咨询："
+HANDOFF_BUTTON = "转人工"
+HANDOFF_WORDS = ("转人工", "人工", "人工服务", "找人工", "人工客服")
+HANDOFF_OPENED = ("已为您转人工（编号 {id}）：工作人员会尽快答复，答复会发到这里。"
+                  "急事请到自贡高新区政务服务中心窗口咨询。")
+HANDOFF_NO_QUESTION = "请在“转人工”后面写上您的问题，例如：转人工 营业执照丢了怎么补办？"
+HANDOFF_REPLY = "【工作人员答复】（编号 {id}）\n{reply}"
+HANDOFF_STAFF_NEW = ("【转人工 {id}】来自{channel}\n问题：{question}\n最接近的事项：{record}\n"
+                     "答复方法：回复本条消息，或发送 /reply {id} 答复内容")
+HANDOFF_STAFF_NEW_TEXT = ("【转人工 {id}】来自{channel}\n问题：{question}\n最接近的事项：{record}\n"
+                          "答复方法：发送 回复 {id} 答复内容")
+HANDOFF_NO_RECORD = "无"
+HANDOFF_CHANNELS = {"web": "网页", "telegram": "Telegram", "dingtalk": "钉钉", "feishu": "飞书", "wecom": "企业微信"}
+HANDOFF_REPLY_SAVED = "已记录对编号 {id} 的答复，正在发给提问人。"
+HANDOFF_REPLY_USAGE = "答复格式：/reply 编号 答复内容（或：回复 编号 答复内容）"
+HANDOFF_UNKNOWN = "没有编号为 {id} 的转人工记录，或它已关闭。"
+HANDOFF_NOT_STAFF = "抱歉，只有工作人员可以答复转人工的问题。"
+# The web ticket page and the admin list (bot/web/templates/handoff*.html)
+HANDOFF_PAGE_TITLE = "转人工 · 编号 {id}"
+HANDOFF_PAGE_WAITING = "已转给工作人员，答复后会显示在本页（本页每 15 秒自动刷新）。请收藏本页地址，以便稍后查看。"
+HANDOFF_PAGE_REPLIED = "工作人员已答复："
+HANDOFF_PAGE_CLOSED = "这次转人工已关闭。如仍有疑问，请重新提问或到自贡高新区政务服务中心窗口咨询。"
+HANDOFF_WEB_EMPTY = "请先输入您的问题，再转人工。"
+HANDOFF_ADMIN_EMPTY = "暂无待答复的转人工问题。"
+HANDOFF_ADMIN_REPLY_EMPTY = "答复内容不能为空。"
+HANDOFF_ADMIN_SAVED = "已保存对编号 {id} 的答复；Telegram、钉钉、飞书、企业微信的提问人会收到消息，网页提问人在其转人工页面看到。"
+HANDOFF_ADMIN_CLOSED = "已关闭编号 {id}。"
+HANDOFF_STATUS = {"open": "待答复", "replied": "已答复", "closed": "已关闭"}
+HANDOFF_DELIVERED = "已送达"
+HANDOFF_NOT_DELIVERED = "待送达"

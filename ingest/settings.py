@@ -84,6 +84,13 @@ class Settings(BaseSettings):
     govbot_wecom_listen: str = "0.0.0.0"
     govbot_wecom_port: int = Field(default=8091, ge=1, le=65535, description="回调监听端口（路径 /wecom/callback）")
 
+    # Handoff to a person (转人工, issue 15): where staff see questions and answer them
+    govbot_telegram_staff_chat_id: int | None = Field(default=None, description="接收转人工问题的 Telegram 群或用户 ID")
+    govbot_dingtalk_staff_chat: str | None = Field(default=None, description="接收转人工问题的钉钉群 openConversationId")
+    govbot_feishu_staff_chat: str | None = Field(default=None, description="接收转人工问题的飞书群 chat_id")
+    govbot_wecom_staff_users: str = Field(default="", description="接收转人工问题的企业微信 UserID，逗号分隔")
+    govbot_handoff_poll_s: float = Field(default=5.0, gt=0, description="各渠道检查待送达的人工答复的间隔（秒）")
+
     # Web
     govbot_admin_token: str | None = None
     # Limits on what one client can make the server do (reliability F3, F8, F10, F11).

@@ -6,6 +6,8 @@ Telegram section button showed then, when it asked the engine a short question (
 item in view. The block answers must render to exactly that text, and `answer_section(record, intent)`
 must show exactly what the button showed. When a refit of the answerability model changes which items a
 refusal suggests, re-record the file with the same questions (only those lines may move).
+Refusals name the nearest item's department, window and phone since issue 15: the refusal answers were
+re-recorded then (only the lines of their handoff block changed; every other key stayed as it was).
 """
 
 from __future__ import annotations

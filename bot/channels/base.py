@@ -22,7 +22,8 @@ from bot import messages
 from bot.answer import AnswerResult, Block, BlockKind
 from bot.intent import INTENTS, Intent, as_intent
 from bot.privacy import mask_pii
-from bot.services.asking import Asker
+from bot.services.asking import Asker, nearest_record
+from bot.services.handoff import STAFF_REPLY, offers_handoff, staff_of, typed_handoff
 
 if TYPE_CHECKING:
     from bot.services.container import Services
@@ -166,7 +167,8 @@ def answer_buttons(result: AnswerResult, records: dict[str, Any]) -> list[Button
         else:
             label = suggestion.text
         items.append(Button(_short(label), target, str(intent)))
-    return [*sections, *items, Button(messages.HELPFUL, vote=1), Button(messages.UNHELPFUL, vote=-1)]
+    return [*handoff_buttons(result), *sections, *items, Button(messages.HELPFUL, vote=1),
+            Button(messages.UNHELPFUL, vote=-1)]
 
 
 class Conversation:
@@ -204,6 +206,9 @@ class Conversation:
         command = text.split()[0].lower() if text.startswith("/") else ""
         if command in ("/reload", "/stats"):
             return await self._admin(command, incoming, notify)
+        handoff = await self._handoff_turn(incoming, stored, text)  # 转人工 and staff replies (block below)
+        if handoff is not None:
+            return handoff
         section, vote, tag = incoming.section, incoming.vote, tag_of(incoming.section)
         for raw in stored.get("buttons", []):  # a text platform sends a button's label back
             if text and text == raw["label"]:
@@ -228,7 +233,8 @@ class Conversation:
         buttons = answer_buttons(result, engine.records)
         record_id = result.record_ids[0] if result.record_ids else ""
         stored = {"engine": result.state, "buttons": [b.__dict__ for b in buttons],
-                  "last": {"q": mask_pii(asked), "r": record_id, "i": str(result.intent), "voters": []}}  # masked
+                  "last": {"q": mask_pii(asked), "r": record_id, "i": str(result.intent), "n": nearest_record(result),
+                           "voters": []}}  # masked: the state table is not the place for ID numbers
         await asyncio.to_thread(self.services.state.put, scope, key, stored)
         if asked:
             try:
@@ -237,6 +243,44 @@ class Conversation:
             except Exception:  # a lost log line must not lose the answer
                 log.exception("could not log question")
         return Reply(render_markdown(result.blocks), result.answer, buttons)
+
+    # ----- 转人工 (issue 15): a ticket from the chat, answers typed by staff; bot/channels/handoff.py
+    # forwards new tickets to the staff chat and delivers the replies with the adapters' push.
+
+    def is_staff(self, incoming: Incoming) -> bool:
+        """Admins, and on each platform its staff: members of the staff chat, or the WeCom staff users."""
+        chats, users = staff_of(self.services.settings, self.platform)
+        return self.is_admin(incoming.user_id) or incoming.chat_id in chats or incoming.user_id in users
+
+    async def _handoff_turn(self, incoming: Incoming, stored: dict[str, Any], text: str) -> Reply | None:
+        """转人工 (typed, or its button) and staff replies (回复 <编号> <内容>); None for any other turn."""
+        staff = STAFF_REPLY.match(text)
+        if staff:
+            return await self._staff_reply(incoming, int(staff.group(1)), staff.group(2))
+        pressed = (incoming.section is not None and incoming.section[1] == HANDOFF_INTENT) or any(
+            text and text == raw["label"] and raw.get("intent") == HANDOFF_INTENT for raw in stored.get("buttons", []))
+        asked = "" if pressed else typed_handoff(text)
+        if asked is None:
+            return None
+        last = stored.get("last") or {}
+        question, record_id = (asked, "") if asked else (last.get("q", ""), last.get("n") or last.get("r", ""))
+        if not question.strip():
+            return text_reply(messages.HANDOFF_NO_QUESTION)
+        asker = Asker(self.platform, incoming.user_id, incoming.chat_id)
+        ticket = await asyncio.to_thread(self.services.handoffs.open, asker, question, record_id, group=incoming.group)
+        log.info("%s: handoff %s opened in chat %s", self.platform, ticket.id, incoming.chat_id)
+        return text_reply(messages.HANDOFF_OPENED.format(id=ticket.id))
+
+    async def _staff_reply(self, incoming: Incoming, ticket_id: int, text: str) -> Reply:
+        if not self.is_staff(incoming):
+            log.warning("%s: refused a staff reply from user %s in chat %s", self.platform, incoming.user_id,
+                        incoming.chat_id)
+            return text_reply(messages.HANDOFF_NOT_STAFF)
+        ticket = await asyncio.to_thread(self.services.handoffs.reply, ticket_id,
+                                         f"{self.platform}:{incoming.user_id}", text)
+        if ticket is None:
+            return text_reply(messages.HANDOFF_UNKNOWN.format(id=ticket_id))
+        return text_reply(messages.HANDOFF_REPLY_SAVED.format(id=ticket_id))
 
     async def _vote(self, incoming: Incoming, key: str, stored: dict[str, Any], vote: int) -> Reply:
         last = stored.get("last") or {"q": "", "r": "", "voters": []}
@@ -313,6 +357,18 @@ class Conversation:
             lines.append(messages.RELOAD_FAILED_FILES)
             lines += [messages.RELOAD_FAILED_FILE.format(path=f.path, reason=f.reason) for f in summary.failed[:30]]
         return text_reply("\n".join(lines))
+
+
+# ----------------------------------------------------------------------------- 转人工 (issue 15)
+
+HANDOFF_INTENT = "handoff"  # a button's intent: the question goes to staff (Feishu/WeCom cards send it back)
+
+
+def handoff_buttons(result: AnswerResult) -> list[Button]:
+    # First among the buttons: a card with room for few (WeCom's six) keeps it.
+    if not offers_handoff(result):
+        return []
+    return [Button(messages.HANDOFF_BUTTON, nearest_record(result), HANDOFF_INTENT)]
 
 
 async def post_with_backoff(send: Callable[[], Awaitable[tuple[int, dict[str, Any]]]], *, platform: str,

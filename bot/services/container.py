@@ -12,6 +12,7 @@ from bot.services.asking import AskService
 if TYPE_CHECKING:
     from bot.engine import Engine
     from bot.feedback import FeedbackStore
+    from bot.services.handoff import HandoffStore
     from bot.services.state import ConversationStore
     from ingest.settings import Settings
 
@@ -27,12 +28,14 @@ class Services:
     admin: AdminService
     state: ConversationStore  # conversation state in GOVBOT_DATABASE_URL, shared by replicas
     asking: AskService  # what every channel does around the engine's answer
+    handoffs: HandoffStore  # 转人工 tickets (bot/services/handoff.py), in GOVBOT_DATABASE_URL
 
 
 def build_services(store_dir: Path | None = None, settings: Settings | None = None) -> Services:
     """Load the current index once (the engine) and wire the services around it."""
     from bot.engine import Engine
     from bot.feedback import FeedbackStore
+    from bot.services.handoff import HandoffStore
     from bot.services.state import ConversationStore
     from ingest.settings import get_settings
 
@@ -42,4 +45,4 @@ def build_services(store_dir: Path | None = None, settings: Settings | None = No
     feedback = FeedbackStore(settings.database_url)
     admin = AdminService(settings, store, engine=engine, feedback=feedback)
     return Services(settings, store, engine, feedback, admin, ConversationStore(settings.database_url),
-                    AskService(engine, feedback))
+                    AskService(engine, feedback), HandoffStore(settings.database_url))

@@ -26,7 +26,7 @@ from telegram.ext import (
 )
 
 from bot import texts
-from bot.telegram import ask, browse, match
+from bot.telegram import ask, browse, handoff, match
 from bot.telegram.admin import admin_handlers
 from bot.telegram.config import ALLOWED_UPDATES, parse_admin_ids, token_problem, webhook_options
 from bot.telegram.deps import FLOOD_MAX, FLOOD_WINDOW, Deps
@@ -36,6 +36,7 @@ if TYPE_CHECKING:  # imported late below: they load the index libraries, and tok
     from bot.services.admin import AdminService
     from bot.services.asking import AskService
     from bot.services.container import Services
+    from bot.services.handoff import HandoffStore
     from bot.services.state import ConversationStore
 
 log = logging.getLogger(__name__)
@@ -99,7 +100,8 @@ async def post_shutdown(application: Application) -> None:
 
 def build_application(engine: Any, settings: Any, store_dir: Path, feedback: Any, *,
                       admin: AdminService | None = None, asking: AskService | None = None,
-                      state: ConversationStore | None = None, timeout: float = 10.0,
+                      state: ConversationStore | None = None, handoffs: HandoffStore | None = None,
+                      timeout: float = 10.0,
                       network_retries: int = 3, retry_backoff: float = 0.5, max_retries_429: int = 3,
                       flood_max: int = FLOOD_MAX, flood_window: float = FLOOD_WINDOW,
                       overall_rate: float = 30, group_rate: float = 20) -> Application:
@@ -128,6 +130,11 @@ def build_application(engine: Any, settings: Any, store_dir: Path, feedback: Any
     # /reload and /stats use the process's one admin service: one lock with the web admin.
     deps = Deps(engine, settings, Path(store_dir), feedback, admin, parse_admin_ids(settings.telegram_admin_ids),
                 asking, flood_max=flood_max, flood_window=flood_window)
+    if handoffs is None:
+        from bot.services.handoff import HandoffStore
+
+        handoffs = HandoffStore(settings.database_url)
+    deps.handoffs = handoffs
     # chat_data (the engine's state, recent answers), user_data and /match's step live in the database,
     # read before and written after every update: a restart or another replica continues the conversation.
     persistence = DatabasePersistence(state)
@@ -152,16 +159,19 @@ def build_application(engine: Any, settings: Any, store_dir: Path, feedback: Any
     application = builder.build()
     processor.bind(application)
     application.bot_data["govbot"] = deps  # bot_data is not persisted; handlers and tests reach it here
-    _add_handlers(application, deps.admin_ids)
+    _add_handlers(application, deps.admin_ids, settings.govbot_telegram_staff_chat_id)
+    # Staff replies written anywhere (staff chat, web admin, another replica) are delivered by a repeating job.
+    handoff.schedule_delivery(application, settings.govbot_handoff_poll_s)
     return application
 
 
-def _add_handlers(application: Application, admin_ids: frozenset[int]) -> None:
+def _add_handlers(application: Application, admin_ids: frozenset[int], staff_chat_id: int | None = None) -> None:
     application.add_handler(TypeHandler(Update, ask.flood_guard), group=-1)
     new_text = filters.UpdateType.MESSAGE & filters.TEXT & ~filters.COMMAND
     private, groups = filters.ChatType.PRIVATE, filters.ChatType.GROUPS
     application.add_handlers([
         match.match_conversation(new_text),  # first: while /match runs, its answers are not questions
+        *handoff.handoff_handlers(staff_chat_id),  # 转人工 and staff replies are not questions either
         CommandHandler("start", browse.start),
         CommandHandler("help", browse.help_command),
         CommandHandler("bundles", browse.bundles),
@@ -238,7 +248,8 @@ def run_telegram(store_dir: Path | None = None, webhook_url: str | None = None, 
     if not services.engine.records:
         print(texts.KB_EMPTY.format(store=services.store_dir), file=sys.stderr)
     application = build_application(services.engine, services.settings, services.store_dir, services.feedback,
-                                    admin=services.admin, state=services.state, asking=services.asking)
+                                    admin=services.admin, state=services.state, asking=services.asking,
+                                    handoffs=services.handoffs)
     try:
         if hook:
             print(texts.STARTING_WEBHOOK.format(url=webhook_url, listen=listen, port=port), file=sys.stderr)

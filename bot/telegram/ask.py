@@ -28,8 +28,10 @@ from bot import texts
 from bot.answer import AnswerResult
 from bot.intent import INTENTS, Intent, as_intent
 from bot.privacy import mask_pii
-from bot.services.asking import Asker
+from bot.services.asking import Asker, nearest_record
+from bot.services.handoff import offers_handoff
 from bot.telegram.deps import CHANNEL, Context, Deps, data, deps
+from bot.telegram.handoff import handoff_button
 from bot.telegram.render import render_answer, short
 
 log = logging.getLogger(__name__)
@@ -154,7 +156,7 @@ async def answer(context: Context, chat_id: int, chat_type: str, user_id: int | 
                 await logged
             except Exception:  # a lost log line must not lose the answer
                 log.exception("could not log question")
-    _remember(chat_data, sent.message_id, asked, record_id, str(result.intent))
+    _remember(chat_data, sent.message_id, asked, record_id, str(result.intent), nearest_record(result))
     return sent
 
 
@@ -172,9 +174,11 @@ async def send(bot: Any, chat_id: int, chunks: list[str], markup: InlineKeyboard
     return sent
 
 
-def _remember(chat_data: dict, message_id: int, question: str, record_id: str, intent: str = "other") -> None:
+def _remember(chat_data: dict, message_id: int, question: str, record_id: str, intent: str = "other",
+              nearest: str = "") -> None:
     answers: OrderedDict = chat_data.setdefault("answers", OrderedDict())
-    answers[message_id] = {"q": mask_pii(question), "r": record_id, "i": intent, "voters": []}  # stored: masked
+    # "n": the nearest item of a refusal, for a 转人工 ticket (bot.telegram.handoff); "q" stored masked
+    answers[message_id] = {"q": mask_pii(question), "r": record_id, "i": intent, "n": nearest, "voters": []}
     while len(answers) > ANSWERS_KEPT:
         answers.popitem(last=False)
 
@@ -203,7 +207,9 @@ def answer_keyboard(d: Deps, result: AnswerResult) -> InlineKeyboardMarkup:
     ref = d.ref(record_id) if record_id else "-"
     rows.append([InlineKeyboardButton(texts.HELPFUL, callback_data=data("f", "+", ref)),
                  InlineKeyboardButton(texts.UNHELPFUL, callback_data=data("f", "-", ref))])
-    if not result.grounded:
+    if offers_handoff(result):  # a refusal or "not stated": the question can go to a person
+        rows.append([handoff_button()])
+    elif not result.grounded:
         rows.append([InlineKeyboardButton(texts.MENU_HUMAN, callback_data=data("m", "human"))])
     return InlineKeyboardMarkup(rows)
 

@@ -22,6 +22,7 @@ from telegram.ext import ContextTypes
 if TYPE_CHECKING:
     from bot.services.admin import AdminService
     from bot.services.asking import AskService
+    from bot.services.handoff import HandoffStore
 
 T = TypeVar("T")
 Context = ContextTypes.DEFAULT_TYPE
@@ -48,6 +49,7 @@ class Deps:
     asking: AskService
     flood_max: int = FLOOD_MAX
     flood_window: float = FLOOD_WINDOW
+    handoffs: HandoffStore | None = None  # 转人工 tickets (bot.telegram.handoff); set by build_application
     # The engine is CPU-bound and not documented as thread-safe: one worker keeps it serial while the
     # event loop stays free for network I/O. SQLite likes a single writer too.
     engine_pool: ThreadPoolExecutor = field(default_factory=lambda: _pool("govbot-engine"))

@@ -52,8 +52,10 @@ from bot.services.admin import megabytes as _mb
 from bot.services.admin import safe_filename as safe_filename  # re-exported, as above
 from bot.services.asking import Asker, AskService
 from bot.services.container import Services
+from bot.services.handoff import HandoffStore
 from bot.web.admin_routes import MAX_UPLOAD_FILES, AdminWeb, Refused, admin_router, refused_handler
 from bot.web.guard import AdminGuard, BodyLimit, RateLimiter, client_key
+from bot.web.handoff_routes import handoff_router
 from bot.web.match_form import (
     FormData,
     MatchForm,
@@ -220,7 +222,7 @@ async def _read_body(request: Request) -> bytes | None:
 
 def create_app(engine: Engine, settings: Settings, store_dir: Path, feedback: FeedbackStore,
                upload_dir: Path | None = None, *, admin: AdminService | None = None,
-               asking: AskService | None = None) -> FastAPI:
+               asking: AskService | None = None, handoffs: HandoffStore | None = None) -> FastAPI:
     """The FastAPI application; everything it needs is passed in, so tests build it with fixtures.
 
     ``admin`` is the process's admin service (`govbot serve` shares it with Telegram, so both take
@@ -584,6 +586,8 @@ def create_app(engine: Engine, settings: Settings, store_dir: Path, feedback: Fe
     app.include_router(admin_router(admin_web))
     app.include_router(queue_router(admin_web, asking))  # /admin/queue (issue 15); after admin_router: its access
     app.include_router(sensitive_router(admin_web, asking.sensitive))  # /admin/sensitive (issue 15)
+    # 转人工: the visitor's ticket page and /admin/handoffs (bot/web/handoff_routes.py)
+    app.include_router(handoff_router(admin_web, handoffs or HandoffStore(settings.database_url), visitor))
 
     return app
 
@@ -605,5 +609,5 @@ def run_web(store_dir: Path | None = None, host: str = "127.0.0.1", port: int = 
     if not (services.settings.govbot_admin_token or "").strip():
         log.warning("GOVBOT_ADMIN_TOKEN is not set: the admin page is off")
     app = create_app(services.engine, services.settings, services.store_dir, services.feedback,
-                     admin=services.admin, asking=services.asking)
+                     admin=services.admin, asking=services.asking, handoffs=services.handoffs)
     uvicorn.run(app, host=host, port=port, log_level="info")
