@@ -6,6 +6,7 @@ import asyncio
 import importlib
 import json
 import logging
+import signal
 import sys
 import threading
 from pathlib import Path
@@ -21,6 +22,8 @@ from ingest.settings import get_settings
 
 if TYPE_CHECKING:
     from bot.services.admin import AdminService
+    from bot.services.container import Services
+    from bot.telegram.app import EmbeddedBot
     from ingest.pipeline import IngestSummary
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="高兴办 · 企业服务助手")
@@ -307,29 +310,73 @@ def serve_command(store: StoreOpt = None, host: HostOpt = "127.0.0.1", port: Por
     print_summary(summary, err)  # bad files are reported; the rest of the knowledge base still serves
     # One engine and one admin service for the whole process: web and bot share them (and the lock).
     services = build_services(store_dir, settings)
-    start_messengers(services)
-    from bot.web.app import run_web
+    start_messengers(services)  # DingTalk, Feishu, WeCom: each SDK runs its own loop, in a thread of its own
+    raise typer.Exit(asyncio.run(serve_loop(services, host, port)))
 
-    if not settings.telegram_bot_token:
-        err.print(f"网页：http://{host}:{port}/（未设置 TELEGRAM_BOT_TOKEN，不启动 Telegram 机器人）")
-        run_web(host=host, port=port, services=services)
-        return
-    from bot.telegram_bot import run_telegram
 
-    # The bot's polling loop wants the main thread (signal handling); the web server runs beside it.
-    web = threading.Thread(target=run_web, kwargs={"host": host, "port": port, "services": services},
-                           daemon=True, name="web")
-    web.start()
-    err.print(f"网页：http://{host}:{port}/；Telegram 机器人启动中")
-    # Replicas take Telegram's updates by webhook (the load balancer spreads them); one process may poll.
-    code = run_telegram(services=services, webhook_url=settings.govbot_telegram_webhook_url,
-                        listen=settings.govbot_telegram_webhook_listen, port=settings.govbot_telegram_webhook_port,
-                        secret=settings.govbot_telegram_webhook_secret)
-    if code and web.is_alive():
-        # A bad token or an unreachable Telegram must not take the service hall's web page down too.
-        err.print("[yellow]Telegram 机器人未能启动（原因见上），网页继续服务；修正后重启 govbot serve。[/yellow]")
-        web.join()
-    raise typer.Exit(code)
+def _say(*lines: str, style: str | None = None) -> None:
+    for line in lines:  # plain and whole: a reason may hold brackets that rich would take for markup
+        err.print(line, style=style, markup=False, highlight=False, soft_wrap=True)
+
+
+def _embedded_bot(services: Services) -> EmbeddedBot | None:
+    """The Telegram bot for the serve loop, or None (no token, or a setting is wrong: said why)."""
+    if not (services.settings.telegram_bot_token or "").strip():
+        _say(messages.SERVE_NO_TOKEN)
+        return None
+    from bot.telegram.app import embedded_bot
+
+    try:
+        return embedded_bot(services)
+    except ValueError as exc:
+        _say(str(exc), messages.SERVE_TELEGRAM_OFF, style="yellow")
+        return None
+
+
+async def serve_loop(services: Services, host: str, port: int, stop: asyncio.Event | None = None) -> int:
+    """`govbot serve` in one event loop: uvicorn serves the web app while the Telegram bot polls, or takes
+    its updates through the web app's webhook route (GOVBOT_TELEGRAM_WEBHOOK_URL).
+
+    Runs until ``stop`` is set (without one: Ctrl+C or SIGTERM) or the web server ends; returns the
+    exit status. A bot that cannot start (bad token, Telegram unreachable) leaves the web page serving.
+    """
+    import uvicorn
+
+    from bot.web.app import create_app
+    from bot.web.telegram_routes import TelegramWebhook
+
+    if stop is None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            # uvicorn catches these during serve() and raises them again after; this handler turns that
+            # into a stop, not a cancelled loop, so the bot still shuts down in order.
+            loop.add_signal_handler(sig, stop.set)
+    bot = _embedded_bot(services)
+    hook = TelegramWebhook(bot.path, bot.secret, bot.feed) if bot and bot.path and bot.secret else None
+    web_app = create_app(services.engine, services.settings, services.store_dir, services.feedback,
+                         admin=services.admin, telegram_webhook=hook)
+    server = uvicorn.Server(uvicorn.Config(web_app, host=host, port=port, log_level="info"))
+    web = asyncio.create_task(server.serve(), name="web")
+    _say(messages.SERVE_WEB.format(host=host, port=port))
+    try:
+        if bot:
+            problem = await bot.start()
+            if problem:
+                _say(problem, messages.SERVE_TELEGRAM_OFF, style="yellow")
+                bot = None
+            else:
+                _say(messages.SERVE_WEBHOOK.format(url=bot.webhook_url, path=bot.path) if hook
+                     else messages.SERVE_POLLING)
+        stopping = asyncio.create_task(stop.wait())
+        await asyncio.wait({web, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        stopping.cancel()
+    finally:
+        server.should_exit = True
+        if bot:
+            await bot.stop()  # finish the updates in hand while the web server drains its requests
+        await web
+    return 0
 
 
 @app.command("match")

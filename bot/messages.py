@@ -254,3 +254,23 @@ ARG_WEBHOOK_URL = "公网 Webhook 地址（https://…）；不设则用长轮�
 ARG_LISTEN = "Webhook 本地监听地址（默认 0.0.0.0）"
 ARG_PORT = "Webhook 本地监听端口（默认 8443）"
 ARG_SECRET = "Webhook 密钥，Telegram 会放在 X-Telegram-Bot-Api-Secret-Token 请求头中"
+
+# ======================================================================= one event loop, one vocabulary (issue 12)
+# `govbot serve` (bot/cli.py, bot/telegram/app.py), the policy matcher (bot/matcher*.py) and its channels.
+
+# ----- govbot serve: web page and Telegram bot in one event loop (the operator's console) -----
+SERVE_WEB = "网页：http://{host}:{port}/"
+SERVE_NO_TOKEN = "未设置 TELEGRAM_BOT_TOKEN，不启动 Telegram 机器人"
+SERVE_POLLING = "Telegram 机器人：长轮询（开发用；多副本部署请设置 GOVBOT_TELEGRAM_WEBHOOK_URL）"
+SERVE_WEBHOOK = "Telegram 机器人：Webhook {url}（由网页的 POST {path} 接收更新）"
+SERVE_TELEGRAM_OFF = "Telegram 机器人未能启动（原因见上），网页继续服务；修正后重启 govbot serve。"
+SERVE_TELEGRAM_START_FAILED = "Telegram 机器人启动失败：{reason}"
+SERVE_WEBHOOK_URL_MALFORMED = (
+    "GOVBOT_TELEGRAM_WEBHOOK_URL（{url}）必须是 https:// 或 http:// 开头、带路径的完整地址，"
+    "如 https://bot.example.com/telegram；网页用同一路径接收 Telegram 的更新。"
+)
+SERVE_WEBHOOK_SECRET_MISSING = (
+    "设置了 GOVBOT_TELEGRAM_WEBHOOK_URL 时必须同时设置 GOVBOT_TELEGRAM_WEBHOOK_SECRET"
+    "（字母、数字、下划线和连字符，1–256 位）：没有密钥，任何人都能冒充 Telegram 向机器人发消息。"
+)
+SERVE_WEBHOOK_SECRET_MALFORMED = "GOVBOT_TELEGRAM_WEBHOOK_SECRET 只能包含字母、数字、下划线和连字符，长度 1–256。"

@@ -61,6 +61,7 @@ from bot.web.match_form import (
     read_form,
     submitted,
 )
+from bot.web.telegram_routes import TelegramWebhook, telegram_router
 from ingest import provenance, validity
 from ingest.chunking import days, needed_by
 from ingest.schema import SECTION_LABELS, Record
@@ -216,11 +217,13 @@ async def _read_body(request: Request) -> bytes | None:
 
 
 def create_app(engine: Engine, settings: Settings, store_dir: Path, feedback: FeedbackStore,
-               upload_dir: Path | None = None, *, admin: AdminService | None = None) -> FastAPI:
+               upload_dir: Path | None = None, *, admin: AdminService | None = None,
+               telegram_webhook: TelegramWebhook | None = None) -> FastAPI:
     """The FastAPI application; everything it needs is passed in, so tests build it with fixtures.
 
     ``admin`` is the process's admin service (`govbot serve` shares it with Telegram, so both take
     the same lock); without it the app makes its own over the same engine and store.
+    ``telegram_webhook``: `govbot serve` with GOVBOT_TELEGRAM_WEBHOOK_URL adds Telegram's webhook route.
     """
     service = admin or AdminService(settings, store_dir, engine=engine, feedback=feedback, upload_dir=upload_dir)
     upload_dir = service.upload_dir
@@ -245,6 +248,8 @@ def create_app(engine: Engine, settings: Settings, store_dir: Path, feedback: Fe
         path = request.url.path
         if path.startswith(("/admin", "/healthz", "/static", "/favicon")):
             return  # admin has its own guess throttle; health checks come from the balancer
+        if telegram_webhook and path == telegram_webhook.path:
+            return  # every update comes from Telegram's few addresses; its secret guards the route
         wait = limiter.take(client_key(request.scope, forwarded))
         if wait > 0:
             seconds = max(1, round(wait))
@@ -562,6 +567,8 @@ def create_app(engine: Engine, settings: Settings, store_dir: Path, feedback: Fe
     app.include_router(admin_router(AdminWeb(
         settings=settings, service=service, guard=guard, forwarded=forwarded, page=page, error_page=error_page,
         view=view, flush_questions=question_log.flush, intent_labels=INTENT_LABELS)))
+    if telegram_webhook:
+        app.include_router(telegram_router(telegram_webhook))  # bot/web/telegram_routes.py
 
     return app
 
