@@ -142,3 +142,20 @@ async def test_a_bad_webhook_setting_is_named_and_the_web_page_still_serves(
     printed = capsys.readouterr().err.replace("\n", "")
     assert problem in printed and messages.SERVE_TELEGRAM_OFF in printed
     assert not api.calls_of("setWebhook") and not api.calls_of("getUpdates")
+
+
+def test_the_contracts_keep_the_webhook_route_out_of_the_telegram_channel(tmp_path) -> None:
+    """The route is handed a callable: reaching for the adapter or for PTB's Update breaks a contract."""
+    import shutil
+
+    from test_architecture import ROOT, lint
+
+    for package in ("bot", "ingest"):
+        shutil.copytree(ROOT / package, tmp_path / package, ignore=shutil.ignore_patterns("__pycache__", "data"))
+    shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
+    with open(tmp_path / "bot" / "web" / "telegram_routes.py", "a", encoding="utf-8") as handle:
+        handle.write("\nfrom telegram import Update  # noqa\nfrom bot.telegram.app import EmbeddedBot  # noqa\n")
+    result = lint(tmp_path)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "bot.web.telegram_routes -> bot.telegram.app" in result.stdout
+    assert "bot.web.telegram_routes -> telegram" in result.stdout
