@@ -274,3 +274,117 @@ SERVE_WEBHOOK_SECRET_MISSING = (
     "（字母、数字、下划线和连字符，1–256 位）：没有密钥，任何人都能冒充 Telegram 向机器人发消息。"
 )
 SERVE_WEBHOOK_SECRET_MALFORMED = "GOVBOT_TELEGRAM_WEBHOOK_SECRET 只能包含字母、数字、下划线和连字符，长度 1–256。"
+
+# ----- the policy matcher (bot/matcher/): profile fields, profile problems, conditions, the report -----
+# Each field as the CLI and JSON messages name it, after its key: employees（员工人数）.
+MATCHER_FIELD_HINTS: dict[str, str] = {
+    "industry": "所属行业",
+    "in_zone": "是否在自贡高新区注册",
+    "employees": "员工人数",
+    "revenue_wan": "年营业收入，万元",
+    "founded_year": "成立年份",
+    "certifications": "资质与身份",
+    "taxpayer": "增值税纳税人类型",
+    "rd_ratio": "研发投入占营业收入比例，0到1的小数",
+    "new_hires": "本年新招用人数",
+    "fixed_asset_investment_wan": "固定资产投资，万元",
+}
+# The same fields as people see them: the web form's labels, the chat's questions and summary.
+MATCHER_FIELD_LABELS: dict[str, str] = {
+    "industry": "所属行业",
+    "in_zone": "是否在自贡高新区注册",
+    "employees": "员工人数",
+    "revenue_wan": "年营业收入（万元）",
+    "founded_year": "成立年份",
+    "certifications": "资质与身份",
+    "taxpayer": "增值税纳税人类型",
+    "rd_ratio": "研发投入占比",
+    "new_hires": "本年新招用人数",
+    "fixed_asset_investment_wan": "固定资产投资（万元）",
+}
+MATCHER_NONE = "无"
+MATCHER_UNKNOWN_INDUSTRY = ("industry（所属行业）“{industry}”无法识别。政策所列行业：{named}；"
+                            "其他可填行业：{others}；也接受常见简称，如钠电、锂电、软件、餐饮")
+MATCHER_HIRES_OVER_EMPLOYEES = ("new_hires（本年新招用人数）为{new_hires}，多于 employees（员工人数）{employees}："
+                                "本年新招用的人员也计入员工人数，请核对这两项")
+MATCHER_RD_WITHOUT_REVENUE = ("rd_ratio（研发投入占比）按营业收入计算，revenue_wan（年营业收入）为0时不可能大于0，"
+                              "请核对这两项")
+MATCHER_TWO_TAXPAYER_TYPES = ("增值税一般纳税人与小规模纳税人只能是其中一种，请核对 taxpayer（增值税纳税人类型）"
+                              "与 certifications（资质与身份）")
+MATCHER_NOT_BOOL = "须为数字，不能是 true/false"
+MATCHER_RATIO_PERCENT = "应为0到1之间的小数，{value:g} 看起来是百分数：{value:g}%请填写 {fraction:g}"
+MATCHER_RATIO_RANGE = "应为0到1之间的小数，例如研发投入占营业收入5%填写 0.05"
+MATCHER_FUTURE_YEAR = "不能晚于今年（{year}年）"
+# pydantic's error types, in words.
+MATCHER_ERROR_TEXT: dict[str, str] = {
+    "int_parsing": "须为整数", "int_type": "须为整数", "int_from_float": "须为整数",
+    "float_parsing": "须为数字", "float_type": "须为数字", "finite_number": "须为有限的数字",
+    "bool_parsing": "须为 true 或 false", "bool_type": "须为 true 或 false",
+    "string_type": "须为文字", "list_type": "须为列表，例如 [\"高新技术企业\"]",
+    "literal_error": "只能是：一般纳税人 或 小规模纳税人",
+}
+MATCHER_NEGATIVE = "不能为负数"
+MATCHER_BELOW = "不能小于{ge}"
+MATCHER_ABOVE = "不能大于{le}，请检查数字和单位"
+MATCHER_ITEM = " 第{n}项"
+MATCHER_THE_PROFILE = "档案"
+MATCHER_FIELD_ERROR = "{where}{text}（收到：{shown}）"
+MATCHER_NOT_OBJECT = "企业档案须为 JSON 对象，例如 {\"industry\": \"新能源\", \"in_zone\": true}"
+MATCHER_EMPTY = "企业档案为空，无法判断大多数政策。可填写：{fields}"
+MATCHER_UNKNOWN_FIELD = "未知字段 {key}"
+MATCHER_DID_YOU_MEAN = "，是否想填 {field}？"
+MATCHER_FIELDS_ARE = "可填写：{fields}"
+MATCHER_FILE_MISSING = "找不到企业档案文件：{path}"
+MATCHER_FILE_NOT_UTF8 = "企业档案文件 {path} 不是 UTF-8 文本"
+MATCHER_FILE_UNREADABLE = "无法读取企业档案文件 {path}：{reason}"
+MATCHER_FILE_NOT_JSON = "企业档案文件 {path} 不是有效的 JSON（第{line}行第{column}列）：{reason}"
+# Conditions: what a policy requires, and what the profile says.
+MATCHER_CONDITION_UNKNOWN = "{requirement}（需提供 {fields}）"
+MATCHER_SUPPLY = "需要补充：{fields}"
+MATCHER_ALSO_UNMET = "另有一项不满足："
+MATCHER_CERT_BE = "须为{cert}"
+MATCHER_CERT_HAVE = "须具备{cert}资质"
+MATCHER_CERTS_NOW = "当前资质与身份：{certs}"
+MATCHER_NO_CERTS = "当前无任何资质"
+MATCHER_HAS_CERT = "已具备"
+MATCHER_CERT_ONE_OF = "须为以下之一：{certs}"
+MATCHER_NUMBER_NEEDED = "{phrase}需{bound}{limit}{unit}"
+MATCHER_AT_LEAST_PEOPLE = "不少于"  # head counts
+MATCHER_AT_LEAST = "不低于"  # amounts and ratios: 研发投入占比需不低于3%
+MATCHER_AT_MOST = "不超过"
+MATCHER_NOW = "当前为{value}"
+# What the numeric conditions call each field, and its unit.
+MATCHER_NUMBER_PHRASES: dict[str, str] = {"employees": "员工人数", "revenue_wan": "年营业收入", "rd_ratio": "研发投入占比",
+                                          "new_hires": "本年新招用人数", "fixed_asset_investment_wan": "固定资产投资"}
+MATCHER_NUMBER_UNITS: dict[str, str] = {"employees": "人", "revenue_wan": "万元", "rd_ratio": "", "new_hires": "人",
+                                        "fixed_asset_investment_wan": "万元"}
+MATCHER_IN_ZONE = "须在自贡高新区注册"
+MATCHER_NOT_IN_ZONE = "须不在自贡高新区注册"
+MATCHER_NOW_IN_ZONE = "当前已在高新区注册"
+MATCHER_NOW_OUT_OF_ZONE = "当前未在高新区注册"
+MATCHER_INDUSTRY_ONE_OF = "所属行业须为以下之一：{industries}"
+MATCHER_INDUSTRY_NOT = "所属行业不得为：{industries}"
+MATCHER_FOUNDED_AFTER = "成立年份须在{year}年或之后"
+MATCHER_FOUNDED_NOW = "当前为{year}年"
+MATCHER_PERSONS_ONLY = "奖励对象为个人，企业本身不能作为受益主体申报"
+MATCHER_NOT_AUTOMATIC = "申报条件无法按企业档案自动判断，请对照申报条件原文"
+MATCHER_NO_PERIOD = "政策未写明执行期限，请先向主管部门核实是否仍在执行"
+MATCHER_FROM_INDEX = "政策来源：当前索引 {name}（{n} 条政策）"
+MATCHER_FROM_FILES = "政策来源：知识文件 {folder}（尚无索引{broken}；{n} 条政策）"
+MATCHER_INDEX_BROKEN = "（索引无法读取：{reason}）"
+# The report (`govbot match`, and the chat's with plain labels).
+MATCHER_REPORT_ERRORS = "【企业档案有问题】以下内容未参与判断，请修改后重试："
+MATCHER_REPORT_ELIGIBLE = "【符合条件】共 {n} 项"
+MATCHER_REPORT_NO_APPLICATION = "〔免申即享〕"
+MATCHER_REPORT_AMOUNT = "   支持标准：{amount}"
+MATCHER_REPORT_NO_AMOUNT = "公开资料未载明具体标准，以主管部门通知为准"
+MATCHER_REPORT_MET = "   符合：{conditions}"
+MATCHER_REPORT_CHECK = "   还需核对：{notes}"
+MATCHER_REPORT_HOW = "   申报方式：{how}"
+MATCHER_REPORT_NEAR = "【差一项条件】共 {n} 项"
+MATCHER_REPORT_UNMET = "   未满足：{missing}"
+MATCHER_REPORT_UNDECIDED = "【信息不足，暂无法判断】共 {n} 项"
+MATCHER_REPORT_MORE = "补充以下信息可判断更多政策：{fields}"
+MATCHER_REPORT_NOT_APPLICABLE = "【不适用】共 {n} 项"
+MATCHER_REPORT_NOTHING = "没有可以给出的匹配结果。"
+MATCHER_REPORT_DISCLAIMER = "以上按各政策的机读申报条件初步匹配，仅供参考；能否享受以主管部门最新通知和窗口告知为准。"
