@@ -303,8 +303,9 @@ MATCHER_FIELD_LABELS: dict[str, str] = {
     "fixed_asset_investment_wan": "固定资产投资（万元）",
 }
 MATCHER_NONE = "无"
-MATCHER_UNKNOWN_INDUSTRY = ("industry（所属行业）“{industry}”无法识别。政策所列行业：{named}；"
-                            "其他可填行业：{others}；也接受常见简称，如钠电、锂电、软件、餐饮")
+MATCHER_OTHER_INDUSTRIES = "；其他可填行业："  # the web form replaces the list after it (bot/web/match_form.py)
+MATCHER_UNKNOWN_INDUSTRY = ("industry（所属行业）“{industry}”无法识别。政策所列行业：{named}"
+                            + MATCHER_OTHER_INDUSTRIES + "{others}；也接受常见简称，如钠电、锂电、软件、餐饮")
 MATCHER_HIRES_OVER_EMPLOYEES = ("new_hires（本年新招用人数）为{new_hires}，多于 employees（员工人数）{employees}："
                                 "本年新招用的人员也计入员工人数，请核对这两项")
 MATCHER_RD_WITHOUT_REVENUE = ("rd_ratio（研发投入占比）按营业收入计算，revenue_wan（年营业收入）为0时不可能大于0，"
@@ -388,3 +389,63 @@ MATCHER_REPORT_MORE = "补充以下信息可判断更多政策：{fields}"
 MATCHER_REPORT_NOT_APPLICABLE = "【不适用】共 {n} 项"
 MATCHER_REPORT_NOTHING = "没有可以给出的匹配结果。"
 MATCHER_REPORT_DISCLAIMER = "以上按各政策的机读申报条件初步匹配，仅供参考；能否享受以主管部门最新通知和窗口告知为准。"
+
+# ----- the policy-matcher form (bot/web/match_form.py) -----
+MATCH_FORM_NONE_AND_CERTS = "“{label}”勾选了“以上都没有”，又填写了{certs}，请核对"
+MATCH_FORM_OTHER_INDUSTRIES = "；其他行业可在输入框的下拉列表中选择"
+
+# ----- the web page's request errors (bot/web/app.py) -----
+WEB_OTHER_DEPARTMENT = "其他"
+WEB_ERROR = "出错了。"
+WEB_NUMBER_TOO_LONG = "数字过大：请求中的整数不应超过 15 位"
+WEB_JSON_TOO_DEEP = "JSON 嵌套层级过深，无法处理"
+WEB_BAD_UNICODE = "请求中含有无效的 Unicode 字符（不成对的代理项）"
+WEB_TOO_MANY = "请求过于频繁，请 {seconds} 秒后再试。"
+WEB_UPLOAD_TOO_BIG = "上传内容过大：一次上传的总大小不能超过 {total}，每个文件不超过 {each}，每次最多 {files} 个文件。"
+WEB_BODY_TOO_BIG = "请求内容过大：不能超过 {kb} KB。"
+WEB_ITEM_NOT_FOUND = "未找到事项“{item}”，它可能已下线或编号有误。"
+WEB_API_BODY_TOO_BIG = "请求体过大"
+WEB_ASK_BODY = '请求体应为 JSON，例如 {"q": "开公司需要哪些材料？"}'
+WEB_MATCH_BODY_TOO_BIG = "请求体过大：企业档案不应超过 {kb} KB"
+WEB_MATCH_BAD_BODY = '{reason}，应为企业档案对象，例如 {{"industry": "新能源", "in_zone": true}}'
+WEB_MATCH_NOT_JSON = "请求体不是有效的 JSON{where}"
+WEB_JSON_WHERE = "（第{line}行第{column}列）"
+
+# ----- the command line (bot/cli.py): option help, results, errors -----
+CLI_OPT_PATHS = "知识文件或目录"
+CLI_OPT_PRUNE = "移除源文件已删除的事项"
+CLI_OPT_REBUILD = "全部重新解析和计算向量"
+CLI_OPT_JSON = "输出 JSON"
+CLI_OPT_QUESTION = "问题；用 - 表示从标准输入逐行读取"
+CLI_OPT_JSON_LINES = "每个问题输出一行 JSON"
+CLI_OPT_SESSION = "标准输入的各行属于同一段对话"
+CLI_OPT_EVAL_FILE = "只跑一个检索评测集 JSON（corpus + queries）"
+CLI_OPT_DEV_DIR = "开发集目录"
+CLI_OPT_EVAL_STORE = "真实问题评测用的现成索引（默认临时导入知识目录）"
+CLI_OPT_EVAL_KNOWLEDGE = "真实问题评测导入的知识目录"
+CLI_OPT_JSON_OBJECT = "输出一个 JSON 对象"
+CLI_OPT_VERBOSE = "JSON 中附上答错的问题"
+CLI_OPT_FIT_DEV_DIR = "开发评测集目录"
+CLI_OPT_KNOWLEDGE = "知识库目录"
+CLI_OPT_DRY_RUN = "只报告，不写入参数文件"
+CLI_OPT_ROWS_CACHE = "特征缓存文件（调参用）"
+CLI_OPT_HOST = "监听地址"
+CLI_OPT_PORT = "监听端口"
+CLI_OPT_WEBHOOK_URL = "Webhook 地址；不设则长轮询"
+CLI_OPT_WEBHOOK_LISTEN = "Webhook 监听地址"
+CLI_OPT_WEBHOOK_PORT = "Webhook 监听端口"
+CLI_OPT_WEBHOOK_SECRET = "Webhook 密钥"
+CLI_OPT_PROFILE = "企业档案 JSON 文件"
+CLI_INGEST_TITLE = "导入结果"
+CLI_INGEST_FILE = "{status}：{path}"
+CLI_INGEST_TOTALS = ("当前索引：{generation}；事项 {records} 个，片段 {chunks} 个，新计算向量 {embedded} 个；"
+                     "向量模型 {embedder}；用时 {seconds:.1f} 秒")
+CLI_NO_GENERATION = "无"
+CLI_CHECK_WARNING = "提醒 {line}"
+CLI_CHECK_TOTALS = "共 {n} 条：{kinds}；错误 {errors} 个，提醒 {warnings} 个"
+CLI_EVAL_UNREADABLE = "评测集 {file} 无法读取：{reason}"
+CLI_EVAL_NOTHING = "{folder} 中没有任何评测集"
+CLI_EVAL_TITLE = "检索评测（{n} 个问题）"
+CLI_EVAL_TAG = "标签"
+CLI_EVAL_OVERALL = "总体"
+CLI_MATCH_NO_POLICIES = "没有可匹配的政策：请先运行 govbot ingest knowledge/ 或检查知识目录"

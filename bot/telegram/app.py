@@ -273,7 +273,7 @@ class EmbeddedBot:
     initialized: bool = field(default=False, init=False)  # post_shutdown runs once, and only after initialize
 
     async def start(self) -> str | None:
-        """Connect (getMe), register the commands, then setWebhook or start polling, then handle updates.
+        """Connect (getMe), register the commands, and take updates: by webhook (setWebhook) or polling.
 
         Returns None once running, else why not (Chinese, for the console); it is then shut down again.
         """
@@ -284,10 +284,11 @@ class EmbeddedBot:
             if app.post_init:
                 await app.post_init(app)
             if self.webhook_url:
+                await app.start()  # first: an update posted right after setWebhook must find the bot running
                 await app.bot.set_webhook(self.webhook_url, secret_token=self.secret, allowed_updates=ALLOWED_UPDATES)
             else:
                 await app.updater.start_polling(allowed_updates=ALLOWED_UPDATES)
-            await app.start()
+                await app.start()
             return None
         except InvalidToken as exc:
             problem = texts.TOKEN_REJECTED.format(reason=exc)
