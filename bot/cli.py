@@ -6,7 +6,6 @@ import asyncio
 import importlib
 import json
 import logging
-import signal
 import sys
 import threading
 from pathlib import Path
@@ -22,8 +21,6 @@ from ingest.settings import get_settings
 
 if TYPE_CHECKING:
     from bot.services.admin import AdminService
-    from bot.services.container import Services
-    from bot.telegram.app import EmbeddedBot
     from ingest.pipeline import IngestSummary
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=messages.BOT_NAME)
@@ -260,15 +257,22 @@ def telegram_command(
 
 
 def start_messengers(services) -> list[threading.Thread]:
-    """Start each configured messenger adapter in a thread of its own; one line for each one left off."""
+    """Start each configured messenger adapter in a thread of its own; one line for each one left off.
+
+    Each running adapter registers itself in bot.channels (with its thread's event loop), so other code of
+    this process reaches it with `await bot.channels.push(platform, chat_id, reply)`.
+    """
     s = services.settings
+    feishu_where = (messages.MESSENGER_FEISHU_WS.format(domain=s.govbot_feishu_domain) if s.feishu_mode == "ws"
+                    else messages.MESSENGER_FEISHU_CALLBACK.format(listen=s.govbot_feishu_listen,
+                                                                   port=s.govbot_feishu_port))
     adapters = [  # (thread name, shown name, configured, module, runner, where it listens, settings to set)
         ("dingtalk", "钉钉机器人", s.govbot_dingtalk_client_id and s.govbot_dingtalk_client_secret,
-         "bot.channels.dingtalk", "run_dingtalk", "Stream 模式连接中",
+         "bot.channels.dingtalk", "run_dingtalk",
+         messages.MESSENGER_DINGTALK_CARDS if s.govbot_dingtalk_cards else messages.MESSENGER_DINGTALK_STREAM,
          "GOVBOT_DINGTALK_CLIENT_ID / GOVBOT_DINGTALK_CLIENT_SECRET"),
         ("feishu", "飞书机器人", s.govbot_feishu_app_id and s.govbot_feishu_app_secret,
-         "bot.channels.feishu", "run_feishu",
-         f"事件回调 http://{s.govbot_feishu_listen}:{s.govbot_feishu_port}/feishu/events",
+         "bot.channels.feishu", "run_feishu", feishu_where,
          "GOVBOT_FEISHU_APP_ID / GOVBOT_FEISHU_APP_SECRET"),
         ("wecom", "企业微信应用", all((s.govbot_wecom_corp_id, s.govbot_wecom_agent_id, s.govbot_wecom_secret,
                                    s.govbot_wecom_token, s.govbot_wecom_aes_key)),
@@ -311,72 +315,14 @@ def serve_command(store: StoreOpt = None, host: HostOpt = "127.0.0.1", port: Por
     # One engine and one admin service for the whole process: web and bot share them (and the lock).
     services = build_services(store_dir, settings)
     start_messengers(services)  # DingTalk, Feishu, WeCom: each SDK runs its own loop, in a thread of its own
+    from bot.serving import serve_loop
+
     raise typer.Exit(asyncio.run(serve_loop(services, host, port)))
 
 
 def _say(*lines: str, style: str | None = None) -> None:
     for line in lines:  # plain and whole: a reason may hold brackets that rich would take for markup
         err.print(line, style=style, markup=False, highlight=False, soft_wrap=True)
-
-
-def _embedded_bot(services: Services) -> EmbeddedBot | None:
-    """The Telegram bot for the serve loop, or None (no token, or a setting is wrong: said why)."""
-    if not (services.settings.telegram_bot_token or "").strip():
-        _say(messages.SERVE_NO_TOKEN)
-        return None
-    from bot.telegram.app import embedded_bot
-
-    try:
-        return embedded_bot(services)
-    except ValueError as exc:
-        _say(str(exc), messages.SERVE_TELEGRAM_OFF, style="yellow")
-        return None
-
-
-async def serve_loop(services: Services, host: str, port: int, stop: asyncio.Event | None = None) -> int:
-    """`govbot serve` in one event loop: uvicorn serves the web app while the Telegram bot polls, or takes
-    its updates through the web app's webhook route (GOVBOT_TELEGRAM_WEBHOOK_URL).
-
-    Runs until ``stop`` is set (without one: Ctrl+C or SIGTERM) or the web server ends; returns the
-    exit status. A bot that cannot start (bad token, Telegram unreachable) leaves the web page serving.
-    """
-    import uvicorn
-
-    from bot.web.app import create_app
-    from bot.web.telegram_routes import TelegramWebhook
-
-    if stop is None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            # uvicorn catches these during serve() and raises them again after; this handler turns that
-            # into a stop, not a cancelled loop, so the bot still shuts down in order.
-            loop.add_signal_handler(sig, stop.set)
-    bot = _embedded_bot(services)
-    hook = TelegramWebhook(bot.path, bot.secret, bot.feed) if bot and bot.path and bot.secret else None
-    web_app = create_app(services.engine, services.settings, services.store_dir, services.feedback,
-                         admin=services.admin, telegram_webhook=hook)
-    server = uvicorn.Server(uvicorn.Config(web_app, host=host, port=port, log_level="info"))
-    web = asyncio.create_task(server.serve(), name="web")
-    _say(messages.SERVE_WEB.format(host=host, port=port))
-    try:
-        if bot:
-            problem = await bot.start()
-            if problem:
-                _say(problem, messages.SERVE_TELEGRAM_OFF, style="yellow")
-                bot = None
-            else:
-                _say(messages.SERVE_WEBHOOK.format(url=bot.webhook_url, path=bot.path) if hook
-                     else messages.SERVE_POLLING)
-        stopping = asyncio.create_task(stop.wait())
-        await asyncio.wait({web, stopping}, return_when=asyncio.FIRST_COMPLETED)
-        stopping.cancel()
-    finally:
-        server.should_exit = True
-        if bot:
-            await bot.stop()  # finish the updates in hand while the web server drains its requests
-        await web
-    return 0
 
 
 @app.command("match")
@@ -402,6 +348,63 @@ def match_command(
     if not policies:
         _say(messages.CLI_MATCH_NO_POLICIES, style="yellow")
     raise typer.Exit(1 if errors or not policies else 0)
+
+
+# ----- govbot report: the unanswered queue (issue 15, helper "queue") -----
+
+
+def _choice(option: str, value: str, choices: dict[str, str]) -> str:
+    if value and value not in choices:
+        err.print(messages.REPORT_BAD_OPTION.format(option=option, value=value, choices="、".join(choices)),
+                  markup=False)
+        raise typer.Exit(2)
+    return value
+
+
+@app.command("report", help=messages.REPORT_HELP)
+def report_command(
+    days: Annotated[int, typer.Option("--days", min=1, help="最近几天（默认 30）")] = 30,
+    channel: Annotated[str, typer.Option("--channel", help="渠道：web、telegram、dingtalk、feishu、wecom")] = "",
+    reason: Annotated[str, typer.Option("--reason", help="原因：refused、not_stated、downvote")] = "",
+    status: Annotated[str, typer.Option("--status", help="状态：open、resolved")] = "",
+    item: Annotated[str, typer.Option("--item", help="相近事项的编号")] = "",
+    csv_path: Annotated[Path | None, typer.Option("--csv", help="另把符合条件的记录导出为 CSV 文件")] = None,
+) -> None:
+    from bot.database import open_database
+    from bot.intent import INTENTS
+    from bot.services.unanswered import QueueFilter, UnansweredStore
+
+    flt = QueueFilter(days=days, channel=_choice("--channel", channel, messages.QUEUE_CHANNELS),
+                      reason=_choice("--reason", reason, messages.QUEUE_REASONS),
+                      status=_choice("--status", status, messages.QUEUE_STATUSES), record_id=item)
+    store = UnansweredStore(open_database(get_settings().database_url))
+    groups = store.groups(flt)
+    total = sum(g.count for g in groups)
+    if not groups:
+        out.print(messages.REPORT_EMPTY)
+    else:
+        table = Table(title=messages.REPORT_TITLE.format(count=total))
+        for i, column in enumerate(messages.REPORT_COLUMNS):
+            table.add_column(column, overflow="fold", no_wrap=i == 0)  # an item id stays one searchable word
+        for g in groups:
+            label = INTENTS[g.intent].label if g.intent in INTENTS else g.intent
+            table.add_row(g.record_id or messages.QUEUE_NO_ITEM, label, str(g.count), str(g.open),
+                          g.last_at.strftime("%Y-%m-%d %H:%M"), "；".join(g.questions))
+        out.print(table)
+        trend = Table(title=messages.REPORT_TREND.format(days=min(days, 30)), show_header=False, box=None)
+        per_day = store.per_day(flt, days=min(days, 30))
+        peak = max(n for _, n in per_day) or 1
+        for day, n in per_day:
+            trend.add_row(day, "█" * max(1 if n else 0, round(30 * n / peak)), str(n))
+        out.print(trend)
+    if csv_path is not None:
+        rows = store.entries(flt)
+        try:
+            csv_path.write_text(store.csv_text(flt), encoding="utf-8")
+        except OSError as exc:
+            err.print(messages.REPORT_CSV_FAILED.format(path=csv_path, reason=exc), markup=False)
+            raise typer.Exit(1) from exc
+        err.print(messages.REPORT_CSV_WRITTEN.format(count=len(rows), path=csv_path), markup=False)
 
 
 if __name__ == "__main__":

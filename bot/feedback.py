@@ -1,5 +1,7 @@
 """Questions asked, answers refused and 👍/👎 feedback, shared by every channel.
 
+Questions and notes are stored with personal numbers masked (bot.privacy), whoever writes them.
+
 SQLite under GOVBOT_HOME by default; any SQLAlchemy database URL (PostgreSQL for several replicas), opened
 through bot.database so the conversation state shares the connection pool.
 """
@@ -25,6 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Engine as SqlEngine
 
 from bot.database import create_tables, open_database
+from bot.privacy import mask_pii
 
 metadata = MetaData()
 
@@ -82,15 +85,15 @@ class FeedbackStore:
                      record_id: str = "") -> None:
         with self.db.begin() as conn:
             conn.execute(insert(questions).values(
-                at=dt.datetime.now(), channel=channel, user_id=str(user_id), question=question[:MAX_TEXT],
+                at=dt.datetime.now(), channel=channel, user_id=str(user_id), question=mask_pii(question[:MAX_TEXT]),
                 intent=intent, grounded=grounded, record_id=record_id))
 
     def add_feedback(self, channel: str, user_id: str, vote: int, question: str = "", record_id: str = "",
                      note: str = "") -> None:
         with self.db.begin() as conn:
             conn.execute(insert(feedback).values(
-                at=dt.datetime.now(), channel=channel, user_id=str(user_id), question=question[:MAX_TEXT],
-                record_id=record_id, vote=1 if vote > 0 else -1, note=note[:MAX_TEXT]))
+                at=dt.datetime.now(), channel=channel, user_id=str(user_id), question=mask_pii(question[:MAX_TEXT]),
+                record_id=record_id, vote=1 if vote > 0 else -1, note=mask_pii(note[:MAX_TEXT])))
 
     def stats(self, top: int = 10, days: int = 30) -> Stats:
         with self.db.connect() as conn:

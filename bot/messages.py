@@ -449,3 +449,43 @@ CLI_EVAL_TITLE = "检索评测（{n} 个问题）"
 CLI_EVAL_TAG = "标签"
 CLI_EVAL_OVERALL = "总体"
 CLI_MATCH_NO_POLICIES = "没有可匹配的政策：请先运行 govbot ingest knowledge/ 或检查知识目录"
+
+# ----- messengers: Feishu long connection, DingTalk cards (issue 14, the operator's console) -----
+MESSENGER_DINGTALK_STREAM = "Stream 模式连接中"
+MESSENGER_DINGTALK_CARDS = "Stream 模式连接中（回答用互动卡片）"
+MESSENGER_FEISHU_WS = "长连接 {domain}（不需要公网地址）"
+MESSENGER_FEISHU_CALLBACK = "事件回调 http://{listen}:{port}/feishu/events"
+
+# ----- the unanswered queue, 👎 reason tags and queue → FAQ (issue 15, helper "queue") -----
+# 👎 reason tags: the key is stored (unanswered.tag), the label is shown; keep keys stable.
+DOWNVOTE_TAGS = {
+    "off_topic": "答非所问",
+    "incomplete": "信息不全",
+    "outdated": "信息过时",
+    "not_found": "没找到想办的事",
+    "other": "其他",
+}
+DOWNVOTE_ASK_TAG = "感谢您的反馈！能告诉我们哪里不对吗？（选一项，选填）"
+DOWNVOTE_TAG_THANKS = "已记录：{tag}。管理员会据此完善知识库。"
+DOWNVOTE_TAG_NOT_YOURS = "只能由提出反馈的用户选择原因。"
+QUEUE_REASONS = {"refused": "拒答", "not_stated": "未写明", "downvote": "反馈没帮助"}
+QUEUE_STATUSES = {"open": "待处理", "resolved": "已解决"}
+QUEUE_CHANNELS = {"web": "网页", "telegram": "Telegram", "dingtalk": "钉钉", "feishu": "飞书", "wecom": "企业微信"}
+QUEUE_NO_ITEM = "（无相近事项）"
+QUEUE_DEFAULT_SOURCE = "窗口整理"
+QUEUE_FAQ_SOURCE = "{source}（{who} {day}）"  # the FAQ pair's source: 窗口整理（张三 2026-12-02）
+QUEUE_TREND = "近 {days} 天每日未答问题数"
+QUEUE_SAVED = "已写入 {path}，重新导入完成（第 {generation} 版），已将 {count} 条相同问题标记为已解决。"
+QUEUE_SAVE_FAILED = "答案已写入 {path}，但重新导入没有成功：{reason}。该条仍为待处理，请处理后在管理页重新导入。"
+QUEUE_FILE_FAILED = "这个文件导入失败（{reason}）"
+QUEUE_NEED_WHO = "请填写处理人"
+QUEUE_ENTRY_GONE = "未找到这条记录，可能编号有误。"
+# `govbot report`
+REPORT_TITLE = "未答问题（{count} 条，按相近事项与问题类型分组）"
+REPORT_EMPTY = "没有符合条件的未答问题。"
+REPORT_COLUMNS = ("相近事项", "问题类型", "条数", "待处理", "最近", "问题举例")
+REPORT_TREND = "每日趋势（最近 {days} 天）"
+REPORT_CSV_WRITTEN = "已导出 {count} 条到 {path}（身份证号、手机号、银行卡号已遮盖）。"
+REPORT_CSV_FAILED = "无法写入 {path}：{reason}"
+REPORT_BAD_OPTION = "{option} 的取值 {value!r} 不对，可选：{choices}"
+REPORT_HELP = "未答问题报告：拒答、未写明和 👎 的问题，按相近事项与问题类型分组"

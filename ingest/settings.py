@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -52,8 +53,16 @@ class Settings(BaseSettings):
     govbot_dingtalk_admin_ids: str = Field(default="", description="可用 /reload /stats 的钉钉 userId，逗号分隔")
     # Where the SDK opens its connection; tests point it at a fake gateway on 127.0.0.1.
     govbot_dingtalk_gateway_url: str = "https://api.dingtalk.com/v1.0/gateway/connections/open"
+    # The robot OpenAPI (access token, interactive cards, proactive sends); tests: a fake on 127.0.0.1.
+    govbot_dingtalk_api_base: str = "https://api.dingtalk.com"
+    # Off by default: Markdown through the session webhook needs no extra permission, while cards go through
+    # the OpenAPI and need the app's robot send-message and interactive-card permissions granted first.
+    govbot_dingtalk_cards: bool = Field(default=False, description="true：回答用带按钮的互动卡片；false：Markdown")
 
-    # Feishu / Lark (event callback: a DMZ deployment with a public address), bot.channels.feishu
+    # Feishu / Lark, bot.channels.feishu: "ws" is the SDK's long connection (outbound, for an intranet without a
+    # public address); "callback" is the event callback for a DMZ deployment. Unset: "callback" when an Encrypt
+    # Key or Verification Token is set (they only mean something for callbacks), otherwise "ws".
+    govbot_feishu_mode: Literal["ws", "callback"] | None = Field(default=None, description="ws | callback")
     govbot_feishu_app_id: str | None = Field(default=None, description="飞书应用 App ID")
     govbot_feishu_app_secret: str | None = None
     govbot_feishu_encrypt_key: str | None = Field(default=None, description="事件订阅的 Encrypt Key（加密与验签）")
@@ -94,6 +103,13 @@ class Settings(BaseSettings):
     @property
     def store_dir(self) -> Path:
         return self.govbot_home / "index"
+
+    @property
+    def feishu_mode(self) -> str:
+        """GOVBOT_FEISHU_MODE, or "callback" when callback secrets are set, else the long connection "ws"."""
+        if self.govbot_feishu_mode:
+            return self.govbot_feishu_mode
+        return "callback" if self.govbot_feishu_encrypt_key or self.govbot_feishu_verification_token else "ws"
 
     @property
     def database_url(self) -> str:

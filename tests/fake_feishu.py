@@ -2,6 +2,9 @@
 
 The server runs its own loop in a thread, like a remote machine. ``throttle`` makes the next N message posts
 answer HTTP 429 with code 99991400 (Feishu's rate limit).
+
+The long connection too: POST /callback/ws/endpoint answers with this server's WebSocket URL, and the test sends
+events down it as the SDK's protobuf frames (``send_event``); the SDK's answers come back as frames in ``acks``.
 """
 
 from __future__ import annotations
@@ -14,8 +17,9 @@ import os
 import time
 from typing import Any
 
-from aiohttp import web
+from aiohttp import WSMsgType, web
 from Crypto.Cipher import AES
+from lark_oapi.ws.pb.pbbp2_pb2 import Frame
 
 from tests.fake_server import ThreadedServer
 
@@ -68,12 +72,96 @@ class FakeFeishu(ThreadedServer):
         self.posts = 0
         self.throttle = 0
         self.tokens = 0
+        self.endpoint_requests: list[dict[str, Any]] = []
+        self.acks: list[Frame] = []  # DATA frames the SDK sent back (its answer to each event frame)
+        self.pings = 0
+        self.connections = 0
+        self._ws: web.WebSocketResponse | None = None
+        self._seq = 0
         super().__init__()
 
     def routes(self, app: web.Application) -> None:
         app.router.add_post("/open-apis/auth/v3/tenant_access_token/internal", self._token)
         app.router.add_post("/open-apis/auth/v3/app_access_token/internal", self._token)
         app.router.add_post("/open-apis/im/v1/messages", self._message)
+        app.router.add_post("/callback/ws/endpoint", self._endpoint)
+        app.router.add_get("/ws", self._socket)
+
+    async def _stop(self) -> None:
+        if self._ws is not None:
+            await self._ws.close()
+        await super()._stop()
+
+    async def _endpoint(self, request: web.Request) -> web.Response:
+        self.endpoint_requests.append(await request.json())
+        return web.json_response({"code": 0, "msg": "ok", "data": {
+            "URL": f"ws://127.0.0.1:{self.port}/ws?device_id=dev-1&service_id=7",
+            "ClientConfig": {"ReconnectCount": 3, "ReconnectInterval": 1, "ReconnectNonce": 0,
+                             "PingInterval": 120}}})
+
+    async def _socket(self, request: web.Request) -> web.WebSocketResponse:
+        assert request.query.get("device_id") == "dev-1"
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        self._ws = ws
+        self.connections += 1
+        async for msg in ws:
+            if msg.type == WSMsgType.BINARY:
+                frame = Frame()
+                frame.ParseFromString(msg.data)
+                if frame.method == 1:
+                    self.acks.append(frame)
+                else:
+                    self.pings += 1
+        return ws
+
+    async def drop(self) -> None:
+        """Close the long connection from the server side, as a restart of Feishu's gateway would."""
+        ws, self._ws = self._ws, None
+        assert ws is not None
+        await self._call(ws.close())
+
+    async def send_raw(self, data: bytes) -> None:
+        await self.wait_connected()
+        assert self._ws is not None
+        await self._call(self._ws.send_bytes(data))
+
+    async def wait_connected(self, timeout: float = 10.0) -> None:
+        deadline = time.monotonic() + timeout
+        while self._ws is None:
+            if time.monotonic() > deadline:
+                raise AssertionError("the SDK did not open its long connection")
+            await asyncio.sleep(0.02)
+
+    async def send_event(self, event: dict[str, Any], *, parts: int = 1) -> str:
+        """An event as the long connection carries it: DATA frames (split in ``parts``); returns message_id."""
+        await self.wait_connected()
+        self._seq += 1
+        message_id = f"msg-{self._seq}"
+        payload = json.dumps(event, ensure_ascii=False).encode()
+        size = -(-len(payload) // parts)
+        for seq in range(parts):
+            frame = Frame(SeqID=self._seq, LogID=self._seq, service=7, method=1,
+                          payload=payload[seq * size:(seq + 1) * size])
+            for key, value in (("type", "event"), ("message_id", message_id), ("sum", str(parts)),
+                               ("seq", str(seq)), ("trace_id", f"trace-{self._seq}")):
+                header = frame.headers.add()
+                header.key, header.value = key, value
+            assert self._ws is not None
+            await self._call(self._ws.send_bytes(frame.SerializeToString()))
+        return message_id
+
+    async def wait_ack(self, message_id: str, timeout: float = 10.0) -> dict[str, Any]:
+        """The SDK's response frame for an event: its headers and the JSON payload."""
+        deadline = time.monotonic() + timeout
+        while True:
+            for frame in self.acks:
+                headers = {h.key: h.value for h in frame.headers}
+                if headers.get("message_id") == message_id:
+                    return {"headers": headers, "payload": json.loads(frame.payload)}
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no ack for {message_id}")
+            await asyncio.sleep(0.02)
 
     async def _token(self, request: web.Request) -> web.Response:
         self.tokens += 1

@@ -1,4 +1,4 @@
-"""`govbot serve`'s event loop (bot.cli.serve_loop) started inside a test's own loop, over the fixture KB.
+"""`govbot serve`'s event loop (bot.serving.serve_loop) started inside a test's own loop, over the fixture KB.
 
 The real composition: one Services object, uvicorn on 127.0.0.1, and the real python-telegram-bot
 Application against tests/fake_bot_api.py. Shared by tests/test_serve_loop.py and
@@ -16,8 +16,8 @@ from types import SimpleNamespace
 import httpx
 import pytest
 
-from bot.cli import serve_loop
 from bot.services.container import build_services
+from bot.serving import serve_loop
 from ingest.settings import get_settings
 
 QUESTION = "烘焙作坊登记证需要哪些材料？"

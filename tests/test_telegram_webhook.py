@@ -1,6 +1,6 @@
 """Telegram's webhook as a route of the web app (`govbot serve` with GOVBOT_TELEGRAM_WEBHOOK_URL).
 
-serve_loop runs uvicorn on 127.0.0.1 and the real python-telegram-bot Application in one loop; the
+bot.serving.serve_loop runs uvicorn on 127.0.0.1 and the real python-telegram-bot Application in one loop; the
 fake Bot API (tests/fake_bot_api.py) POSTs each update to the URL given to setWebhook, with the secret
 header, as Telegram does. Over the fixture knowledge base with the hash embedder.
 """

@@ -14,7 +14,7 @@ from wechatpy.enterprise.crypto import PrpCrypto, WeChatCrypto
 
 from bot import messages
 from bot.channels import wecom
-from bot.channels.base import render_markdown
+from bot.channels.base import Button, Reply, render_markdown, text_reply
 from bot.services.container import build_services
 from ingest.settings import Settings
 from tests.fake_wecom import AES_KEY, CORP, TOKEN, FakeWeCom, callback
@@ -155,3 +155,21 @@ def test_serve_starts_every_configured_messenger(channel, monkeypatch: pytest.Mo
     assert ran == [services]
     err = capsys.readouterr().err
     assert "不启动钉钉机器人" in err and "不启动飞书机器人" in err
+
+
+async def test_push_reaches_a_member_and_retries_a_throttle(channel, fake: FakeWeCom) -> None:
+    fake.throttle = 1
+    reply = Reply(["您的问题已转给窗口工作人员。"], "您的问题已转给窗口工作人员。",
+                  [Button(messages.HELPFUL, vote=1), Button(messages.UNHELPFUL, vote=-1)])
+    assert await channel.push("zhangsan", reply)
+    assert fake.posts == 3  # a 45009, then the text and the card
+    text, card = fake.sent
+    assert text["touser"] == "zhangsan" and text["markdown"]["content"] == "您的问题已转给窗口工作人员。"
+    assert [b["text"] for b in card["template_card"]["button_list"]] == [messages.HELPFUL, messages.UNHELPFUL]
+
+
+async def test_push_that_cannot_be_delivered_returns_false(channel, fake: FakeWeCom) -> None:
+    assert not await channel.push("some-group", text_reply("x"), group=True)  # members only
+    fake.throttle = 10
+    assert not await channel.push("zhangsan", text_reply("x"))  # throttled on every attempt: given up
+    assert fake.sent == []

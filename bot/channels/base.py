@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from bot import messages
 from bot.answer import AnswerResult, Block, BlockKind
 from bot.intent import INTENTS, Intent, as_intent
+from bot.services.asking import Asker
 
 if TYPE_CHECKING:
     from bot.services.container import Services
@@ -51,10 +52,27 @@ class Button:
     record_id: str = ""
     intent: str = ""
     vote: int = 0
+    tag: str = ""  # a 👎 reason tag (bot.messages.DOWNVOTE_TAGS key)
 
     def value(self) -> dict[str, Any]:
         """The callback payload of platforms with real buttons (Feishu cards)."""
+        if self.tag:  # shaped like a section so every adapter passes it back unchanged; see tag_of
+            return {"r": "", "i": TAG_PREFIX + self.tag}
         return {"v": self.vote} if self.vote else {"r": self.record_id, "i": self.intent}
+
+
+TAG_PREFIX = "tag:"
+
+
+def tag_of(section: tuple[str, str] | None) -> str:
+    """The 👎 reason tag a callback button carried (Button.value), or ""."""
+    if section and not section[0] and section[1].startswith(TAG_PREFIX):
+        return section[1].removeprefix(TAG_PREFIX)
+    return ""
+
+
+def tag_buttons() -> list[Button]:
+    return [Button(label, tag=key) for key, label in messages.DOWNVOTE_TAGS.items()]
 
 
 @dataclass
@@ -185,33 +203,36 @@ class Conversation:
         command = text.split()[0].lower() if text.startswith("/") else ""
         if command in ("/reload", "/stats"):
             return await self._admin(command, incoming, notify)
-        section, vote = incoming.section, incoming.vote
+        section, vote, tag = incoming.section, incoming.vote, tag_of(incoming.section)
         for raw in stored.get("buttons", []):  # a text platform sends a button's label back
             if text and text == raw["label"]:
                 button = Button(**raw)
                 section, vote = ((button.record_id, button.intent) if not button.vote else None), button.vote
+                tag = button.tag
+        if tag:
+            return await self._tag(incoming, stored, tag)
         if vote:
             return await self._vote(incoming, key, stored, vote)
         engine = self.services.engine
         if section is not None:
             record = engine.records.get(section[0])
-            result = await asyncio.to_thread(engine.answer_section, *section)
+            result = await asyncio.to_thread(self.services.asking.section, *section)
             if result is None or record is None:  # the item went away with a re-ingest since the button was made
                 return text_reply(messages.ITEM_GONE)
             label = INTENTS[as_intent(section[1])].button or section[1]
             asked = messages.SECTION_QUESTION.format(title=record.title, question=label)
         else:
-            result = await asyncio.to_thread(engine.ask, text, stored.get("engine"))
+            result = await asyncio.to_thread(self.services.asking.ask, text, stored.get("engine"))
             asked = text
         buttons = answer_buttons(result, engine.records)
         record_id = result.record_ids[0] if result.record_ids else ""
         stored = {"engine": result.state, "buttons": [b.__dict__ for b in buttons],
-                  "last": {"q": asked, "r": record_id, "voters": []}}
+                  "last": {"q": asked, "r": record_id, "i": str(result.intent), "voters": []}}
         await asyncio.to_thread(self.services.state.put, scope, key, stored)
         if asked:
             try:
-                await asyncio.to_thread(self.services.feedback.log_question, self.platform, incoming.user_id,
-                                        asked, str(result.intent), result.grounded, record_id)
+                await asyncio.to_thread(self.services.asking.record,
+                                        Asker(self.platform, incoming.user_id, incoming.chat_id), asked, result)
             except Exception:  # a lost log line must not lose the answer
                 log.exception("could not log question")
         return Reply(render_markdown(result.blocks), result.answer, buttons)
@@ -222,10 +243,32 @@ class Conversation:
             return text_reply(messages.ALREADY_VOTED)
         last["voters"] = [*last["voters"], incoming.user_id][-REMEMBERED_VOTERS:]
         stored["last"] = last
+        asker = Asker(self.platform, incoming.user_id, incoming.chat_id)
+        queued = await asyncio.to_thread(self.services.asking.vote, asker, last["q"], last["r"], vote, "", "",
+                                         last.get("i", "other"))
+        if queued is None:
+            await asyncio.to_thread(self.services.state.put, f"{self.platform}:chat", key, stored)
+            return text_reply(messages.THANKS)
+        # 👎: offer the reason tags; their labels join the stored buttons so a text platform's reply finds them.
+        last["queue"] = queued
+        tags = tag_buttons()
+        labels = {b.label for b in tags}
+        stored["buttons"] = [b for b in stored.get("buttons", []) if b["label"] not in labels] + [
+            b.__dict__ for b in tags]
         await asyncio.to_thread(self.services.state.put, f"{self.platform}:chat", key, stored)
-        await asyncio.to_thread(self.services.feedback.add_feedback, self.platform, incoming.user_id, vote,
-                                last["q"], last["r"])
-        return text_reply(messages.THANKS)
+        reply = text_reply(messages.DOWNVOTE_ASK_TAG)
+        reply.buttons = tags
+        return reply
+
+    async def _tag(self, incoming: Incoming, stored: dict[str, Any], tag: str) -> Reply:
+        """A 👎 reason tag for the last 👎 in this chat (only the voter's own entry is changed)."""
+        label = messages.DOWNVOTE_TAGS.get(tag)
+        entry = (stored.get("last") or {}).get("queue")
+        asker = Asker(self.platform, incoming.user_id, incoming.chat_id)
+        if label is None or entry is None or not await asyncio.to_thread(self.services.asking.tag, asker,
+                                                                         int(entry), tag):
+            return text_reply(messages.DOWNVOTE_TAG_NOT_YOURS)
+        return text_reply(messages.DOWNVOTE_TAG_THANKS.format(tag=label))
 
     async def _admin(self, command: str, incoming: Incoming,
                      notify: Callable[[Reply], Awaitable[object]] | None) -> Reply:

@@ -5,6 +5,8 @@ then POSTs AES-encrypted XML; a bad signature or undecryptable body is refused w
 response within 5 seconds and retries otherwise, so the callback answers "" at once and the answer is sent
 through message/send: the answer as Markdown, then a template card (button_interaction) with the section
 buttons and 👍/👎, whose presses come back as template_card_event callbacks.
+`push` sends the same to a member without an incoming message. Sends to one member are paced: WeCom drops,
+without an error, app messages beyond 30 a minute or 1000 an hour to one member.
 """
 
 from __future__ import annotations
@@ -22,8 +24,9 @@ from fastapi import FastAPI, Request, Response
 from wechatpy.enterprise.crypto import WeChatCrypto
 from wechatpy.exceptions import InvalidSignatureException
 
-from bot import messages
+from bot import channels, messages
 from bot.channels.base import Button, Conversation, Incoming, Reply, parse_ids, post_with_backoff, text_reply
+from bot.channels.pacing import Limit, Pacer
 
 if TYPE_CHECKING:
     from bot.services.container import Services
@@ -36,6 +39,9 @@ MAX_CARD_BUTTONS = 6  # a button_interaction card holds at most 6 buttons
 # 45009: the app's API frequency limit; 45033: concurrent calls; -1: system busy. 42001/40014: token expired.
 THROTTLE_CODES = {45009, 45033, -1}
 TOKEN_CODES = {42001, 40014}
+# 30 a minute and 1000 an hour to one member (beyond, messages are dropped silently): 10 at once, then 0.27/s
+# (10 + 16 in a minute, 10 + 972 in an hour).
+PER_USER = Limit(rate=0.27, burst=10)
 
 
 def button_key(button: Button) -> str:
@@ -81,6 +87,7 @@ class WeComChannel:
         self.http = http
         self.retry_delay = retry_delay
         self._token: tuple[str, float] | None = None
+        self.pacer = Pacer(PER_USER)
         self.tasks: set[asyncio.Task[None]] = set()
 
     def verify_url(self, signature: str, timestamp: str, nonce: str, echostr: str) -> str | None:
@@ -114,6 +121,13 @@ class WeComChannel:
             return
         reply = await self.conversation.handle(incoming, notify=lambda r: self.send(incoming.user_id, r))
         await self.send(incoming.user_id, reply)
+
+    async def push(self, chat_id: str, reply: Reply, *, group: bool = False) -> bool:
+        """The answer's messages to a member (UserID) without an incoming message."""
+        if group:  # a 自建应用 writes to members; group chats are not part of this channel
+            log.error("wecom: push to group %s not sent: only members (UserID) can be reached", chat_id)
+            return False
+        return await self.send(chat_id, reply)
 
     async def send(self, user: str, reply: Reply) -> bool:
         agent = self.settings.govbot_wecom_agent_id
@@ -149,6 +163,7 @@ class WeComChannel:
 
         async def once() -> tuple[int, dict[str, Any]]:
             nonlocal refresh
+            await self.pacer.wait(str(body["touser"]))
             token = await self._access_token(refresh)
             response = await self.http.post(f"{self.settings.govbot_wecom_api_base}/cgi-bin/message/send",
                                             params={"access_token": token}, json=body)
@@ -193,7 +208,11 @@ async def run_wecom(services: Services) -> None:
 
     settings = services.settings
     async with httpx.AsyncClient(timeout=15.0, trust_env=False) as http:
-        app = build_app(WeComChannel(services, http))
+        channel = WeComChannel(services, http)
+        channels.register(PLATFORM, channel)
         log.info("wecom: callback on %s:%s/wecom/callback", settings.govbot_wecom_listen, settings.govbot_wecom_port)
-        await uvicorn.Server(uvicorn.Config(app, host=settings.govbot_wecom_listen, port=settings.govbot_wecom_port,
-                                            log_level="warning")).serve()
+        try:
+            await uvicorn.Server(uvicorn.Config(build_app(channel), host=settings.govbot_wecom_listen,
+                                                port=settings.govbot_wecom_port, log_level="warning")).serve()
+        finally:
+            channels.unregister(PLATFORM, channel)

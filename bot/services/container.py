@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.services.admin import AdminService
+from bot.services.asking import AskService
 
 if TYPE_CHECKING:
     from bot.engine import Engine
@@ -25,6 +26,7 @@ class Services:
     feedback: FeedbackStore
     admin: AdminService
     state: ConversationStore  # conversation state in GOVBOT_DATABASE_URL, shared by replicas
+    asking: AskService  # what every channel does around the engine's answer
 
 
 def build_services(store_dir: Path | None = None, settings: Settings | None = None) -> Services:
@@ -39,4 +41,5 @@ def build_services(store_dir: Path | None = None, settings: Settings | None = No
     engine = Engine(store, settings=settings)
     feedback = FeedbackStore(settings.database_url)
     admin = AdminService(settings, store, engine=engine, feedback=feedback)
-    return Services(settings, store, engine, feedback, admin, ConversationStore(settings.database_url))
+    return Services(settings, store, engine, feedback, admin, ConversationStore(settings.database_url),
+                    AskService(engine, feedback))

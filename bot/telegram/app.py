@@ -46,6 +46,7 @@ from bot.telegram_state import DatabasePersistence, SharedStateProcessor
 
 if TYPE_CHECKING:  # imported late below: they load the index libraries, and token errors come first
     from bot.services.admin import AdminService
+    from bot.services.asking import AskService
     from bot.services.container import Services
     from bot.services.state import ConversationStore
 
@@ -109,7 +110,7 @@ async def post_shutdown(application: Application) -> None:
 
 
 def build_application(engine: Any, settings: Any, store_dir: Path, feedback: Any, *,
-                      admin: AdminService | None = None,
+                      admin: AdminService | None = None, asking: AskService | None = None,
                       state: ConversationStore | None = None, timeout: float = 10.0,
                       network_retries: int = 3, retry_backoff: float = 0.5, max_retries_429: int = 3,
                       flood_max: int = FLOOD_MAX, flood_window: float = FLOOD_WINDOW,
@@ -128,13 +129,17 @@ def build_application(engine: Any, settings: Any, store_dir: Path, feedback: Any
         from bot.services.admin import AdminService
 
         admin = AdminService(settings, Path(store_dir), engine=engine, feedback=feedback)
+    if asking is None:
+        from bot.services.asking import AskService
+
+        asking = AskService(engine, feedback)
     if state is None:
         from bot.services.state import ConversationStore
 
         state = ConversationStore(settings.database_url)
     # /reload and /stats use the process's one admin service: one lock with the web admin.
     deps = Deps(engine, settings, Path(store_dir), feedback, admin, parse_admin_ids(settings.telegram_admin_ids),
-                flood_max=flood_max, flood_window=flood_window)
+                asking, flood_max=flood_max, flood_window=flood_window)
     # chat_data (the engine's state, recent answers), user_data and /match's step live in the database,
     # read before and written after every update: a restart or another replica continues the conversation.
     persistence = DatabasePersistence(state)
@@ -186,6 +191,7 @@ def _add_handlers(application: Application, admin_ids: frozenset[int]) -> None:
         CallbackQueryHandler(browse.on_list_page, pattern=browse.LIST_PATTERN),
         CallbackQueryHandler(browse.on_section, pattern=browse.SECTION_PATTERN),
         CallbackQueryHandler(browse.on_vote, pattern=browse.VOTE_PATTERN),
+        CallbackQueryHandler(browse.on_tag, pattern=browse.TAG_PATTERN),  # 👎 reason tags (issue 15)
         CallbackQueryHandler(match.on_match_over, pattern=r"^mt:"),
         CallbackQueryHandler(browse.on_stale_button),
     ])
@@ -241,7 +247,7 @@ def run_telegram(store_dir: Path | None = None, webhook_url: str | None = None, 
     if not services.engine.records:
         print(texts.KB_EMPTY.format(store=services.store_dir), file=sys.stderr)
     application = build_application(services.engine, services.settings, services.store_dir, services.feedback,
-                                    admin=services.admin, state=services.state)
+                                    admin=services.admin, state=services.state, asking=services.asking)
     try:
         if hook:
             print(texts.STARTING_WEBHOOK.format(url=webhook_url, listen=listen, port=port), file=sys.stderr)
@@ -341,7 +347,7 @@ def embedded_bot(services: Services) -> EmbeddedBot:
     secret = (settings.govbot_telegram_webhook_secret or "").strip() or None
     path = webhook_route(url, secret) if url else None
     application = build_application(services.engine, settings, services.store_dir, services.feedback,
-                                    admin=services.admin, state=services.state)
+                                    admin=services.admin, asking=services.asking, state=services.state)
     return EmbeddedBot(application, webhook_url=url, secret=secret, path=path)
 
 

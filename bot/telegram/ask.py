@@ -27,6 +27,7 @@ from telegram.ext import ApplicationHandlerStop
 from bot import texts
 from bot.answer import AnswerResult
 from bot.intent import INTENTS, Intent, as_intent
+from bot.services.asking import Asker
 from bot.telegram.deps import CHANNEL, Context, Deps, data, deps
 from bot.telegram.render import render_answer, short
 
@@ -130,9 +131,9 @@ async def answer(context: Context, chat_id: int, chat_type: str, user_id: int | 
     typing = asyncio.create_task(_typing(context.bot, chat_id))
     try:
         if section is None:
-            result = await d.run(d.engine.ask, question, chat_data.get(key))
+            result = await d.run(d.asking.ask, question, chat_data.get(key))
         else:
-            result = await d.run(d.engine.answer_section, *section)
+            result = await d.run(d.asking.section, *section)
     finally:
         await typing  # the typing action must not land after the answer
     if result is None:  # the item went away with a re-ingest since the button was made
@@ -142,8 +143,8 @@ async def answer(context: Context, chat_id: int, chat_type: str, user_id: int | 
     asked = logged_as or question
     logged = None
     if asked.strip():
-        logged = asyncio.ensure_future(d.db(d.feedback.log_question, CHANNEL, str(user_id or ""), asked,
-                                            result.intent, result.grounded, record_id))
+        logged = asyncio.ensure_future(d.db(d.asking.record, Asker(CHANNEL, str(user_id or ""), str(chat_id)),
+                                            asked, result))
     try:
         sent = await send(context.bot, chat_id, render_answer(result.blocks), answer_keyboard(d, result), reply_to)
     finally:
@@ -152,7 +153,7 @@ async def answer(context: Context, chat_id: int, chat_type: str, user_id: int | 
                 await logged
             except Exception:  # a lost log line must not lose the answer
                 log.exception("could not log question")
-    _remember(chat_data, sent.message_id, asked, record_id)
+    _remember(chat_data, sent.message_id, asked, record_id, str(result.intent))
     return sent
 
 
@@ -170,9 +171,9 @@ async def send(bot: Any, chat_id: int, chunks: list[str], markup: InlineKeyboard
     return sent
 
 
-def _remember(chat_data: dict, message_id: int, question: str, record_id: str) -> None:
+def _remember(chat_data: dict, message_id: int, question: str, record_id: str, intent: str = "other") -> None:
     answers: OrderedDict = chat_data.setdefault("answers", OrderedDict())
-    answers[message_id] = {"q": question, "r": record_id, "voters": []}
+    answers[message_id] = {"q": question, "r": record_id, "i": intent, "voters": []}
     while len(answers) > ANSWERS_KEPT:
         answers.popitem(last=False)
 

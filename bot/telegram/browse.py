@@ -13,6 +13,7 @@ from telegram.error import BadRequest
 
 from bot import texts
 from bot.intent import FIRST_INTENT, INTENTS, as_intent
+from bot.services.asking import Asker
 from bot.telegram.ask import answer
 from bot.telegram.deps import CHANNEL, Context, Deps, data, deps
 from bot.telegram.render import short
@@ -25,6 +26,7 @@ MENU_PATTERN = r"^m:"
 LIST_PATTERN = r"^l:(guide|bundle|policy|document):\d+$"
 SECTION_PATTERN = r"^q:[^:]+:[a-z]+$"
 VOTE_PATTERN = r"^f:[+-]:[^:]+$"
+TAG_PATTERN = r"^ft:\d+:[a-z_]+$"  # a 👎 reason tag: ft:<unanswered entry id>:<tag key>
 
 
 def menu_keyboard() -> InlineKeyboardMarkup:
@@ -146,8 +148,11 @@ async def on_vote(update: Update, context: Context) -> None:
         await query.answer(texts.ALREADY_VOTED)
         return
     entry["voters"].append(query.from_user.id)
-    await d.db(d.feedback.add_feedback, CHANNEL, str(query.from_user.id), vote, entry["q"], entry["r"])
+    asker = Asker(CHANNEL, str(query.from_user.id), str(message.chat.id))
+    queued = await d.db(d.asking.vote, asker, entry["q"], entry["r"], vote, "", "", entry.get("i", "other"))
     await query.answer(texts.THANKS)
+    if queued is not None:  # 👎: the reason tags, under a short thanks (a tag is optional)
+        await context.bot.send_message(message.chat.id, texts.DOWNVOTE_ASK_TAG, reply_markup=tag_keyboard(queued))
     if message.chat.type == ChatType.PRIVATE and message.reply_markup:
         # Drop the 👍/👎 row so the chat shows the vote was taken; keep the section buttons.
         rows = [row for row in message.reply_markup.inline_keyboard
@@ -156,6 +161,29 @@ async def on_vote(update: Update, context: Context) -> None:
             await query.edit_message_reply_markup(InlineKeyboardMarkup(rows))
         except BadRequest as exc:
             log.debug("feedback row not removed: %s", exc)
+
+
+def tag_keyboard(entry_id: int) -> InlineKeyboardMarkup:
+    buttons = [InlineKeyboardButton(label, callback_data=data("ft", str(entry_id), key))
+               for key, label in texts.DOWNVOTE_TAGS.items()]
+    return InlineKeyboardMarkup([buttons[i: i + 3] for i in range(0, len(buttons), 3)])
+
+
+async def on_tag(update: Update, context: Context) -> None:
+    """A 👎 reason tag: updates the voter's queue entry and replaces the buttons with what was recorded."""
+    d = deps(context)
+    query = update.callback_query
+    _, entry_id, key = query.data.split(":")
+    label = texts.DOWNVOTE_TAGS.get(key)
+    asker = Asker(CHANNEL, str(query.from_user.id), str(query.message.chat.id))
+    if label is None or not await d.db(d.asking.tag, asker, int(entry_id), key):
+        await query.answer(texts.DOWNVOTE_TAG_NOT_YOURS if label else texts.ITEM_GONE, show_alert=True)
+        return
+    await query.answer()
+    try:
+        await query.edit_message_text(texts.DOWNVOTE_TAG_THANKS.format(tag=label))
+    except BadRequest as exc:  # "message is not modified" when the same tag is pressed twice
+        log.debug("tag message not edited: %s", exc)
 
 
 async def on_stale_button(update: Update, context: Context) -> None:

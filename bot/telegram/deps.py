@@ -21,6 +21,7 @@ from telegram.ext import ContextTypes
 
 if TYPE_CHECKING:
     from bot.services.admin import AdminService
+    from bot.services.asking import AskService
 
 T = TypeVar("T")
 Context = ContextTypes.DEFAULT_TYPE
@@ -44,6 +45,7 @@ class Deps:
     feedback: Any
     admin: AdminService
     admin_ids: frozenset[int]
+    asking: AskService
     flood_max: int = FLOOD_MAX
     flood_window: float = FLOOD_WINDOW
     # The engine is CPU-bound and not documented as thread-safe: one worker keeps it serial while the

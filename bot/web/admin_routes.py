@@ -59,6 +59,20 @@ class AdminWeb:
     view: Callable[[], "Engine"]
     flush_questions: Callable[[], None]
     intent_labels: dict[str, str]
+    access: "AdminAccess | None" = None  # set by admin_router: the access dependencies other admin routers reuse
+    queue_top: Callable[[], list[Any]] | None = None  # set by queue_router: the dashboard's top unanswered groups
+
+
+@dataclass(frozen=True)
+class AdminAccess:
+    """The admin routes' access dependencies, for other admin routers (queue_routes): Depends(signed_in) to
+    read, Depends(may_change) + csrf_checked(request, session, form) to change."""
+
+    signed_in: Callable[..., Any]
+    may_change: Callable[..., Any]
+    no_token_in_address: Callable[..., Any]
+    csrf_checked: Callable[..., None]
+    read_form: Callable[..., Any]
 
 
 def admin_router(web: AdminWeb) -> APIRouter:
@@ -135,6 +149,8 @@ def admin_router(web: AdminWeb) -> APIRouter:
                 raise  # the body cap: the app's Chinese 413
             raise Refused(error_page(request, 400, f"提交的内容无法解析：{exc.detail}")) from None
 
+    web.access = AdminAccess(signed_in, may_change, no_token_in_address, csrf_checked, read_form)
+
     # ----- the page -----
 
     def admin_page(request: Request, session: Session | None, status_code: int = 200, **values: Any) -> Response:
@@ -157,7 +173,8 @@ def admin_router(web: AdminWeb) -> APIRouter:
                     knowledge_dir=settings.govbot_knowledge_dir, upload_dir=Path(web.service.upload_dir),
                     files=web.service.uploaded_files(), csrf=session.csrf if session else "",
                     max_mb=settings.govbot_max_file_mb, suffixes=sorted(SUPPORTED_SUFFIXES),
-                    accept=",".join(sorted(SUPPORTED_SUFFIXES)), all_records=index.records, **values)
+                    accept=",".join(sorted(SUPPORTED_SUFFIXES)), all_records=index.records,
+                    queue_top=web.queue_top() if web.queue_top else [], **values)
 
     # ----- routes -----
 

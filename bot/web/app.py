@@ -50,6 +50,7 @@ from bot.services.admin import AdminService
 from bot.services.admin import UploadRejected as UploadRejected  # re-exported: tests import it from here
 from bot.services.admin import megabytes as _mb
 from bot.services.admin import safe_filename as safe_filename  # re-exported, as above
+from bot.services.asking import Asker, AskService
 from bot.services.container import Services
 from bot.web.admin_routes import MAX_UPLOAD_FILES, AdminWeb, Refused, admin_router, refused_handler
 from bot.web.guard import AdminGuard, BodyLimit, RateLimiter, client_key
@@ -61,6 +62,7 @@ from bot.web.match_form import (
     read_form,
     submitted,
 )
+from bot.web.queue_routes import queue_router
 from bot.web.telegram_routes import TelegramWebhook, telegram_router
 from ingest import provenance, validity
 from ingest.chunking import days, needed_by
@@ -127,20 +129,20 @@ class QuestionLog:
     requests each writing itself, SQLite answered "database is locked" and p95 went past a second.
     """
 
-    def __init__(self, store: FeedbackStore, capacity: int = 10_000) -> None:
-        self.store = store
-        self.queue: queue.Queue[tuple[str, str, str, str, bool, str]] = queue.Queue(maxsize=capacity)
+    def __init__(self, asking: AskService, capacity: int = 10_000) -> None:
+        self.asking = asking
+        self.queue: queue.Queue[tuple[Asker, str, AnswerResult]] = queue.Queue(maxsize=capacity)
         self._thread: threading.Thread | None = None
         self._start = threading.Lock()
 
-    def put(self, user_id: str, question: str, intent: str, grounded: bool, record_id: str) -> None:
+    def put(self, user_id: str, question: str, result: AnswerResult) -> None:
         if self._thread is None:
             with self._start:
                 if self._thread is None:
                     self._thread = threading.Thread(target=self._run, name="govbot-question-log", daemon=True)
                     self._thread.start()
         try:
-            self.queue.put_nowait(("web", user_id, question, intent, grounded, record_id))
+            self.queue.put_nowait((Asker("web", user_id), question, result))
         except queue.Full:
             log.warning("question log queue full: a question was not logged")
 
@@ -148,7 +150,7 @@ class QuestionLog:
         while True:
             item = self.queue.get()
             try:
-                self.store.log_question(*item)
+                self.asking.record(*item)
             except Exception:  # noqa: BLE001 - a full disk must not stop the writer
                 log.exception("could not log a question")
             finally:
@@ -218,6 +220,7 @@ async def _read_body(request: Request) -> bytes | None:
 
 def create_app(engine: Engine, settings: Settings, store_dir: Path, feedback: FeedbackStore,
                upload_dir: Path | None = None, *, admin: AdminService | None = None,
+               asking: AskService | None = None,
                telegram_webhook: TelegramWebhook | None = None) -> FastAPI:
     """The FastAPI application; everything it needs is passed in, so tests build it with fixtures.
 
@@ -231,7 +234,8 @@ def create_app(engine: Engine, settings: Settings, store_dir: Path, feedback: Fe
     max_bytes = service.max_bytes
     max_question = settings.govbot_max_question_chars
     browse_cache: dict[str, Any] = {}
-    question_log = QuestionLog(feedback)
+    asking = asking or AskService(engine, feedback)
+    question_log = QuestionLog(asking)
     guard = (AdminGuard(admin_token, feedback.db, max_failures=settings.govbot_admin_max_failures,
                         lockout_s=settings.govbot_admin_lockout_s,
                         session_hours=settings.govbot_admin_session_hours) if admin_token else None)
@@ -351,9 +355,8 @@ def create_app(engine: Engine, settings: Settings, store_dir: Path, feedback: Fe
         return None
 
     def ask(index: Engine, question: str, state: dict[str, Any] | None, user_id: str) -> AnswerResult:
-        result = index.ask(question, state)
-        question_log.put(user_id, question, result.intent, result.grounded,
-                         result.record_ids[0] if result.record_ids else "")
+        result = asking.ask(question, state, engine=index)
+        question_log.put(user_id, question, result)
         return result
 
     def browse(index: Engine) -> dict[str, Any]:
@@ -408,13 +411,28 @@ def create_app(engine: Engine, settings: Settings, store_dir: Path, feedback: Fe
     def post_feedback(request: Request, q: Annotated[str, Form(max_length=MAX_QUESTION * 2)] = "",
                       record_id: Annotated[str, Form(max_length=128)] = "",
                       vote: Annotated[int, Form()] = -1,
-                      note: Annotated[str, Form(max_length=MAX_NOTE * 2)] = "") -> Response:
+                      note: Annotated[str, Form(max_length=MAX_NOTE * 2)] = "",
+                      intent: Annotated[str, Form(max_length=32)] = "",
+                      tag: Annotated[str, Form(max_length=32)] = "") -> Response:
         vid, new = visitor(request)
         records = view().records
         known = record_id if record_id in records else ""
-        feedback.add_feedback("web", vid, 1 if vote > 0 else -1, q.strip()[:max_question], known,
-                              note.strip()[:MAX_NOTE])
-        response = page(request, "thanks.html", record=records.get(known), vote=vote)
+        # 👎 also goes to the unanswered queue (issue 15); the thanks page then offers the reason tags.
+        entry = asking.vote(Asker("web", vid), q.strip()[:max_question], known, 1 if vote > 0 else -1,
+                            tag if tag in messages.DOWNVOTE_TAGS else "", note.strip()[:MAX_NOTE],
+                            intent if intent in INTENT_LABELS else "other")
+        response = page(request, "thanks.html", record=records.get(known), vote=vote, entry=entry,
+                        tags=messages.DOWNVOTE_TAGS, tag=tag)
+        return remember_visitor(response, vid, new)
+
+    @app.post("/feedback/tag", response_class=HTMLResponse)
+    def post_feedback_tag(request: Request, entry: Annotated[int, Form()], tag: Annotated[str, Form(max_length=32)] = "",
+                          note: Annotated[str, Form(max_length=MAX_NOTE * 2)] = "") -> Response:
+        """The 👎 reason tag (and note) picked on the thanks page; only the visitor's own entry changes."""
+        vid, new = visitor(request)
+        saved = tag in messages.DOWNVOTE_TAGS and asking.tag(Asker("web", vid), entry, tag, note.strip()[:MAX_NOTE])
+        response = page(request, "thanks.html", status_code=200 if saved else 400, record=None, vote=-1,
+                        entry=entry, tags=messages.DOWNVOTE_TAGS, tag=tag if saved else "", tag_refused=not saved)
         return remember_visitor(response, vid, new)
 
     # ----- items -----
@@ -564,9 +582,11 @@ def create_app(engine: Engine, settings: Settings, store_dir: Path, feedback: Fe
     # ----- admin (bot/web/admin_routes.py) -----
 
     app.add_exception_handler(Refused, refused_handler)
-    app.include_router(admin_router(AdminWeb(
+    admin_web = AdminWeb(
         settings=settings, service=service, guard=guard, forwarded=forwarded, page=page, error_page=error_page,
-        view=view, flush_questions=question_log.flush, intent_labels=INTENT_LABELS)))
+        view=view, flush_questions=question_log.flush, intent_labels=INTENT_LABELS)
+    app.include_router(admin_router(admin_web))
+    app.include_router(queue_router(admin_web, asking))  # /admin/queue (issue 15); after admin_router: its access
     if telegram_webhook:
         app.include_router(telegram_router(telegram_webhook))  # bot/web/telegram_routes.py
 
@@ -590,5 +610,5 @@ def run_web(store_dir: Path | None = None, host: str = "127.0.0.1", port: int = 
     if not (services.settings.govbot_admin_token or "").strip():
         log.warning("GOVBOT_ADMIN_TOKEN is not set: the admin page is off")
     app = create_app(services.engine, services.settings, services.store_dir, services.feedback,
-                     admin=services.admin)
+                     admin=services.admin, asking=services.asking)
     uvicorn.run(app, host=host, port=port, log_level="info")

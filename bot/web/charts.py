@@ -137,3 +137,31 @@ def horizontal_bars(rows: list[tuple[str, int]], label: str, color: str = BLUE, 
         body.append(f'<text x="{left + bar + 6:.1f}" y="{y + 17}" font-size="12" fill="{TEXT}">'
                     f"{n}</text></g>")
     return _svg(width, height, label, body)
+
+
+# ----- the unanswered queue's daily trend (issue 15, helper "queue") -----
+def daily_columns(per_day: list[tuple[str, int]], label: str, color: str = RED) -> Markup:
+    """One column per day (oldest first), with a date label every five days; all-zero days show as gaps."""
+    width, height, left, bottom, top = 900, 220, 36, 30, 12
+    if not per_day or not any(n for _, n in per_day):
+        return _empty(width, height, label)
+    peak = _nice_max(max(n for _, n in per_day))
+    plot_w, plot_h = width - left - 8, height - top - bottom
+    slot = plot_w / len(per_day)
+    bar = max(2.0, slot * 0.7)
+    body = []
+    for i in range(5):
+        y = top + plot_h - plot_h * i / 4
+        body.append(f'<line x1="{left}" x2="{width - 8}" y1="{y:.1f}" y2="{y:.1f}" stroke="{GREY}"/>')
+        body.append(f'<text x="{left - 4}" y="{y + 4:.1f}" text-anchor="end" font-size="13" fill="{TEXT}">'
+                    f"{peak * i / 4:g}</text>")
+    for i, (day, n) in enumerate(per_day):
+        x = left + i * slot + (slot - bar) / 2
+        h = plot_h * n / peak
+        body.append(f'<g class="day"><title>{escape(f"{day}：{n}")}</title><rect x="{x:.1f}" '
+                    f'y="{top + plot_h - h:.1f}" width="{bar:.1f}" height="{h:.1f}" fill="{color}"/></g>')
+        if i % 5 == (len(per_day) - 1) % 5:  # the last day always labelled, then every fifth back
+            month, dom = day[5:7].lstrip("0"), day[8:10].lstrip("0")
+            body.append(f'<text x="{x + bar / 2:.1f}" y="{height - bottom + 16}" text-anchor="middle" '
+                        f'font-size="13" fill="{TEXT}">{month}/{dom}</text>')
+    return _svg(width, height, label, body)
