@@ -256,7 +256,8 @@ ARG_PORT = "Webhook 本地监听端口（默认 8443）"
 ARG_SECRET = "Webhook 密钥，Telegram 会放在 X-Telegram-Bot-Api-Secret-Token 请求头中"
 
 # ======================================================================= one event loop, one vocabulary (issue 12)
-# `govbot serve` (bot/cli.py, bot/telegram/app.py), the policy matcher (bot/matcher*.py) and its channels.
+# `govbot serve` (bot/serving.py, bot/telegram/app.py), the policy matcher (bot/matcher/), the match form, the web
+# page's request errors and the command line.
 
 # ----- govbot serve: web page and Telegram bot in one event loop (the operator's console) -----
 SERVE_WEB = "网页：http://{host}:{port}/"

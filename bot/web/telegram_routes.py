@@ -1,7 +1,7 @@
 """Telegram's webhook as a route of the web app: in production `govbot serve` takes Telegram's updates on
 the web port, in the web server's event loop, so replicas behind one load balancer need one port each.
 
-The web channel knows nothing of the Telegram adapter or its library: the composition root (bot/cli.py)
+The web channel knows nothing of the Telegram adapter or its library: the serve loop (bot/serving.py)
 hands in the path, the secret and ``deliver``, a coroutine taking one update's JSON object. The route
 checks the secret Telegram sends in ``X-Telegram-Bot-Api-Secret-Token`` (403 otherwise, nothing is
 delivered), refuses a body that is not an update (400), and answers 503 while the bot is not running,
