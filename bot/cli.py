@@ -36,7 +36,11 @@ def _store(store: Path | None) -> Path:
 
 
 def _setup_logging() -> None:
+    from bot.privacy import install_log_masking
+
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+    # Every log record of the process (uvicorn's access log too) with ID, phone and card numbers masked.
+    install_log_masking()
     # bm25s logs every index build at DEBUG and sets that level when imported: import it first.
     import bm25s  # noqa: F401
 
@@ -314,6 +318,7 @@ def serve_command(store: StoreOpt = None, host: HostOpt = "127.0.0.1", port: Por
     print_summary(summary, err)  # bad files are reported; the rest of the knowledge base still serves
     # One engine and one admin service for the whole process: web and bot share them (and the lock).
     services = build_services(store_dir, settings)
+    start_retention(services)  # a daily purge thread (GOVBOT_RETENTION_DAYS)
     start_messengers(services)  # DingTalk, Feishu, WeCom: each SDK runs its own loop, in a thread of its own
     from bot.serving import serve_loop
 
@@ -323,6 +328,86 @@ def serve_command(store: StoreOpt = None, host: HostOpt = "127.0.0.1", port: Por
 def _say(*lines: str, style: str | None = None) -> None:
     for line in lines:  # plain and whole: a reason may hold brackets that rich would take for markup
         err.print(line, style=style, markup=False, highlight=False, soft_wrap=True)
+
+
+# ----- privacy, retention and sensitive words (issue 15) -----
+
+
+def start_retention(services) -> None:
+    """Purge old questions now and once a day (GOVBOT_RETENTION_DAYS; 0 keeps everything)."""
+    from bot.services.retention import start_daily_purge
+
+    days = services.settings.govbot_retention_days
+    started = start_daily_purge(services.feedback.db, days)
+    err.print(messages.RETENTION_ON.format(days=days) if started else messages.RETENTION_OFF)
+
+
+@app.command("purge")
+def purge_command(
+    days: Annotated[int | None, typer.Option("--days", min=0, help="保留天数（默认 GOVBOT_RETENTION_DAYS）")] = None,
+) -> None:
+    """删除超过保留天数的提问、反馈等记录（含个人信息的表）。"""
+    _setup_logging()
+    from bot.database import open_database
+    from bot.services.retention import purge
+
+    settings = get_settings()
+    keep = settings.govbot_retention_days if days is None else days
+    if keep == 0:
+        typer.echo(messages.PURGE_OFF)
+        return
+    deleted = purge(open_database(settings.database_url), keep)
+    if any(deleted.values()):
+        counts = "，".join(f"{name} {n} 条" for name, n in deleted.items() if n)
+        typer.echo(messages.PURGE_DONE.format(days=keep, counts=counts))
+    else:
+        typer.echo(messages.PURGE_NOTHING.format(days=keep))
+
+
+sensitive_app = typer.Typer(help="敏感词列表（与网页管理后台 /admin/sensitive 共用数据库）", no_args_is_help=True)
+app.add_typer(sensitive_app, name="sensitive")
+WordsArg = Annotated[list[str], typer.Argument(help="一个或多个词")]
+
+
+def _sensitive():
+    from bot.database import open_database
+    from bot.services.sensitive import SensitiveWords
+
+    return SensitiveWords(open_database(get_settings().database_url))
+
+
+def _print_change(change) -> None:
+    for word, reason in change.rejected:
+        err.print(messages.SENSITIVE_CLI_REJECTED.format(word=word, reason=reason), markup=False, highlight=False)
+    if change.added:
+        typer.echo(messages.SENSITIVE_CLI_ADDED.format(words="、".join(change.added)))
+    if change.removed:
+        typer.echo(messages.SENSITIVE_CLI_REMOVED.format(words="、".join(change.removed)))
+    if not (change.added or change.removed):
+        typer.echo(messages.SENSITIVE_CLI_UNCHANGED)
+    if change.rejected:
+        raise typer.Exit(1)
+
+
+@sensitive_app.command("list")
+def sensitive_list() -> None:
+    """列出敏感词，每行一个。"""
+    words = _sensitive().words()
+    for word in words:
+        typer.echo(word)
+    err.print(messages.SENSITIVE_CLI_COUNT.format(n=len(words)) if words else messages.SENSITIVE_CLI_EMPTY)
+
+
+@sensitive_app.command("add")
+def sensitive_add(words: WordsArg) -> None:
+    """添加敏感词（繁简、全半角、大小写、字间空格和标点都视为同一个词）。"""
+    _print_change(_sensitive().add(words, by="cli"))
+
+
+@sensitive_app.command("remove")
+def sensitive_remove(words: WordsArg) -> None:
+    """删除敏感词。"""
+    _print_change(_sensitive().remove(words))
 
 
 @app.command("match")

@@ -490,3 +490,24 @@ REPORT_CSV_WRITTEN = "已导出 {count} 条到 {path}（身份证号、手机号
 REPORT_CSV_FAILED = "无法写入 {path}：{reason}"
 REPORT_BAD_OPTION = "{option} 的取值 {value!r} 不对，可选：{choices}"
 REPORT_HELP = "未答问题报告：拒答、未写明和 👎 的问题，按相近事项与问题类型分组"
+
+# ----- privacy, retention and sensitive words (issue 15, helper "guard") -----
+# The fixed reply to a question with a listed sensitive word, and to an answer that would carry one.
+SENSITIVE_REPLY = (
+    "抱歉，这个问题本助手无法回答。本助手只解答企业办事和惠企政策方面的问题，"
+    "请换个说法再问，或咨询政务服务中心窗口工作人员。"
+)
+SENSITIVE_TOO_LONG = "超过 {n} 个字，不像一个词，未保存"
+SENSITIVE_NO_LETTERS = "只有空格或标点，无法匹配，未保存"
+SENSITIVE_SAVED = "敏感词已保存：共 {total} 个，新增 {added} 个，删除 {removed} 个。"
+SENSITIVE_CLI_ADDED = "已添加：{words}"
+SENSITIVE_CLI_REMOVED = "已删除：{words}"
+SENSITIVE_CLI_UNCHANGED = "没有变化（已在列表中或不在列表中）。"
+SENSITIVE_CLI_REJECTED = "未保存“{word}”：{reason}"
+SENSITIVE_CLI_EMPTY = "敏感词列表为空。"
+SENSITIVE_CLI_COUNT = "共 {n} 个敏感词。"
+RETENTION_ON = "提问记录保留 {days} 天（GOVBOT_RETENTION_DAYS），启动时和此后每天清理一次"
+RETENTION_OFF = "GOVBOT_RETENTION_DAYS=0：提问记录永久保留"
+PURGE_OFF = "保留天数为 0（永久保留），没有删除任何记录。"
+PURGE_DONE = "已删除 {days} 天以前的记录：{counts}。"
+PURGE_NOTHING = "没有 {days} 天以前的记录需要删除。"

@@ -100,6 +100,10 @@ class Settings(BaseSettings):
     # Usage log, feedback and conversation state; PostgreSQL when replicas share conversations.
     govbot_database_url: str | None = None
 
+    # Privacy (issue 15): stored questions older than this are purged (bot.services.retention); 0 keeps all.
+    # 180 days: two quarters of unanswered questions and 好差评 follow-ups, not kept longer than needed (PIPL art. 19).
+    govbot_retention_days: int = Field(default=180, ge=0, description="提问、反馈等记录的保留天数；0 为永久保留")
+
     @property
     def store_dir(self) -> Path:
         return self.govbot_home / "index"

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from bot import messages
 from bot.answer import AnswerResult, Block, BlockKind
 from bot.intent import INTENTS, Intent, as_intent
+from bot.privacy import mask_pii
 from bot.services.asking import Asker
 
 if TYPE_CHECKING:
@@ -227,7 +228,7 @@ class Conversation:
         buttons = answer_buttons(result, engine.records)
         record_id = result.record_ids[0] if result.record_ids else ""
         stored = {"engine": result.state, "buttons": [b.__dict__ for b in buttons],
-                  "last": {"q": asked, "r": record_id, "i": str(result.intent), "voters": []}}
+                  "last": {"q": mask_pii(asked), "r": record_id, "i": str(result.intent), "voters": []}}  # masked
         await asyncio.to_thread(self.services.state.put, scope, key, stored)
         if asked:
             try:

@@ -3,7 +3,8 @@
 Channels call `ask` / `section` for the answer and then `record` (a blocking write, run off the event loop
 or in the web app's log thread) for what is kept about it. Around the engine this is where the
 service-hall rules live, once for every channel: questions and logs keep personal numbers masked
-(the stores mask with bot.privacy), and what the assistant could not answer is kept for the admin.
+(the stores mask with bot.privacy), what the assistant could not answer is kept for the admin, and a
+question or an answer with a listed sensitive word gets the fixed reply (bot.services.sensitive).
 """
 
 from __future__ import annotations
@@ -12,11 +13,12 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from bot.answer import BlockKind
+from bot import messages
+from bot.answer import AnswerResult, Block, BlockKind
+from bot.services.sensitive import SensitiveWords
 from bot.services.unanswered import UnansweredStore
 
 if TYPE_CHECKING:
-    from bot.answer import AnswerResult
     from bot.feedback import FeedbackStore
 
 log = logging.getLogger(__name__)
@@ -38,14 +40,33 @@ def nearest_record(result: AnswerResult) -> str:
     return result.follow_ups[0].record_id if result.follow_ups else ""
 
 
+@dataclass
+class Withheld(AnswerResult):
+    """The fixed reply given instead of an answer: the question, or the answer, held a listed sensitive word.
+
+    ``record`` logs it for review (word and part) instead of in the usage log.
+    """
+
+    word: str = ""
+    part: str = "question"  # "question" | "answer"
+
+
+def withheld(word: str, part: str, state: dict[str, Any] | None) -> Withheld:
+    # The conversation stays where it was: nothing about an item was shown.
+    return Withheld([Block(BlockKind.NOTICE, (messages.SENSITIVE_REPLY,))], grounded=False,
+                    state=dict(state or {}), word=word, part=part)
+
+
 class AskService:
     """The engine's answer with the rules every channel shares; one per process (bot.services.container)."""
 
-    def __init__(self, engine: Any, feedback: FeedbackStore, unanswered: UnansweredStore | None = None) -> None:
+    def __init__(self, engine: Any, feedback: FeedbackStore, unanswered: UnansweredStore | None = None,
+                 sensitive: SensitiveWords | None = None) -> None:
         self.engine = engine
         self.feedback = feedback
         # The unanswered queue lives in the same database as the usage log (replicas share it).
         self.unanswered = unanswered or UnansweredStore(feedback.db)
+        self.sensitive = sensitive or SensitiveWords(feedback.db)  # the list lives in the shared database
 
     @property
     def records(self) -> dict[str, Any]:
@@ -57,15 +78,28 @@ class AskService:
         ``engine``: a pinned view of the engine (Engine.pinned()) when the caller reads the same index
         generation around the answer, as the web page does.
         """
-        return (engine or self.engine).ask(question, state)
+        word = self.sensitive.find(question)
+        if word:  # never reaches the engine (nor an LLM)
+            return withheld(word, "question", state)
+        return self._screened((engine or self.engine).ask(question, state), state)
 
     def section(self, record_id: str, intent: str) -> AnswerResult | None:
         """What a section button shows; None when the item went away with a re-ingest."""
-        return self.engine.answer_section(record_id, intent)
+        result = self.engine.answer_section(record_id, intent)
+        return None if result is None else self._screened(result, None)
+
+    def _screened(self, result: AnswerResult, state: dict[str, Any] | None) -> AnswerResult:
+        """The answer, or the fixed reply when anything it would show holds a listed word."""
+        shown = [result.answer, *result.suggestions, *(s.get("title", "") for s in result.sources)]
+        word = self.sensitive.find(*shown)
+        return withheld(word, "answer", state) if word else result
 
     def record(self, asker: Asker, question: str, result: AnswerResult) -> None:
         """Keep what was asked (masked) and how it went. Blocking: channels run it off their event loop."""
         if not question.strip():
+            return
+        if isinstance(result, Withheld):  # for review, not in the usage statistics
+            self.sensitive.log_hit(asker.channel, asker.user_id, question, result.word, result.part)
             return
         self.feedback.log_question(asker.channel, asker.user_id, question, str(result.intent),
                                    result.grounded, result.record_ids[0] if result.record_ids else "")

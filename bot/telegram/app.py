@@ -219,6 +219,9 @@ def run_telegram(store_dir: Path | None = None, webhook_url: str | None = None, 
     from ingest.settings import get_settings
 
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+    from bot.privacy import install_log_masking
+
+    install_log_masking()  # questions in log lines keep ID, phone and card numbers masked
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one INFO line per request otherwise
     settings = get_settings()
     problem = token_problem(settings.telegram_bot_token)

@@ -27,6 +27,7 @@ from telegram.ext import ApplicationHandlerStop
 from bot import texts
 from bot.answer import AnswerResult
 from bot.intent import INTENTS, Intent, as_intent
+from bot.privacy import mask_pii
 from bot.services.asking import Asker
 from bot.telegram.deps import CHANNEL, Context, Deps, data, deps
 from bot.telegram.render import render_answer, short
@@ -173,7 +174,7 @@ async def send(bot: Any, chat_id: int, chunks: list[str], markup: InlineKeyboard
 
 def _remember(chat_data: dict, message_id: int, question: str, record_id: str, intent: str = "other") -> None:
     answers: OrderedDict = chat_data.setdefault("answers", OrderedDict())
-    answers[message_id] = {"q": question, "r": record_id, "i": intent, "voters": []}
+    answers[message_id] = {"q": mask_pii(question), "r": record_id, "i": intent, "voters": []}  # stored: masked
     while len(answers) > ANSWERS_KEPT:
         answers.popitem(last=False)
 

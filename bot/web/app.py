@@ -63,6 +63,7 @@ from bot.web.match_form import (
     submitted,
 )
 from bot.web.queue_routes import queue_router
+from bot.web.sensitive_routes import sensitive_router
 from bot.web.telegram_routes import TelegramWebhook, telegram_router
 from ingest import provenance, validity
 from ingest.chunking import days, needed_by
@@ -587,6 +588,7 @@ def create_app(engine: Engine, settings: Settings, store_dir: Path, feedback: Fe
         view=view, flush_questions=question_log.flush, intent_labels=INTENT_LABELS)
     app.include_router(admin_router(admin_web))
     app.include_router(queue_router(admin_web, asking))  # /admin/queue (issue 15); after admin_router: its access
+    app.include_router(sensitive_router(admin_web, asking.sensitive))  # /admin/sensitive (issue 15)
     if telegram_webhook:
         app.include_router(telegram_router(telegram_webhook))  # bot/web/telegram_routes.py
 
