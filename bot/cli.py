@@ -23,12 +23,12 @@ if TYPE_CHECKING:
     from bot.services.admin import AdminService
     from ingest.pipeline import IngestSummary
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help="高兴办 · 企业服务助手")
+app = typer.Typer(add_completion=False, no_args_is_help=True, help=messages.BOT_NAME)
 # Progress and logs go to standard error: standard output belongs to the command's result.
 err = Console(stderr=True)
 out = Console()
 
-StoreOpt = Annotated[Path | None, typer.Option("--store", help="索引目录（默认 $GOVBOT_HOME/index）")]
+StoreOpt = Annotated[Path | None, typer.Option("--store", help=messages.ARG_STORE)]
 
 
 def _store(store: Path | None) -> Path:
@@ -74,7 +74,7 @@ def run_ingest(paths: list[Path], store_dir: Path, prune: bool = False, rebuild:
 def print_summary(summary: IngestSummary, console: Console) -> None:
     from ingest.pipeline import STATUS_LABELS
 
-    counts = Table(title="导入结果", show_header=True)
+    counts = Table(title=messages.CLI_INGEST_TITLE, show_header=True)
     for status in ("added", "updated", "unchanged", "removed", "failed"):
         counts.add_column(STATUS_LABELS[status], justify="right")
     counts.add_row(*(str(summary.count(s)) for s in ("added", "updated", "unchanged", "removed", "failed")))
@@ -82,21 +82,20 @@ def print_summary(summary: IngestSummary, console: Console) -> None:
     # One plain line per file: full paths, never truncated by the terminal width.
     for f in summary.files:
         if f.status in ("failed", "removed", "missing"):
-            console.print(f"{STATUS_LABELS[f.status]}：{f.path}" + (f"：{f.reason}" if f.reason else ""),
+            console.print(messages.CLI_INGEST_FILE.format(status=STATUS_LABELS[f.status], path=f.path)
+                          + (f"：{f.reason}" if f.reason else ""),
                           markup=False, highlight=False, soft_wrap=True)
-    console.print(
-        f"当前索引：{summary.generation or '无'}；事项 {summary.records} 个，片段 {summary.chunks} 个，"
-        f"新计算向量 {summary.embedded} 个；向量模型 {summary.embedder}；用时 {summary.seconds:.1f} 秒",
-        soft_wrap=True,
-    )
+    console.print(messages.CLI_INGEST_TOTALS.format(
+        generation=summary.generation or messages.CLI_NO_GENERATION, records=summary.records, chunks=summary.chunks,
+        embedded=summary.embedded, embedder=summary.embedder, seconds=summary.seconds), soft_wrap=True)
 
 
 @app.command("ingest")
 def ingest_command(
-    paths: Annotated[list[Path], typer.Argument(help="知识文件或目录")],
+    paths: Annotated[list[Path], typer.Argument(help=messages.CLI_OPT_PATHS)],
     store: StoreOpt = None,
-    prune: Annotated[bool, typer.Option("--prune", help="移除源文件已删除的事项")] = False,
-    rebuild: Annotated[bool, typer.Option("--rebuild", help="全部重新解析和计算向量")] = False,
+    prune: Annotated[bool, typer.Option("--prune", help=messages.CLI_OPT_PRUNE)] = False,
+    rebuild: Annotated[bool, typer.Option("--rebuild", help=messages.CLI_OPT_REBUILD)] = False,
 ) -> None:
     """导入办事指南、一件事和政策文件，生成新的索引并立即启用。"""
     _setup_logging()
@@ -114,8 +113,8 @@ def ingest_command(
 
 @app.command("check")
 def check_command(
-    paths: Annotated[list[Path], typer.Argument(help="知识文件或目录")],
-    as_json: Annotated[bool, typer.Option("--json", help="输出 JSON")] = False,
+    paths: Annotated[list[Path], typer.Argument(help=messages.CLI_OPT_PATHS)],
+    as_json: Annotated[bool, typer.Option("--json", help=messages.CLI_OPT_JSON)] = False,
 ) -> None:
     """检查知识文件：必填字段、材料格式、一件事成员与合并材料、政策有效期。"""
     from ingest.check import check_paths
@@ -127,10 +126,11 @@ def check_command(
         for line in report.errors:
             typer.echo(line)  # one error per line, never wrapped: editors jump to file:line
         for line in report.warnings:
-            typer.echo(f"提醒 {line}")
+            typer.echo(messages.CLI_CHECK_WARNING.format(line=line))
         counts = report.as_json()["by_kind"]
-        typer.echo(f"共 {len(report.records)} 条：" + "，".join(f"{k} {v}" for k, v in sorted(counts.items()))
-                   + f"；错误 {len(report.errors)} 个，提醒 {len(report.warnings)} 个")
+        typer.echo(messages.CLI_CHECK_TOTALS.format(n=len(report.records),
+                                                    kinds="，".join(f"{k} {v}" for k, v in sorted(counts.items())),
+                                                    errors=len(report.errors), warnings=len(report.warnings)))
     raise typer.Exit(1 if report.errors else 0)
 
 
@@ -142,10 +142,10 @@ def _print_answer(result) -> None:
 
 @app.command("ask")
 def ask_command(
-    question: Annotated[str, typer.Argument(help="问题；用 - 表示从标准输入逐行读取")],
+    question: Annotated[str, typer.Argument(help=messages.CLI_OPT_QUESTION)],
     store: StoreOpt = None,
-    as_json: Annotated[bool, typer.Option("--json", help="每个问题输出一行 JSON")] = False,
-    session: Annotated[bool, typer.Option("--session", help="标准输入的各行属于同一段对话")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help=messages.CLI_OPT_JSON_LINES)] = False,
+    session: Annotated[bool, typer.Option("--session", help=messages.CLI_OPT_SESSION)] = False,
 ) -> None:
     """回答问题（默认抽取式，引用知识库原文并注明来源）。"""
     _setup_logging()
@@ -169,12 +169,12 @@ def ask_command(
 
 @app.command("eval")
 def eval_command(
-    file: Annotated[Path | None, typer.Argument(help="只跑一个检索评测集 JSON（corpus + queries）")] = None,
-    dev_dir: Annotated[Path, typer.Option("--dev-dir", help="开发集目录")] = Path("../shared/eval"),
-    store: Annotated[Path | None, typer.Option("--store", help="真实问题评测用的现成索引（默认临时导入知识目录）")] = None,
-    knowledge: Annotated[Path | None, typer.Option("--knowledge", help="真实问题评测导入的知识目录")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="输出一个 JSON 对象")] = False,
-    verbose: Annotated[bool, typer.Option("--verbose", help="JSON 中附上答错的问题")] = False,
+    file: Annotated[Path | None, typer.Argument(help=messages.CLI_OPT_EVAL_FILE)] = None,
+    dev_dir: Annotated[Path, typer.Option("--dev-dir", help=messages.CLI_OPT_DEV_DIR)] = Path("../shared/eval"),
+    store: Annotated[Path | None, typer.Option("--store", help=messages.CLI_OPT_EVAL_STORE)] = None,
+    knowledge: Annotated[Path | None, typer.Option("--knowledge", help=messages.CLI_OPT_EVAL_KNOWLEDGE)] = None,
+    as_json: Annotated[bool, typer.Option("--json", help=messages.CLI_OPT_JSON_OBJECT)] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", help=messages.CLI_OPT_VERBOSE)] = False,
 ) -> None:
     """评测：不带参数时跑开发集目录中的全部评测集（检索、答案、真实问题），输出一张汇总表。"""
     _setup_logging()
@@ -187,7 +187,7 @@ def eval_command(
         try:
             scores = evaluate(file, progress=progress)
         except (OSError, ValueError, KeyError) as exc:
-            err.print(f"[red]评测集 {file} 无法读取：{exc}[/red]")
+            _say(messages.CLI_EVAL_UNREADABLE.format(file=file, reason=exc), style="red")
             raise typer.Exit(2) from exc
         if as_json:
             typer.echo(json.dumps(scores, ensure_ascii=False))
@@ -201,16 +201,16 @@ def eval_command(
         out.print(summary_table(result))
     nothing_ran = all(result[name] is None for name in ("retrieval", "answers", "realq"))
     if nothing_ran and not result["errors"]:
-        err.print(f"[red]{dev_dir} 中没有任何评测集[/red]")
+        _say(messages.CLI_EVAL_NOTHING.format(folder=dev_dir), style="red")
     if result["errors"] or nothing_ran:
         raise typer.Exit(2)
 
 
 def retrieval_table(scores: dict) -> Table:
-    table = Table(title=f"检索评测（{scores['n']} 个问题）")
-    for column in ("标签", "n", "R@1", "R@5", "MRR@10"):
+    table = Table(title=messages.CLI_EVAL_TITLE.format(n=scores["n"]))
+    for column in (messages.CLI_EVAL_TAG, "n", "R@1", "R@5", "MRR@10"):
         table.add_column(column, justify="right")
-    table.add_row("总体", str(scores["n"]), f"{scores['r1']:.3f}", f"{scores['r5']:.3f}", f"{scores['mrr10']:.3f}")
+    table.add_row(messages.CLI_EVAL_OVERALL, str(scores["n"]), f"{scores['r1']:.3f}", f"{scores['r5']:.3f}", f"{scores['mrr10']:.3f}")
     for tag, s in sorted(scores["by_tag"].items()):
         table.add_row(tag, str(s["n"]), f"{s['r1']:.3f}", f"{s['r5']:.3f}", f"{s['mrr10']:.3f}")
     return table
@@ -218,10 +218,10 @@ def retrieval_table(scores: dict) -> Table:
 
 @app.command("fit")
 def fit_command(
-    dev_dir: Annotated[Path, typer.Option("--dev-dir", help="开发评测集目录")] = Path("../shared/eval"),
-    knowledge: Annotated[Path, typer.Option("--knowledge", help="知识库目录")] = Path("knowledge"),
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="只报告，不写入参数文件")] = False,
-    rows_cache: Annotated[Path | None, typer.Option("--rows-cache", help="特征缓存文件（调参用）")] = None,
+    dev_dir: Annotated[Path, typer.Option("--dev-dir", help=messages.CLI_OPT_FIT_DEV_DIR)] = Path("../shared/eval"),
+    knowledge: Annotated[Path, typer.Option("--knowledge", help=messages.CLI_OPT_KNOWLEDGE)] = Path("knowledge"),
+    dry_run: Annotated[bool, typer.Option("--dry-run", help=messages.CLI_OPT_DRY_RUN)] = False,
+    rows_cache: Annotated[Path | None, typer.Option("--rows-cache", help=messages.CLI_OPT_ROWS_CACHE)] = None,
 ) -> None:
     """拟合“能否回答”模型（留一来源交叉验证），写入 bot/data/answerability.json。"""
     import json
@@ -233,8 +233,8 @@ def fit_command(
     print(json.dumps(report, ensure_ascii=False, indent=1))
 
 
-HostOpt = Annotated[str, typer.Option("--host", help="监听地址")]
-PortOpt = Annotated[int, typer.Option("--port", help="监听端口")]
+HostOpt = Annotated[str, typer.Option("--host", help=messages.CLI_OPT_HOST)]
+PortOpt = Annotated[int, typer.Option("--port", help=messages.CLI_OPT_PORT)]
 
 
 @app.command("web")
@@ -249,10 +249,10 @@ def web_command(store: StoreOpt = None, host: HostOpt = "127.0.0.1", port: PortO
 @app.command("telegram")
 def telegram_command(
     store: StoreOpt = None,
-    webhook_url: Annotated[str | None, typer.Option("--webhook-url", help="Webhook 地址；不设则长轮询")] = None,
-    listen: Annotated[str, typer.Option("--listen", help="Webhook 监听地址")] = "0.0.0.0",
-    port: Annotated[int, typer.Option("--port", help="Webhook 监听端口")] = 8443,
-    secret: Annotated[str | None, typer.Option("--secret", help="Webhook 密钥")] = None,
+    webhook_url: Annotated[str | None, typer.Option("--webhook-url", help=messages.CLI_OPT_WEBHOOK_URL)] = None,
+    listen: Annotated[str, typer.Option("--listen", help=messages.CLI_OPT_WEBHOOK_LISTEN)] = "0.0.0.0",
+    port: Annotated[int, typer.Option("--port", help=messages.CLI_OPT_WEBHOOK_PORT)] = 8443,
+    secret: Annotated[str | None, typer.Option("--secret", help=messages.CLI_OPT_WEBHOOK_SECRET)] = None,
 ) -> None:
     """Telegram 机器人（TELEGRAM_BOT_TOKEN）。"""
     from bot.telegram_bot import run_telegram
@@ -323,30 +323,16 @@ def serve_command(store: StoreOpt = None, host: HostOpt = "127.0.0.1", port: Por
     print_summary(summary, err)  # bad files are reported; the rest of the knowledge base still serves
     # One engine and one admin service for the whole process: web and bot share them (and the lock).
     services = build_services(store_dir, settings)
-    start_retention(services)
-    start_messengers(services)
-    from bot.web.app import run_web
+    start_retention(services)  # a daily purge thread (GOVBOT_RETENTION_DAYS)
+    start_messengers(services)  # DingTalk, Feishu, WeCom: each SDK runs its own loop, in a thread of its own
+    from bot.serving import serve_loop
 
-    if not settings.telegram_bot_token:
-        err.print(f"网页：http://{host}:{port}/（未设置 TELEGRAM_BOT_TOKEN，不启动 Telegram 机器人）")
-        run_web(host=host, port=port, services=services)
-        return
-    from bot.telegram_bot import run_telegram
+    raise typer.Exit(asyncio.run(serve_loop(services, host, port)))
 
-    # The bot's polling loop wants the main thread (signal handling); the web server runs beside it.
-    web = threading.Thread(target=run_web, kwargs={"host": host, "port": port, "services": services},
-                           daemon=True, name="web")
-    web.start()
-    err.print(f"网页：http://{host}:{port}/；Telegram 机器人启动中")
-    # Replicas take Telegram's updates by webhook (the load balancer spreads them); one process may poll.
-    code = run_telegram(services=services, webhook_url=settings.govbot_telegram_webhook_url,
-                        listen=settings.govbot_telegram_webhook_listen, port=settings.govbot_telegram_webhook_port,
-                        secret=settings.govbot_telegram_webhook_secret)
-    if code and web.is_alive():
-        # A bad token or an unreachable Telegram must not take the service hall's web page down too.
-        err.print("[yellow]Telegram 机器人未能启动（原因见上），网页继续服务；修正后重启 govbot serve。[/yellow]")
-        web.join()
-    raise typer.Exit(code)
+
+def _say(*lines: str, style: str | None = None) -> None:
+    for line in lines:  # plain and whole: a reason may hold brackets that rich would take for markup
+        err.print(line, style=style, markup=False, highlight=False, soft_wrap=True)
 
 
 # ----- privacy, retention and sensitive words (issue 15) -----
@@ -431,9 +417,9 @@ def sensitive_remove(words: WordsArg) -> None:
 
 @app.command("match")
 def match_command(
-    profile: Annotated[Path, typer.Option("--profile", help="企业档案 JSON 文件")],
+    profile: Annotated[Path, typer.Option("--profile", help=messages.CLI_OPT_PROFILE)],
     store: StoreOpt = None,
-    as_json: Annotated[bool, typer.Option("--json", help="输出 JSON")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help=messages.CLI_OPT_JSON)] = False,
 ) -> None:
     """按企业档案匹配政策：符合条件、差一项条件（指明哪一项）、信息不足和不适用。"""
     _setup_logging()
@@ -450,7 +436,7 @@ def match_command(
     else:
         typer.echo(render_text(result))
     if not policies:
-        err.print("[yellow]没有可匹配的政策：请先运行 govbot ingest knowledge/ 或检查知识目录[/yellow]")
+        _say(messages.CLI_MATCH_NO_POLICIES, style="yellow")
     raise typer.Exit(1 if errors or not policies else 0)
 
 

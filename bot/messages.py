@@ -256,6 +256,202 @@ ARG_LISTEN = "Webhook 本地监听地址（默认 0.0.0.0）"
 ARG_PORT = "Webhook 本地监听端口（默认 8443）"
 ARG_SECRET = "Webhook 密钥，Telegram 会放在 X-Telegram-Bot-Api-Secret-Token 请求头中"
 
+# ======================================================================= one event loop, one vocabulary (issue 12)
+# `govbot serve` (bot/serving.py, bot/telegram/app.py), the policy matcher (bot/matcher/), the match form, the web
+# page's request errors and the command line.
+
+# ----- govbot serve: web page and Telegram bot in one event loop (the operator's console) -----
+SERVE_WEB = "网页：http://{host}:{port}/"
+SERVE_NO_TOKEN = "未设置 TELEGRAM_BOT_TOKEN，不启动 Telegram 机器人"
+SERVE_POLLING = "Telegram 机器人：长轮询（开发用；多副本部署请设置 GOVBOT_TELEGRAM_WEBHOOK_URL）"
+SERVE_WEBHOOK = "Telegram 机器人：Webhook {url}（由网页的 POST {path} 接收更新）"
+SERVE_TELEGRAM_OFF = "Telegram 机器人未能启动（原因见上），网页继续服务；修正后重启 govbot serve。"
+SERVE_TELEGRAM_START_FAILED = "Telegram 机器人启动失败：{reason}"
+SERVE_WEBHOOK_URL_MALFORMED = (
+    "GOVBOT_TELEGRAM_WEBHOOK_URL（{url}）必须是 https:// 或 http:// 开头、带路径的完整地址，"
+    "如 https://bot.example.com/telegram；网页用同一路径接收 Telegram 的更新。"
+)
+SERVE_WEBHOOK_SECRET_MISSING = (
+    "设置了 GOVBOT_TELEGRAM_WEBHOOK_URL 时必须同时设置 GOVBOT_TELEGRAM_WEBHOOK_SECRET"
+    "（字母、数字、下划线和连字符，1–256 位）：没有密钥，任何人都能冒充 Telegram 向机器人发消息。"
+)
+SERVE_WEBHOOK_SECRET_MALFORMED = "GOVBOT_TELEGRAM_WEBHOOK_SECRET 只能包含字母、数字、下划线和连字符，长度 1–256。"
+
+# ----- the policy matcher (bot/matcher/): profile fields, profile problems, conditions, the report -----
+# Each field as the CLI and JSON messages name it, after its key: employees（员工人数）.
+MATCHER_FIELD_HINTS: dict[str, str] = {
+    "industry": "所属行业",
+    "in_zone": "是否在自贡高新区注册",
+    "employees": "员工人数",
+    "revenue_wan": "年营业收入，万元",
+    "founded_year": "成立年份",
+    "certifications": "资质与身份",
+    "taxpayer": "增值税纳税人类型",
+    "rd_ratio": "研发投入占营业收入比例，0到1的小数",
+    "new_hires": "本年新招用人数",
+    "fixed_asset_investment_wan": "固定资产投资，万元",
+}
+# The same fields as people see them: the web form's labels, the chat's questions and summary.
+MATCHER_FIELD_LABELS: dict[str, str] = {
+    "industry": "所属行业",
+    "in_zone": "是否在自贡高新区注册",
+    "employees": "员工人数",
+    "revenue_wan": "年营业收入（万元）",
+    "founded_year": "成立年份",
+    "certifications": "资质与身份",
+    "taxpayer": "增值税纳税人类型",
+    "rd_ratio": "研发投入占比",
+    "new_hires": "本年新招用人数",
+    "fixed_asset_investment_wan": "固定资产投资（万元）",
+}
+MATCHER_NONE = "无"
+MATCHER_OTHER_INDUSTRIES = "；其他可填行业："  # the web form replaces the list after it (bot/web/match_form.py)
+MATCHER_UNKNOWN_INDUSTRY = ("industry（所属行业）“{industry}”无法识别。政策所列行业：{named}"
+                            + MATCHER_OTHER_INDUSTRIES + "{others}；也接受常见简称，如钠电、锂电、软件、餐饮")
+MATCHER_HIRES_OVER_EMPLOYEES = ("new_hires（本年新招用人数）为{new_hires}，多于 employees（员工人数）{employees}："
+                                "本年新招用的人员也计入员工人数，请核对这两项")
+MATCHER_RD_WITHOUT_REVENUE = ("rd_ratio（研发投入占比）按营业收入计算，revenue_wan（年营业收入）为0时不可能大于0，"
+                              "请核对这两项")
+MATCHER_TWO_TAXPAYER_TYPES = ("增值税一般纳税人与小规模纳税人只能是其中一种，请核对 taxpayer（增值税纳税人类型）"
+                              "与 certifications（资质与身份）")
+MATCHER_NOT_BOOL = "须为数字，不能是 true/false"
+MATCHER_RATIO_PERCENT = "应为0到1之间的小数，{value:g} 看起来是百分数：{value:g}%请填写 {fraction:g}"
+MATCHER_RATIO_RANGE = "应为0到1之间的小数，例如研发投入占营业收入5%填写 0.05"
+MATCHER_FUTURE_YEAR = "不能晚于今年（{year}年）"
+# pydantic's error types, in words.
+MATCHER_ERROR_TEXT: dict[str, str] = {
+    "int_parsing": "须为整数", "int_type": "须为整数", "int_from_float": "须为整数",
+    "float_parsing": "须为数字", "float_type": "须为数字", "finite_number": "须为有限的数字",
+    "bool_parsing": "须为 true 或 false", "bool_type": "须为 true 或 false",
+    "string_type": "须为文字", "list_type": "须为列表，例如 [\"高新技术企业\"]",
+    "literal_error": "只能是：一般纳税人 或 小规模纳税人",
+}
+MATCHER_NEGATIVE = "不能为负数"
+MATCHER_BELOW = "不能小于{ge}"
+MATCHER_ABOVE = "不能大于{le}，请检查数字和单位"
+MATCHER_ITEM = " 第{n}项"
+MATCHER_THE_PROFILE = "档案"
+MATCHER_FIELD_ERROR = "{where}{text}（收到：{shown}）"
+MATCHER_NOT_OBJECT = "企业档案须为 JSON 对象，例如 {\"industry\": \"新能源\", \"in_zone\": true}"
+MATCHER_EMPTY = "企业档案为空，无法判断大多数政策。可填写：{fields}"
+MATCHER_UNKNOWN_FIELD = "未知字段 {key}"
+MATCHER_DID_YOU_MEAN = "，是否想填 {field}？"
+MATCHER_FIELDS_ARE = "可填写：{fields}"
+MATCHER_FILE_MISSING = "找不到企业档案文件：{path}"
+MATCHER_FILE_NOT_UTF8 = "企业档案文件 {path} 不是 UTF-8 文本"
+MATCHER_FILE_UNREADABLE = "无法读取企业档案文件 {path}：{reason}"
+MATCHER_FILE_NOT_JSON = "企业档案文件 {path} 不是有效的 JSON（第{line}行第{column}列）：{reason}"
+# Conditions: what a policy requires, and what the profile says.
+MATCHER_CONDITION_UNKNOWN = "{requirement}（需提供 {fields}）"
+MATCHER_SUPPLY = "需要补充：{fields}"
+MATCHER_ALSO_UNMET = "另有一项不满足："
+MATCHER_CERT_BE = "须为{cert}"
+MATCHER_CERT_HAVE = "须具备{cert}资质"
+MATCHER_CERTS_NOW = "当前资质与身份：{certs}"
+MATCHER_NO_CERTS = "当前无任何资质"
+MATCHER_HAS_CERT = "已具备"
+MATCHER_CERT_ONE_OF = "须为以下之一：{certs}"
+MATCHER_NUMBER_NEEDED = "{phrase}需{bound}{limit}{unit}"
+MATCHER_AT_LEAST_PEOPLE = "不少于"  # head counts
+MATCHER_AT_LEAST = "不低于"  # amounts and ratios: 研发投入占比需不低于3%
+MATCHER_AT_MOST = "不超过"
+MATCHER_NOW = "当前为{value}"
+# What the numeric conditions call each field, and its unit.
+MATCHER_NUMBER_PHRASES: dict[str, str] = {"employees": "员工人数", "revenue_wan": "年营业收入", "rd_ratio": "研发投入占比",
+                                          "new_hires": "本年新招用人数", "fixed_asset_investment_wan": "固定资产投资"}
+MATCHER_NUMBER_UNITS: dict[str, str] = {"employees": "人", "revenue_wan": "万元", "rd_ratio": "", "new_hires": "人",
+                                        "fixed_asset_investment_wan": "万元"}
+MATCHER_IN_ZONE = "须在自贡高新区注册"
+MATCHER_NOT_IN_ZONE = "须不在自贡高新区注册"
+MATCHER_NOW_IN_ZONE = "当前已在高新区注册"
+MATCHER_NOW_OUT_OF_ZONE = "当前未在高新区注册"
+MATCHER_INDUSTRY_ONE_OF = "所属行业须为以下之一：{industries}"
+MATCHER_INDUSTRY_NOT = "所属行业不得为：{industries}"
+MATCHER_FOUNDED_AFTER = "成立年份须在{year}年或之后"
+MATCHER_FOUNDED_NOW = "当前为{year}年"
+MATCHER_PERSONS_ONLY = "奖励对象为个人，企业本身不能作为受益主体申报"
+MATCHER_NOT_AUTOMATIC = "申报条件无法按企业档案自动判断，请对照申报条件原文"
+MATCHER_NO_PERIOD = "政策未写明执行期限，请先向主管部门核实是否仍在执行"
+MATCHER_FROM_INDEX = "政策来源：当前索引 {name}（{n} 条政策）"
+MATCHER_FROM_FILES = "政策来源：知识文件 {folder}（尚无索引{broken}；{n} 条政策）"
+MATCHER_INDEX_BROKEN = "（索引无法读取：{reason}）"
+# The report (`govbot match`, and the chat's with plain labels).
+MATCHER_REPORT_ERRORS = "【企业档案有问题】以下内容未参与判断，请修改后重试："
+MATCHER_REPORT_ELIGIBLE = "【符合条件】共 {n} 项"
+MATCHER_REPORT_NO_APPLICATION = "〔免申即享〕"
+MATCHER_REPORT_AMOUNT = "   支持标准：{amount}"
+MATCHER_REPORT_NO_AMOUNT = "公开资料未载明具体标准，以主管部门通知为准"
+MATCHER_REPORT_MET = "   符合：{conditions}"
+MATCHER_REPORT_CHECK = "   还需核对：{notes}"
+MATCHER_REPORT_HOW = "   申报方式：{how}"
+MATCHER_REPORT_NEAR = "【差一项条件】共 {n} 项"
+MATCHER_REPORT_UNMET = "   未满足：{missing}"
+MATCHER_REPORT_UNDECIDED = "【信息不足，暂无法判断】共 {n} 项"
+MATCHER_REPORT_MORE = "补充以下信息可判断更多政策：{fields}"
+MATCHER_REPORT_NOT_APPLICABLE = "【不适用】共 {n} 项"
+MATCHER_REPORT_NOTHING = "没有可以给出的匹配结果。"
+MATCHER_REPORT_DISCLAIMER = "以上按各政策的机读申报条件初步匹配，仅供参考；能否享受以主管部门最新通知和窗口告知为准。"
+
+# ----- the policy-matcher form (bot/web/match_form.py) -----
+MATCH_FORM_NONE_AND_CERTS = "“{label}”勾选了“以上都没有”，又填写了{certs}，请核对"
+MATCH_FORM_OTHER_INDUSTRIES = "；其他行业可在输入框的下拉列表中选择"
+
+# ----- the web page's request errors (bot/web/app.py) -----
+WEB_OTHER_DEPARTMENT = "其他"
+WEB_ERROR = "出错了。"
+WEB_NUMBER_TOO_LONG = "数字过大：请求中的整数不应超过 15 位"
+WEB_JSON_TOO_DEEP = "JSON 嵌套层级过深，无法处理"
+WEB_BAD_UNICODE = "请求中含有无效的 Unicode 字符（不成对的代理项）"
+WEB_TOO_MANY = "请求过于频繁，请 {seconds} 秒后再试。"
+WEB_UPLOAD_TOO_BIG = "上传内容过大：一次上传的总大小不能超过 {total}，每个文件不超过 {each}，每次最多 {files} 个文件。"
+WEB_BODY_TOO_BIG = "请求内容过大：不能超过 {kb} KB。"
+WEB_ITEM_NOT_FOUND = "未找到事项“{item}”，它可能已下线或编号有误。"
+WEB_API_BODY_TOO_BIG = "请求体过大"
+WEB_ASK_BODY = '请求体应为 JSON，例如 {"q": "开公司需要哪些材料？"}'
+WEB_MATCH_BODY_TOO_BIG = "请求体过大：企业档案不应超过 {kb} KB"
+WEB_MATCH_BAD_BODY = '{reason}，应为企业档案对象，例如 {{"industry": "新能源", "in_zone": true}}'
+WEB_MATCH_NOT_JSON = "请求体不是有效的 JSON{where}"
+WEB_JSON_WHERE = "（第{line}行第{column}列）"
+
+# ----- the command line (bot/cli.py): option help, results, errors -----
+CLI_OPT_PATHS = "知识文件或目录"
+CLI_OPT_PRUNE = "移除源文件已删除的事项"
+CLI_OPT_REBUILD = "全部重新解析和计算向量"
+CLI_OPT_JSON = "输出 JSON"
+CLI_OPT_QUESTION = "问题；用 - 表示从标准输入逐行读取"
+CLI_OPT_JSON_LINES = "每个问题输出一行 JSON"
+CLI_OPT_SESSION = "标准输入的各行属于同一段对话"
+CLI_OPT_EVAL_FILE = "只跑一个检索评测集 JSON（corpus + queries）"
+CLI_OPT_DEV_DIR = "开发集目录"
+CLI_OPT_EVAL_STORE = "真实问题评测用的现成索引（默认临时导入知识目录）"
+CLI_OPT_EVAL_KNOWLEDGE = "真实问题评测导入的知识目录"
+CLI_OPT_JSON_OBJECT = "输出一个 JSON 对象"
+CLI_OPT_VERBOSE = "JSON 中附上答错的问题"
+CLI_OPT_FIT_DEV_DIR = "开发评测集目录"
+CLI_OPT_KNOWLEDGE = "知识库目录"
+CLI_OPT_DRY_RUN = "只报告，不写入参数文件"
+CLI_OPT_ROWS_CACHE = "特征缓存文件（调参用）"
+CLI_OPT_HOST = "监听地址"
+CLI_OPT_PORT = "监听端口"
+CLI_OPT_WEBHOOK_URL = "Webhook 地址；不设则长轮询"
+CLI_OPT_WEBHOOK_LISTEN = "Webhook 监听地址"
+CLI_OPT_WEBHOOK_PORT = "Webhook 监听端口"
+CLI_OPT_WEBHOOK_SECRET = "Webhook 密钥"
+CLI_OPT_PROFILE = "企业档案 JSON 文件"
+CLI_INGEST_TITLE = "导入结果"
+CLI_INGEST_FILE = "{status}：{path}"
+CLI_INGEST_TOTALS = ("当前索引：{generation}；事项 {records} 个，片段 {chunks} 个，新计算向量 {embedded} 个；"
+                     "向量模型 {embedder}；用时 {seconds:.1f} 秒")
+CLI_NO_GENERATION = "无"
+CLI_CHECK_WARNING = "提醒 {line}"
+CLI_CHECK_TOTALS = "共 {n} 条：{kinds}；错误 {errors} 个，提醒 {warnings} 个"
+CLI_EVAL_UNREADABLE = "评测集 {file} 无法读取：{reason}"
+CLI_EVAL_NOTHING = "{folder} 中没有任何评测集"
+CLI_EVAL_TITLE = "检索评测（{n} 个问题）"
+CLI_EVAL_TAG = "标签"
+CLI_EVAL_OVERALL = "总体"
+CLI_MATCH_NO_POLICIES = "没有可匹配的政策：请先运行 govbot ingest knowledge/ 或检查知识目录"
+
 # ----- messengers: Feishu long connection, DingTalk cards (issue 14, the operator's console) -----
 MESSENGER_DINGTALK_STREAM = "Stream 模式连接中"
 MESSENGER_DINGTALK_CARDS = "Stream 模式连接中（回答用互动卡片）"

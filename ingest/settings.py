@@ -43,10 +43,9 @@ class Settings(BaseSettings):
     telegram_admin_ids: str = ""
     govbot_telegram_base_url: str | None = None
     # Webhook for `govbot serve` (several replicas behind a load balancer cannot long-poll); unset: polling.
-    govbot_telegram_webhook_url: str | None = Field(default=None, description="Telegram 推送更新的公网地址")
-    govbot_telegram_webhook_listen: str = "0.0.0.0"
-    govbot_telegram_webhook_port: int = Field(default=8443, ge=1, le=65535)
-    govbot_telegram_webhook_secret: str | None = None
+    # The web app takes the updates on this URL's path (bot/web/telegram_routes.py), on the web port.
+    govbot_telegram_webhook_url: str | None = Field(default=None, description="Telegram 推送更新的公网地址（带路径）")
+    govbot_telegram_webhook_secret: str | None = Field(default=None, description="Webhook 密钥；设置地址时必填")
 
     # DingTalk (Stream mode: an outbound WebSocket, no public address needed), bot.channels.dingtalk
     govbot_dingtalk_client_id: str | None = Field(default=None, description="钉钉应用 Client ID（AppKey）")

@@ -155,33 +155,3 @@ def test_uploads_are_checked_as_one_batch(tmp_path: Path, services: Services) ->
     assert "company-setup" in refused.errors[0][1] and "0 字节" in refused.errors[1][1]
     saved = admin.save_uploads([("../印章 刻制.md", io.BytesIO(good))])
     assert saved.saved == ["印章_刻制.md"] and [f["name"] for f in admin.uploaded_files()] == ["印章_刻制.md"]
-
-
-def test_serve_hands_one_engine_to_the_web_page_and_the_bot(services: Services,
-                                                            monkeypatch: pytest.MonkeyPatch) -> None:
-    """`govbot serve` with a bot token: the web page and the bot get the same services object."""
-    import bot.telegram_bot
-    import bot.web.app
-
-    handed: dict[str, Services] = {}
-    started = threading.Event()
-
-    def web(*, host: str, port: int, services: Services) -> None:
-        handed["web"] = services
-        started.set()
-
-    webhook: dict[str, object] = {}
-
-    def telegram(*, services: Services, **options: object) -> int:
-        assert started.wait(10)
-        handed["telegram"] = services
-        webhook.update(options)
-        return 0
-
-    monkeypatch.setattr(bot.web.app, "run_web", web)
-    monkeypatch.setattr(bot.telegram_bot, "run_telegram", telegram)
-    result = CliRunner().invoke(cli_app, ["serve", "--store", str(services.store_dir)])
-    assert result.exit_code == 0, result.output
-    assert handed["web"] is handed["telegram"]
-    assert handed["web"].admin.engine is handed["web"].engine
-    assert webhook["webhook_url"] is None  # no GOVBOT_TELEGRAM_WEBHOOK_URL: long polling

@@ -1,4 +1,9 @@
-"""Wiring: the whole Telegram application built in one place, its start-up, and the process entry point."""
+"""Wiring: the whole Telegram application built in one place, its start-up, and the process entry point.
+
+Two ways to run it: ``run_telegram`` owns the event loop (`govbot telegram`, PTB's run_polling or its
+own webhook server), and ``EmbeddedBot`` runs inside a loop someone else owns (`govbot serve`: beside
+uvicorn, with Telegram's webhook as a route of the web app).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ import asyncio
 import logging
 import sys
 from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,7 +34,13 @@ from telegram.ext import (
 from bot import texts
 from bot.telegram import ask, browse, handoff, match
 from bot.telegram.admin import admin_handlers
-from bot.telegram.config import ALLOWED_UPDATES, parse_admin_ids, token_problem, webhook_options
+from bot.telegram.config import (
+    ALLOWED_UPDATES,
+    parse_admin_ids,
+    token_problem,
+    webhook_options,
+    webhook_route,
+)
 from bot.telegram.deps import FLOOD_MAX, FLOOD_WINDOW, Deps
 from bot.telegram_state import DatabasePersistence, SharedStateProcessor
 
@@ -264,6 +276,94 @@ def run_telegram(store_dir: Path | None = None, webhook_url: str | None = None, 
         print(texts.NETWORK_DOWN.format(reason=exc), file=sys.stderr)
         return 1
     return 0
+
+
+@dataclass
+class EmbeddedBot:
+    """The bot inside an event loop that another server owns (`govbot serve`: uvicorn's).
+
+    With ``webhook_url`` Telegram posts updates to the web app's route at ``path`` (the web channel
+    calls ``feed``); without it the bot long-polls, for development. Made by ``embedded_bot``.
+    """
+
+    application: Application
+    webhook_url: str | None = None
+    secret: str | None = None
+    path: str | None = None
+    initialized: bool = field(default=False, init=False)  # post_shutdown runs once, and only after initialize
+
+    async def start(self) -> str | None:
+        """Connect (getMe), register the commands, and take updates: by webhook (setWebhook) or polling.
+
+        Returns None once running, else why not (Chinese, for the console); it is then shut down again.
+        """
+        app = self.application
+        try:
+            await app.initialize()
+            self.initialized = True
+            if app.post_init:
+                await app.post_init(app)
+            if self.webhook_url:
+                await app.start()  # first: an update posted right after setWebhook must find the bot running
+                await app.bot.set_webhook(self.webhook_url, secret_token=self.secret, allowed_updates=ALLOWED_UPDATES)
+            else:
+                await app.updater.start_polling(allowed_updates=ALLOWED_UPDATES)
+                await app.start()
+            return None
+        except InvalidToken as exc:
+            problem = texts.TOKEN_REJECTED.format(reason=exc)
+        except NetworkError as exc:
+            problem = texts.NETWORK_DOWN.format(reason=exc)
+        except TelegramError as exc:  # e.g. setWebhook refused the URL
+            problem = texts.SERVE_TELEGRAM_START_FAILED.format(reason=exc)
+        await self.stop()
+        return problem
+
+    async def stop(self) -> None:
+        """Stop taking updates, finish the ones in hand, close. The webhook stays set: other replicas serve it."""
+        app = self.application
+        if app.updater and app.updater.running:
+            await app.updater.stop()
+        if app.running:
+            await app.stop()
+        if self.initialized:
+            self.initialized = False
+            await app.shutdown()
+            if app.post_shutdown:
+                await app.post_shutdown(app)
+
+    async def feed(self, data: dict[str, Any]) -> bool:
+        """One update's JSON from the webhook route onto the application's queue.
+
+        False while the bot is not running (the route answers 503, so Telegram delivers it again later);
+        ValueError when ``data`` is not an update (the route answers 400).
+        """
+        if not self.application.running:
+            return False
+        if not isinstance(data.get("update_id"), int):
+            raise ValueError("update_id missing or not an integer")
+        try:
+            update = Update.de_json(data, self.application.bot)
+        except Exception as exc:  # noqa: BLE001 -- as PTB's own webhook handler: any parse failure is a 400
+            raise ValueError(f"{type(exc).__name__}: {exc}") from exc
+        await self.application.update_queue.put(update)
+        return True
+
+
+def embedded_bot(services: Services) -> EmbeddedBot:
+    """The bot for `govbot serve`, over the process's shared services; nothing is sent yet.
+
+    Webhook when GOVBOT_TELEGRAM_WEBHOOK_URL is set (its path is the web route; the secret is required),
+    else polling. Raises ValueError with the reason for a missing or malformed token or webhook setting.
+    """
+    settings = services.settings
+    url = (settings.govbot_telegram_webhook_url or "").strip() or None
+    secret = (settings.govbot_telegram_webhook_secret or "").strip() or None
+    path = webhook_route(url, secret) if url else None
+    application = build_application(services.engine, settings, services.store_dir, services.feedback,
+                                    admin=services.admin, asking=services.asking, state=services.state,
+                                    handoffs=services.handoffs)
+    return EmbeddedBot(application, webhook_url=url, secret=secret, path=path)
 
 
 def main(argv: list[str] | None = None) -> int:

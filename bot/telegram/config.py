@@ -1,4 +1,4 @@
-"""Configuration checks that need no network: the token, TELEGRAM_ADMIN_IDS and webhook options."""
+"""Configuration checks that need no network: the token, TELEGRAM_ADMIN_IDS, webhook options and route."""
 
 from __future__ import annotations
 
@@ -50,3 +50,20 @@ def webhook_options(webhook_url: str, listen: str = "0.0.0.0", port: int = 8443,
         raise ValueError(texts.SECRET_MALFORMED)
     return {"listen": listen, "port": port, "url_path": parsed.path.lstrip("/"), "webhook_url": webhook_url,
             "secret_token": secret, "allowed_updates": ALLOWED_UPDATES}
+
+
+def webhook_route(webhook_url: str, secret: str | None) -> str:
+    """The web app's path for Telegram's updates in `govbot serve`: the public URL's own path.
+
+    A reverse proxy passes the path through unchanged, so one setting says both where Telegram posts
+    and which route answers. The secret is required: without it anyone who finds the URL could post
+    updates as any user, an admin included. Raises ValueError with the reason, naming the setting.
+    """
+    parsed = urlparse(webhook_url)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc or parsed.path.rstrip("/") == "":
+        raise ValueError(texts.SERVE_WEBHOOK_URL_MALFORMED.format(url=webhook_url))
+    if not secret:
+        raise ValueError(texts.SERVE_WEBHOOK_SECRET_MISSING)
+    if not SECRET_RE.match(secret):
+        raise ValueError(texts.SERVE_WEBHOOK_SECRET_MALFORMED)
+    return parsed.path

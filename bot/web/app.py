@@ -66,6 +66,7 @@ from bot.web.match_form import (
 )
 from bot.web.queue_routes import queue_router
 from bot.web.sensitive_routes import sensitive_router
+from bot.web.telegram_routes import TelegramWebhook, telegram_router
 from ingest import provenance, validity
 from ingest.chunking import days, needed_by
 from ingest.schema import SECTION_LABELS, Record
@@ -169,7 +170,7 @@ class QuestionLog:
 def dept_group(department: str) -> str:
     """The main department, for grouping: '税务部门（主管税务机关）' and '税务部门' are one group."""
     head = re.split(r"[（(；;，,]", department, maxsplit=1)[0].strip()
-    return head or "其他"
+    return head or messages.WEB_OTHER_DEPARTMENT
 
 
 def form_label(form: str) -> str:
@@ -183,7 +184,7 @@ class BadJSON(ValueError):
 def _bounded_int(text: str) -> int:
     # 10^309 once gave OverflowError and 500 on /api/match (F20); no count or amount needs 16 digits.
     if len(text.lstrip("-")) > 15:
-        raise BadJSON("数字过大：请求中的整数不应超过 15 位")
+        raise BadJSON(messages.WEB_NUMBER_TOO_LONG)
     return int(text)
 
 
@@ -195,15 +196,15 @@ def parse_json(body: bytes) -> object:
     try:
         data = json.loads(body, parse_int=_bounded_int)
     except RecursionError:
-        raise BadJSON("JSON 嵌套层级过深，无法处理") from None
+        raise BadJSON(messages.WEB_JSON_TOO_DEEP) from None
     try:
         # A lone surrogate ("\ud800") cannot be written as UTF-8: the page, the log and the
         # database would all fail on it later.
         json.dumps(data, ensure_ascii=False).encode("utf-8")
     except UnicodeEncodeError:
-        raise BadJSON("请求中含有无效的 Unicode 字符（不成对的代理项）") from None
+        raise BadJSON(messages.WEB_BAD_UNICODE) from None
     except RecursionError:
-        raise BadJSON("JSON 嵌套层级过深，无法处理") from None
+        raise BadJSON(messages.WEB_JSON_TOO_DEEP) from None
     return data
 
 
@@ -222,11 +223,13 @@ async def _read_body(request: Request) -> bytes | None:
 
 def create_app(engine: Engine, settings: Settings, store_dir: Path, feedback: FeedbackStore,
                upload_dir: Path | None = None, *, admin: AdminService | None = None,
-               asking: AskService | None = None, handoffs: HandoffStore | None = None) -> FastAPI:
+               asking: AskService | None = None, handoffs: HandoffStore | None = None,
+               telegram_webhook: TelegramWebhook | None = None) -> FastAPI:
     """The FastAPI application; everything it needs is passed in, so tests build it with fixtures.
 
     ``admin`` is the process's admin service (`govbot serve` shares it with Telegram, so both take
     the same lock); without it the app makes its own over the same engine and store.
+    ``telegram_webhook``: `govbot serve` with GOVBOT_TELEGRAM_WEBHOOK_URL adds Telegram's webhook route.
     """
     service = admin or AdminService(settings, store_dir, engine=engine, feedback=feedback, upload_dir=upload_dir)
     upload_dir = service.upload_dir
@@ -252,10 +255,12 @@ def create_app(engine: Engine, settings: Settings, store_dir: Path, feedback: Fe
         path = request.url.path
         if path.startswith(("/admin", "/healthz", "/static", "/favicon")):
             return  # admin has its own guess throttle; health checks come from the balancer
+        if telegram_webhook and path == telegram_webhook.path:
+            return  # every update comes from Telegram's few addresses; its secret guards the route
         wait = limiter.take(client_key(request.scope, forwarded))
         if wait > 0:
             seconds = max(1, round(wait))
-            raise StarletteHTTPException(429, f"请求过于频繁，请 {seconds} 秒后再试。",
+            raise StarletteHTTPException(429, messages.WEB_TOO_MANY.format(seconds=seconds),
                                          headers={"Retry-After": str(seconds)})
 
     @contextlib.asynccontextmanager
@@ -263,13 +268,13 @@ def create_app(engine: Engine, settings: Settings, store_dir: Path, feedback: Fe
         yield
         await run_in_threadpool(question_log.flush)  # nothing asked before a restart is lost
 
-    app = FastAPI(title="高兴办 · 企业服务助手", docs_url=None, redoc_url=None,
+    app = FastAPI(title=messages.BOT_NAME, docs_url=None, redoc_url=None,
                   openapi_url="/api/openapi.json", lifespan=lifespan, dependencies=[Depends(rate_limit)])
     app.state.question_log = question_log
     app.add_middleware(BodyLimit, default=body_limit, per_path={"/admin/upload": upload_limit}, messages={
-        upload_limit: f"上传内容过大：一次上传的总大小不能超过 {_mb(upload_limit)}，"
-                      f"每个文件不超过 {_mb(max_bytes)}，每次最多 {MAX_UPLOAD_FILES} 个文件。",
-        body_limit: f"请求内容过大：不能超过 {settings.govbot_max_body_kb} KB。",
+        upload_limit: messages.WEB_UPLOAD_TOO_BIG.format(total=_mb(upload_limit), each=_mb(max_bytes),
+                                                         files=MAX_UPLOAD_FILES),
+        body_limit: messages.WEB_BODY_TOO_BIG.format(kb=settings.govbot_max_body_kb),
     })
     app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
@@ -302,7 +307,7 @@ def create_app(engine: Engine, settings: Settings, store_dir: Path, feedback: Fe
 
     def error_page(request: Request, status_code: int, message: str | None = None,
                    headers: dict[str, str] | None = None) -> Response:
-        text = message or ERROR_TEXT.get(status_code, "出错了。")
+        text = message or ERROR_TEXT.get(status_code, messages.WEB_ERROR)
         if wants_json(request):
             response: Response = JSONResponse({"detail": text}, status_code=status_code)
         else:
@@ -438,7 +443,7 @@ def create_app(engine: Engine, settings: Settings, store_dir: Path, feedback: Fe
     def find(index: Engine, item_id: str) -> Record:
         record = index.records.get(item_id)
         if record is None:
-            raise StarletteHTTPException(404, f"未找到事项“{item_id[:60]}”，它可能已下线或编号有误。")
+            raise StarletteHTTPException(404, messages.WEB_ITEM_NOT_FOUND.format(item=item_id[:60]))
         return record
 
     def item_context(index: Engine, item_id: str) -> dict[str, Any]:
@@ -509,7 +514,7 @@ def create_app(engine: Engine, settings: Settings, store_dir: Path, feedback: Fe
         """JSON body {"q", "rid"?, "intent"?}: for long questions that do not fit in a URL."""
         body = await _read_body(request)
         if body is None:
-            return JSONResponse({"detail": "请求体过大"}, status_code=413)
+            return JSONResponse({"detail": messages.WEB_API_BODY_TOO_BIG}, status_code=413)
         try:
             data = parse_json(body or b"{}")
         except BadJSON as exc:
@@ -517,7 +522,7 @@ def create_app(engine: Engine, settings: Settings, store_dir: Path, feedback: Fe
         except ValueError:
             data = None
         if not isinstance(data, dict) or not all(isinstance(data.get(k, ""), str) for k in ("q", "rid", "intent")):
-            return JSONResponse({"detail": '请求体应为 JSON，例如 {"q": "开公司需要哪些材料？"}'}, status_code=400)
+            return JSONResponse({"detail": messages.WEB_ASK_BODY}, status_code=400)
         vid = request.cookies.get(VISITOR_COOKIE, "")
         user = vid if VISITOR_RE.match(vid) else "api"
 
@@ -538,17 +543,17 @@ def create_app(engine: Engine, settings: Settings, store_dir: Path, feedback: Fe
         """
         body = await _read_body(request)
         if body is None:
-            too_big = MatchResult(profile_errors=[f"请求体过大：企业档案不应超过 {MAX_JSON_BODY // 1024} KB"])
+            too_big = MatchResult(profile_errors=[messages.WEB_MATCH_BODY_TOO_BIG.format(kb=MAX_JSON_BODY // 1024)])
             return JSONResponse(as_json(too_big), status_code=413)
         try:
             data: object = parse_json(body) if body.strip() else None
         except BadJSON as exc:
-            result = MatchResult(profile_errors=[f"{exc}，应为企业档案对象，例如 "
-                                                 '{"industry": "新能源", "in_zone": true}'])
+            result = MatchResult(profile_errors=[messages.WEB_MATCH_BAD_BODY.format(reason=exc)])
         except ValueError as exc:
-            where = f"（第{exc.lineno}行第{exc.colno}列）" if isinstance(exc, json.JSONDecodeError) else ""
-            result = MatchResult(profile_errors=[f"请求体不是有效的 JSON{where}，"
-                                                 '应为企业档案对象，例如 {"industry": "新能源", "in_zone": true}'])
+            where = (messages.WEB_JSON_WHERE.format(line=exc.lineno, column=exc.colno)
+                     if isinstance(exc, json.JSONDecodeError) else "")
+            reason = messages.WEB_MATCH_NOT_JSON.format(where=where)
+            result = MatchResult(profile_errors=[messages.WEB_MATCH_BAD_BODY.format(reason=reason)])
         else:
             # records() may reload a changed index: keep that off the event loop.
             result = await run_in_threadpool(lambda: match_data(data, view().records))
@@ -588,6 +593,8 @@ def create_app(engine: Engine, settings: Settings, store_dir: Path, feedback: Fe
     app.include_router(sensitive_router(admin_web, asking.sensitive))  # /admin/sensitive (issue 15)
     # 转人工: the visitor's ticket page and /admin/handoffs (bot/web/handoff_routes.py)
     app.include_router(handoff_router(admin_web, handoffs or HandoffStore(settings.database_url), visitor))
+    if telegram_webhook:
+        app.include_router(telegram_router(telegram_webhook))  # bot/web/telegram_routes.py
 
     return app
 

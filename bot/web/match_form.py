@@ -1,6 +1,6 @@
 """The policy-matcher form: browser form fields in, a matcher profile dict out, and messages for people.
 
-The matcher (bot/matcher.py) reads typed numbers (`typed_value`), validates every value and words the
+The matcher (bot/matcher/) reads typed numbers (`typed_value`), validates every value and words the
 messages (`plain_labels`); this module only turns what a browser sends (strings, empty meaning "not
 given", checkboxes) into the dict `parse_profile` expects, and fits the messages to the form.
 """
@@ -13,7 +13,8 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from bot.matcher import CERT_CHOICES, FIELD_REF, NUMBER_UNITS, plain_labels, typed_value
+from bot import messages
+from bot.matcher import CERT_CHOICES, FIELD_REF, NUMBER_UNITS, PLAIN_LABELS, plain_labels, typed_value
 
 TEXT_FIELDS: tuple[str, ...] = ("industry", "in_zone", *NUMBER_UNITS, "taxpayer", "cert_other")
 ALL_FIELDS: tuple[str, ...] = ("go", *TEXT_FIELDS, "certifications", "certs_none")
@@ -22,7 +23,7 @@ MAX_FIELD = 100  # per text box; a pasted essay is cut so it is not echoed back 
 _SPLIT = re.compile(r"[,，、;；/\s]+")
 # The matcher's unknown-industry message lists every sector (40-odd names); on the page they are in the
 # input's drop-down list already, so the box keeps the policies' own industries and points there.
-_OTHER_INDUSTRIES = re.compile(r"；其他可填行业：[^；]*")
+_OTHER_INDUSTRIES = re.compile(re.escape(messages.MATCHER_OTHER_INDUSTRIES) + "[^；]*")
 
 
 class FormData(Protocol):
@@ -83,7 +84,8 @@ def read_form(data: FormData, cert_choices: Collection[str] = CERT_CHOICES) -> M
     ticked = list(dict.fromkeys([*form.certs, *other]))
     if form.certs_none and ticked:
         # Not passed on at all: either answer may be the wrong one.
-        form.errors.append(f"“资质与身份”勾选了“以上都没有”，又填写了{'、'.join(ticked)}，请核对")
+        form.errors.append(messages.MATCH_FORM_NONE_AND_CERTS.format(label=PLAIN_LABELS["certifications"],
+                                                                    certs="、".join(ticked)))
     elif ticked:
         profile["certifications"] = ticked
     elif form.certs_none:
@@ -93,12 +95,14 @@ def read_form(data: FormData, cert_choices: Collection[str] = CERT_CHOICES) -> M
 
 def for_page(message: str) -> str:
     """A matcher message as the form's error box shows it: Chinese labels, no 40-name industry list."""
-    return plain_labels(_OTHER_INDUSTRIES.sub("；其他行业可在输入框的下拉列表中选择", message))
+    return plain_labels(_OTHER_INDUSTRIES.sub(messages.MATCH_FORM_OTHER_INDUSTRIES, message))
 
 
-def invalid_fields(messages: Iterable[str]) -> set[str]:
+def invalid_fields(problems: Iterable[str]) -> set[str]:
     """Form fields named in the matcher's messages, to mark those inputs."""
     # The empty-profile message lists every field as a suggestion: none of them is wrong.
-    shown = [message for message in messages if not message.startswith("企业档案为空")]
+    empty = messages.MATCHER_EMPTY.partition("{")[0]
+    shown = [message for message in problems if not message.startswith(empty)]
     named = {m.group(1) for message in shown for m in FIELD_REF.finditer(message)}
-    return named | ({"certifications"} if any("“资质与身份”" in message for message in shown) else set())
+    certs = f"“{PLAIN_LABELS['certifications']}”"  # the none-and-ticked message names the checkboxes
+    return named | ({"certifications"} if any(certs in message for message in shown) else set())
