@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
 
+import httpx
 import pytest
 import yaml
 
@@ -33,7 +34,9 @@ FAQ_FILE = {"id": "faq-window", "kind": "faq", "title": "窗口常见问题（�
             "updated": "2026-12-02",
             "faq": [{"question": "烘焙作坊登记证可以委托别人代办吗", "answer": "可以，受托人带授权委托书到窗口办理。",
                      "source": "窗口整理（测试）", "about": "demo-bakery-permit"},
-                    {"question": "叉车使用登记要本人去吗", "answer": "可以委托他人办理。", "about": "demo-forklift-registration"}]}
+                    {"question": "叉车使用登记要本人去吗", "answer": "可以委托他人办理。", "about": "demo-forklift-registration"},
+                    {"question": "烘焙作坊登记证当场能办好吗", "answer": "材料齐全、符合法定形式的，当场办结（测试）。",
+                     "about": "demo-bakery-permit"}]}
 GUIDE_PAIR = ("门店招牌换了颜色要重新备案吗", "只改颜色、不改内容和位置的，不需要重新备案。")
 NOT_STATED_Q = "门店招牌设置备案的有效期是多久？"  # the record states no validity
 
@@ -150,3 +153,17 @@ def test_an_item_with_a_listed_word_shows_the_notice_on_its_page_and_print_sheet
         sensitive.remove([word])
     tab.goto(url + "/items/demo-shop-sign")
     assert word in tab.locator("body").inner_text()
+
+
+@pytest.mark.parametrize("question", ["烘焙作坊登记证当天能拿证吗", "请问烘焙作坊登记证能不能当场办结"])
+def test_an_everyday_rewording_gets_the_pairs_answer(server, question: str) -> None:
+    """当天 / 拿证 / 办结 are said for 当场 / 办好 (bot.faq.same_words): the pair answers, as written."""
+    answer = httpx.get(f"{server['url']}/api/ask", params={"q": question}).json()
+    assert answer["answer"].startswith("【烘焙作坊登记证当场能办好吗】\n材料齐全、符合法定形式的，当场办结（测试）。")
+    assert answer["sources"][0]["section"] == "faq"
+
+
+@pytest.mark.parametrize("question", ["烘焙作坊登记证收费吗", "烘焙作坊登记证要准备哪些材料"])
+def test_another_property_of_the_same_item_is_not_captured_by_the_pair(server, question: str) -> None:
+    answer = httpx.get(f"{server['url']}/api/ask", params={"q": question}).json()
+    assert "当场办结（测试）" not in answer["answer"] and answer["sources"][0]["section"] != "faq"
