@@ -246,12 +246,27 @@ def source_line(record: Record) -> str:
     return render_text([source_block(record)])
 
 
+def responsible(record: Record) -> list[str]:
+    """The department, window (or address) and phone of ``record``: only what the record states."""
+    where = record.where
+    lines = [M.DEPARTMENT.format(department=record.department)] if record.department else []
+    lines += [M.WINDOW.format(value=where.window)] if where and where.window else []
+    lines += [M.ADDRESS.format(value=where.address)] if where and where.address else []
+    return lines + ([M.PHONE.format(value=record.phone)] if record.phone else [])
+
+
 def not_stated(record: Record, intent: str, what: str = "") -> list[Block]:
-    """``what``: the document's own label of the field it leaves empty (执行期限), when it has one."""
+    """``what``: the document's own label of the field it leaves empty (执行期限), when it has one.
+
+    The handoff names who is responsible for this very item, as a refusal does for the nearest one.
+    """
     what = M.NOT_STATED_BLANK.format(label=what) if what else (INTENTS[as_intent(intent)].heading
                                                                 or M.NOT_STATED_ANYTHING)
+    contacts = responsible(record)
+    if contacts:
+        contacts.insert(0, M.NOT_STATED_ASK.format(title=record.title))
     return [Block(K.NOT_STATED, (M.NOT_STATED.format(title=record.title, what=what),)),
-            Block(K.HANDOFF, (M.HANDOFF,)), source_block(record)]
+            Block(K.HANDOFF, (*contacts, M.HANDOFF)), source_block(record)]
 
 
 def refusal(nearest: Record | None = None) -> list[Block]:

@@ -1,7 +1,8 @@
 """FAQ pairs: a question that matches a pair's question closely enough gets that pair's answer, as written.
 
 Every record's ``faq`` entries (a ``kind: faq`` file, an ingested 问：/答： page or Excel sheet) are
-collected when an index generation is installed. A question is compared with every pair's question by
+collected when an index generation is installed. Both sides first have their asking words in one spelling
+(`same_words`: 咋办 -> 怎么办, 当天 -> 当场, 几天 -> 多少天). A question is compared with every pair's question by
 measurable features (character pairs shared both ways, the question's salient words found in the pair
 and the pair's in the question, how telling the words are that one lacks, whether both ask the same
 thing — 收费吗 is not 要多久 —, their length ratio), and a logistic model fitted by `govbot fit`
@@ -32,6 +33,30 @@ PARAMS_PATH = Path(__file__).with_name("data") / "faq.json"
 # Greetings and asking phrases bot.intent does not list (its words are for intents, not small talk).
 _SMALL_TALK = re.compile(r"您好|你好|谢谢|麻烦|问下|想问|请问|想办|能办好|办得好|办好|能办|拿到|下来|提交|准备|能拿|怎么样|"
                          r"咋办|咋弄|咋整|需不需要|要不要|用不用|是不是|有没有|能不能|多长|多少天|几天|的话")
+
+# Other spellings of the same asking words turned into one
+# on both sides before anything is compared, so a reworded question shares the pair's character pairs:
+# 咋整 / 怎么处理 -> 怎么办, 当天 / 立等可取 -> 当场, 用不用交 -> 需要提交, 几天 / 多长时间 -> 多少天.
+# Only wording that asks the same thing: the property asked (收费 vs 多少天) and the item named stay as written.
+_SAME_WORDS = tuple((re.compile(pattern), word) for pattern, word in (
+    (r"咋(?:办|整|弄)|怎么(?:处理|弄|整)|如何处理|该怎么办", "怎么办"),
+    (r"咋|如何", "怎么"),
+    (r"(?<=[要用得还])交|出具|提供", "提交"),
+    (r"需不需要|要不要|用不用|是不是不用|是不是不需要|不需要|不用|无需|还需要|还要|还用|必须", "需要"),
+    (r"当天|当即|即时|立等可取|马上", "当场"),
+    (r"办结|办完|办下来|办妥|拿证|拿到执照|拿到营业执照|就好", "办好"),
+    (r"多长时间|多长|多久|几个工作日|多少个工作日|多少日|几天", "多少天"),
+    (r"提了异议|提出了异议|提异议|有异议|反对", "提出异议"),
+    (r"(?<=公示|公告)(?:期间|的时候|时)", "期内"),
+))
+
+
+def same_words(text: str) -> str:
+    """``text`` with the other spellings of asking words in one spelling."""
+    for pattern, word in _SAME_WORDS:
+        text = pattern.sub(word, text)
+    return text
+
 
 FEATURES = (
     "gram_recall",  # share of the pair question's content character pairs the question repeats
@@ -68,7 +93,7 @@ class Asked:
 
 @lru_cache(maxsize=4096)
 def prepare(question: str) -> Asked:
-    text = normalize(clean(question))
+    text = same_words(normalize(clean(question)))
     core = _SMALL_TALK.sub(" ", content(text))
     # Salient words of the content only: 多长时间能办好 and 需要哪些 ask, they name nothing.
     return Asked(text, frozenset(bigrams(core)), frozenset(bigrams(text)), salient_terms(core),

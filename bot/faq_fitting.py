@@ -12,8 +12,8 @@ Each user question is compared, as at run time, with the FAQ questions that shar
 three quarters and measured on the held-out quarter. The threshold is the lowest round value whose
 precision is at least 99 % in 4-fold cross-validation over the training items (question level: the best
 pair answers, and it is a right one). The final model is fitted on all items, scored on
-bot/data/faq_heldout.jsonl (hand-written paraphrases and near misses of knowledge/faq/, never fitted on)
-and written to bot/data/faq.json with the figures. The fit is a sign-bounded L2 logistic regression
+bot/data/faq_heldout.jsonl and bot/data/faq_heldout_loose.jsonl (hand-written paraphrases and near misses
+of knowledge/faq/, never fitted on) and written to bot/data/faq.json with the figures. The fit is a sign-bounded L2 logistic regression
 (scipy's L-BFGS-B), as for answerability (bot/fitting.py).
 """
 
@@ -32,6 +32,9 @@ from bot.intent import Intent
 from ingest.schema import Record
 
 HELDOUT = Path(__file__).with_name("data") / "faq_heldout.jsonl"
+# Loosely reworded questions and 104 near misses, written for the second pass of issue 15 before the
+# change it measures; like HELDOUT it is only scored, never fitted on (nor used to pick the threshold).
+HELDOUT_LOOSE = Path(__file__).with_name("data") / "faq_heldout_loose.jsonl"
 MIN_PRECISION = 0.99
 CLOSEST = 20
 SEED = 0
@@ -274,19 +277,21 @@ def run(records: dict[str, Record], write: bool = True) -> dict:
               "held_out": figures(question_scores(trained, data["held_out"]), answerable, threshold)}
     final = _fit(data["train"] + data["held_out"])
     report["heldout_own"] = score_own(records, FaqModel(final, threshold))
+    report["heldout_loose"] = score_own(records, FaqModel(final, threshold), HELDOUT_LOOSE)
     report["coefficients"] = {f: round(float(c), 3) for f, c in zip(FEATURES, final.coef, strict=True)}
     if write:
         PARAMS_PATH.write_text(FaqModel(final, threshold).to_json({"report": report}) + "\n", encoding="utf-8")
     return report
 
 
-def score_own(records: dict[str, Record], model: FaqModel) -> dict:
-    """bot/data/faq_heldout.jsonl, written by hand and never fitted on: paraphrases of the pairs of
-    knowledge/faq/ (``expect``: the pair's question) and near misses (``expect`` empty)."""
+def score_own(records: dict[str, Record], model: FaqModel, path: Path = HELDOUT) -> dict:
+    """A hand-written held-out set, never fitted on (bot/data/faq_heldout.jsonl, faq_heldout_loose.jsonl):
+    paraphrases of the pairs of knowledge/faq/ (``expect``: the pair's question) and near misses
+    (``expect`` empty)."""
     from bot.faq import FaqMatcher
 
     matcher = FaqMatcher(records, model)
-    rows = [json.loads(line) for line in HELDOUT.read_text(encoding="utf-8").splitlines() if line.strip()]
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     hits = [(row["expect"], matcher.match(row["q"])) for row in rows]
     return {"paraphrases": sum(1 for e, _ in hits if e), "answered": sum(1 for e, m in hits if e and m and m.pair.question == e),
             "near_misses": sum(1 for e, _ in hits if not e), "wrongly_captured": sum(1 for e, m in hits

@@ -552,3 +552,9 @@ HANDOFF_ADMIN_CLOSED = "已关闭编号 {id}。"
 HANDOFF_STATUS = {"open": "待答复", "replied": "已答复", "closed": "已关闭"}
 HANDOFF_DELIVERED = "已送达"
 HANDOFF_NOT_DELIVERED = "待送达"
+
+# ======================================================================= the service-hall loop, second pass (issue 15)
+# bot/compose.py not_stated, bot/telegram/browse.py (人工咨询), bot/services/handoff.py (web tickets to staff chats),
+# bot/services/sensitive.py (records with a listed word), item.html / print.html (常见问题)
+# A "not stated" answer names who is responsible for the item itself; only what its record states.
+NOT_STATED_ASK = "可向负责《{title}》的部门咨询："

@@ -8,6 +8,10 @@ must show exactly what the button showed. When a refit of the answerability mode
 refusal suggests, re-record the file with the same questions (only those lines may move).
 Refusals name the nearest item's department, window and phone since issue 15: the refusal answers were
 re-recorded then (only the lines of their handoff block changed; every other key stayed as it was).
+"Not stated" answers name their own item's department, window and phone since the second pass of issue 15:
+those 13 entries were re-recorded the same way (a script re-ran every question, wrote only entries whose
+answer says 没有写明, and checked that their sources, ids, suggestions and state, and every other entry,
+were unchanged).
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot import messages
 from bot.channels.base import Reply, text_reply
-from bot.services.handoff import staff_of
+from bot.services.handoff import staff_of, web_forwarder
 
 if TYPE_CHECKING:
     from bot.services.container import Services
@@ -64,13 +64,15 @@ def staff_message(ticket: Ticket, records: dict[str, Any]) -> Reply:
 
 
 async def forward_new(services: Services, platform: str, push: Push) -> int:
-    """Send the platform's unforwarded tickets to its staff; returns how many went out."""
+    """Send the platform's unforwarded tickets to its staff, and the web page's when this platform is the one
+    that takes them (bot.services.handoff.web_forwarder); returns how many went out."""
     targets = staff_targets(services.settings, platform)
     if not targets:
         return 0  # no staff chat: the tickets wait on the web admin page
     store: HandoffStore = services.handoffs
+    channels = [platform] + (["web"] if web_forwarder(services.settings) == platform else [])
     sent = 0
-    for ticket in await asyncio.to_thread(store.unforwarded, platform):
+    for ticket in [t for channel in channels for t in await asyncio.to_thread(store.unforwarded, channel)]:
         claim = f"{platform}:sending:{uuid.uuid4().hex[:8]}"
         if not await asyncio.to_thread(store.claim_forward, ticket.id, claim):
             continue  # another replica has it

@@ -90,6 +90,21 @@ def staff_of(settings: Any, channel: str) -> tuple[frozenset[str], frozenset[str
     return frozenset(), frozenset()
 
 
+MESSENGERS = ("dingtalk", "feishu", "wecom")  # the order in which one of them takes the web page's tickets
+
+
+def web_forwarder(settings: Any) -> str:
+    """The one channel whose staff chat also gets the web page's tickets, so staff who live in a messenger see them.
+
+    Telegram when the bot runs with a staff chat (GOVBOT_TELEGRAM_STAFF_CHAT_ID); else the first of DingTalk,
+    Feishu and WeCom with staff configured; "" when none is (the web admin page only). One channel, so a web
+    ticket reaches staff once, not in every messenger at the same time.
+    """
+    if settings.telegram_bot_token and settings.govbot_telegram_staff_chat_id is not None:
+        return "telegram"
+    return next((m for m in MESSENGERS if any(staff_of(settings, m))), "")
+
+
 def typed_handoff(text: str) -> str | None:
     """None when ``text`` is not a request for a person; else the question it carries ("" for 转人工 alone)."""
     match = TYPED.match(text or "")

@@ -8,7 +8,8 @@ A change made through this process is seen at once.
 Matching is on a compact form of both sides: full-width to half-width, traditional to simplified,
 lower case, and everything but letters, digits and ideographs dropped, so "敏 感", "敏-感" and the
 traditional spelling all match a listed 敏感. Hits are kept for review (table sensitive_hits) with the
-question masked (bot.privacy).
+question masked (bot.privacy). Records are screened too (`record_hit`): an item page, a print checklist or
+an item list shows the fixed reply instead of a record that holds a listed word.
 """
 
 from __future__ import annotations
@@ -18,9 +19,10 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
+from pydantic import BaseModel
 from sqlalchemy import (
     Column,
     DateTime,
@@ -72,13 +74,26 @@ hits_table = Table(
     Column("user_id", String(64), nullable=False, default=""),
     Column("question", Text, nullable=False),  # masked
     Column("word", String(100), nullable=False),
-    Column("part", String(8), nullable=False),  # "question": it was asked; "answer": the answer held it
+    Column("part", String(8), nullable=False),  # "question": asked; "answer": the answer held it; "record": an item
 )
 
 MAX_WORD = 50
 MAX_QUESTION = 2000  # what is kept of a question, as in the usage log
 CHECK_S = 3.0
+MAX_CACHED_RECORDS = 20_000  # compact texts of records kept per process (more than any index has)
 _DROP = re.compile(r"[\W_]+")
+
+
+def _texts(value: object) -> Iterator[str]:
+    """Every string in a dumped record (titles, materials, sections, FAQ pairs, sources)."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _texts(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            yield from _texts(item)
 
 
 def compact(text: str) -> str:
@@ -125,6 +140,7 @@ class SensitiveWords:
         self._entries: list[tuple[str, str]] | None = None  # (key, word), longest key first
         self._version: int | None = None
         self._checked = 0.0
+        self._record_keys: dict[int, tuple[BaseModel, str]] = {}
         try:  # the one version row; replicas starting at once may race to insert it
             with db.begin() as conn:
                 if conn.scalar(select(version_table.c.version).where(version_table.c.id == 1)) is None:
@@ -167,6 +183,34 @@ class SensitiveWords:
                 if word_key in key:
                     return word
         return None
+
+    def record_hit(self, record: BaseModel, channel: str, user_id: str = "") -> str | None:
+        """The polite notice to show instead of ``record`` when anything in it holds a listed word, else None.
+
+        Item pages, print checklists and item lists call this before showing a record; a hit is logged for
+        review (part "record", the record's id and title as the question) like a withheld answer.
+        """
+        entries = self._current()
+        if not entries:
+            return None
+        key = self._record_key(record)
+        word = next((w for k, w in entries if k in key), None)
+        if word is None:
+            return None
+        self.log_hit(channel, user_id, f"{getattr(record, 'id', '')}《{getattr(record, 'title', '')}》", word,
+                     "record")
+        return messages.SENSITIVE_REPLY
+
+    def _record_key(self, record: BaseModel) -> str:
+        """Every text of the record in compact form, cached per record object (an index's records live on)."""
+        cached = self._record_keys.get(id(record))
+        if cached is not None and cached[0] is record:
+            return cached[1]
+        if len(self._record_keys) >= MAX_CACHED_RECORDS:  # a re-ingest made new records: drop the old ones
+            self._record_keys.clear()
+        key = "\n".join(compact(text) for text in _texts(record.model_dump()))
+        self._record_keys[id(record)] = (record, key)
+        return key
 
     # ----- changes (admin page, CLI) -----
 

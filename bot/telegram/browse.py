@@ -16,6 +16,7 @@ from bot.intent import FIRST_INTENT, INTENTS, as_intent
 from bot.services.asking import Asker
 from bot.telegram.ask import answer
 from bot.telegram.deps import CHANNEL, Context, Deps, data, deps
+from bot.telegram.handoff import last_asked, open_ticket
 from bot.telegram.render import short
 
 log = logging.getLogger(__name__)
@@ -39,11 +40,18 @@ def menu_keyboard() -> InlineKeyboardMarkup:
     ])
 
 
-def list_page(d: Deps, kind: str, page: int) -> tuple[str, InlineKeyboardMarkup | None]:
-    """One page of the items of ``kind``, each a button showing its first section."""
-    items = sorted((r for r in d.engine.records.values() if r.kind == kind), key=lambda r: (r.stage, r.title))
+def list_page(d: Deps, kind: str, page: int, user_id: str = "") -> tuple[str, InlineKeyboardMarkup | None]:
+    """One page of the items of ``kind``, each a button showing its first section.
+
+    Blocking (an item holding a listed sensitive word is logged, and left out with the polite notice):
+    handlers run it through ``d.db``.
+    """
+    kind_items = [r for r in d.engine.records.values() if r.kind == kind]
+    items = sorted((r for r in kind_items if not d.asking.sensitive.record_hit(r, CHANNEL, user_id)),
+                   key=lambda r: (r.stage, r.title))
+    withheld = "\n\n" + texts.SENSITIVE_REPLY if len(items) < len(kind_items) else ""
     if not items:
-        return texts.LIST_EMPTY, None
+        return (texts.SENSITIVE_REPLY if withheld else texts.LIST_EMPTY), None
     pages = math.ceil(len(items) / PAGE_SIZE)
     page = min(max(page, 1), pages)
     rows = [[InlineKeyboardButton(short(r.title), callback_data=data("q", d.ref(r.id), FIRST_INTENT[kind]))]
@@ -58,7 +66,7 @@ def list_page(d: Deps, kind: str, page: int) -> tuple[str, InlineKeyboardMarkup 
     text = texts.LIST_TITLES[kind]
     if pages > 1:
         text += "\n" + texts.LIST_PAGE.format(page=page, pages=pages)
-    return text, InlineKeyboardMarkup(rows)
+    return text + withheld, InlineKeyboardMarkup(rows)
 
 
 # ----------------------------------------------------------------------------- commands
@@ -82,14 +90,19 @@ async def not_text(update: Update, context: Context) -> None:
     await update.effective_message.reply_text(texts.TEXT_ONLY)
 
 
-async def bundles(update: Update, context: Context) -> None:
-    text, markup = list_page(deps(context), "bundle", 1)
+async def _list(update: Update, context: Context, kind: str) -> None:
+    d = deps(context)
+    user = update.effective_user
+    text, markup = await d.db(list_page, d, kind, 1, str(user.id) if user else "")
     await update.effective_message.reply_text(text, reply_markup=markup)
+
+
+async def bundles(update: Update, context: Context) -> None:
+    await _list(update, context, "bundle")
 
 
 async def policies(update: Update, context: Context) -> None:
-    text, markup = list_page(deps(context), "policy", 1)
-    await update.effective_message.reply_text(text, reply_markup=markup)
+    await _list(update, context, "policy")
 
 
 # ----------------------------------------------------------------------------- buttons
@@ -99,10 +112,12 @@ async def on_menu(update: Update, context: Context) -> None:
     query = update.callback_query
     await query.answer()
     choice = query.data.split(":", 1)[1]
-    if choice == "human":
-        await context.bot.send_message(query.message.chat.id, texts.HUMAN)
+    if choice == "human":  # 人工咨询: the last question asked here goes to staff, or the user is asked for one
+        question, record_id = last_asked(context.chat_data)
+        await open_ticket(context, query.message.chat, query.from_user.id, question, record_id)
         return
-    text, markup = list_page(deps(context), choice, 1)
+    d = deps(context)
+    text, markup = await d.db(list_page, d, choice, 1, str(query.from_user.id))
     await context.bot.send_message(query.message.chat.id, text, reply_markup=markup)
 
 
@@ -110,7 +125,8 @@ async def on_list_page(update: Update, context: Context) -> None:
     query = update.callback_query
     await query.answer()
     _, kind, page = query.data.split(":")
-    text, markup = list_page(deps(context), kind, int(page))
+    d = deps(context)
+    text, markup = await d.db(list_page, d, kind, int(page), str(query.from_user.id))
     try:
         await query.edit_message_text(text, reply_markup=markup)
     except BadRequest as exc:  # "message is not modified" on a double press

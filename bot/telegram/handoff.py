@@ -6,6 +6,8 @@ or types 转人工 in a private chat: a ticket is opened (bot.services.handoff) 
 ``/reply <编号> <内容>`` there or as an admin anywhere. A reply is written to the database first; a
 repeating job (PTB's JobQueue) delivers every undelivered Telegram reply, so a reply written while the bot
 was down (or by the web admin page, or on another replica) still reaches the chat it came from.
+The same job forwards the web page's tickets to the staff chat (when Telegram is the channel that takes
+them, bot.services.handoff.web_forwarder); a staff reply to one shows on the visitor's ticket page.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import html
 import logging
 import re
+import uuid
 from typing import TYPE_CHECKING, Any
 
 from telegram import InlineKeyboardButton, Update
@@ -29,7 +32,7 @@ from telegram.ext import (
 
 from bot import texts
 from bot.services.asking import Asker
-from bot.services.handoff import STAFF_REPLY, TYPED, typed_handoff
+from bot.services.handoff import STAFF_REPLY, TYPED, typed_handoff, web_forwarder
 from bot.telegram.deps import CHANNEL, Context, Deps, deps
 
 if TYPE_CHECKING:
@@ -53,7 +56,7 @@ def staff_ref(chat_id: int, message_id: int) -> str:
     return f"{CHANNEL}:{chat_id}:{message_id}"
 
 
-def _last_asked(chat_data: dict | None) -> tuple[str, str]:
+def last_asked(chat_data: dict | None) -> tuple[str, str]:
     """The question and nearest item of the last answer in this chat (remembered for 👍/👎)."""
     answers = (chat_data or {}).get("answers") or {}
     for entry in reversed(list(answers.values())):
@@ -74,25 +77,46 @@ async def open_ticket(context: Context, chat: Any, user_id: int, question: str, 
     ticket = await d.db(lambda: d.handoffs.open(Asker(CHANNEL, str(user_id), str(chat.id)), question, record_id,
                                                 group=group))
     await context.bot.send_message(chat.id, html.escape(texts.HANDOFF_OPENED.format(id=ticket.id)))
-    await forward(context, d, ticket)
+    await forward(context.bot, d, ticket)
 
 
-async def forward(context: Context, d: Deps, ticket: Ticket) -> None:
-    """The ticket to the staff chat; without one configured it waits on the web admin page only."""
+async def forward(bot: Any, d: Deps, ticket: Ticket) -> bool:
+    """The ticket to the staff chat; without one configured it waits on the web admin page only.
+
+    True when it was sent; the staff-chat message is remembered, so replying to it answers the ticket.
+    """
     target = staff_chat(d)
     if target is None:
         log.info("handoff %s: GOVBOT_TELEGRAM_STAFF_CHAT_ID not set; on the web admin page only", ticket.id)
-        return
+        return False
     record = d.engine.records.get(ticket.record_id)
     text = texts.HANDOFF_STAFF_NEW.format(
         id=ticket.id, channel=texts.HANDOFF_CHANNELS.get(ticket.channel, ticket.channel), question=ticket.question,
         record=record.title if record else texts.HANDOFF_NO_RECORD)
     try:
-        sent = await context.bot.send_message(target, html.escape(text))
+        sent = await bot.send_message(target, html.escape(text))
     except TelegramError as exc:  # the ticket is stored; staff still see it on the web admin page
         log.error("handoff %s not forwarded to the staff chat %s: %s", ticket.id, target, exc)
-        return
+        return False
     await d.db(d.handoffs.set_staff_ref, ticket.id, staff_ref(target, sent.message_id))
+    return True
+
+
+async def forward_web(bot: Any, d: Deps) -> int:
+    """The web page's new tickets to the staff chat, when Telegram is the channel that takes them
+    (bot.services.handoff.web_forwarder); claimed first, so two replicas never forward one twice."""
+    if web_forwarder(d.settings) != CHANNEL:
+        return 0
+    sent = 0
+    for ticket in await d.db(d.handoffs.unforwarded, "web"):
+        claim = f"{CHANNEL}:sending:{uuid.uuid4().hex[:8]}"
+        if not await d.db(d.handoffs.claim_forward, ticket.id, claim):
+            continue
+        if await forward(bot, d, ticket):
+            sent += 1
+        else:  # the next round tries again
+            await d.db(d.handoffs.release_forward, ticket.id, claim)
+    return sent
 
 
 async def on_button(update: Update, context: Context) -> None:
@@ -111,7 +135,7 @@ async def human_command(update: Update, context: Context) -> None:
     question = re.sub(r"^/\S+\s*", "", message.text or "", count=1).strip()
     record_id = ""
     if not question:
-        question, record_id = _last_asked(context.chat_data)
+        question, record_id = last_asked(context.chat_data)
     await open_ticket(context, message.chat, message.from_user.id, question, record_id)
 
 
@@ -120,7 +144,7 @@ async def typed(update: Update, context: Context) -> None:
     message = update.message
     question, record_id = typed_handoff(message.text or "") or "", ""
     if not question:
-        question, record_id = _last_asked(context.chat_data)
+        question, record_id = last_asked(context.chat_data)
     await open_ticket(context, message.chat, message.from_user.id, question, record_id)
 
 
@@ -199,6 +223,7 @@ async def deliver(bot: Any, d: Deps) -> int:
 
 async def delivery_job(context: Context) -> None:
     try:
+        await forward_web(context.bot, deps(context))
         await deliver(context.bot, deps(context))
     except Exception:  # a database outage must not stop the job: it runs again at the next interval
         log.exception("handoff delivery round failed")

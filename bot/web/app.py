@@ -451,8 +451,10 @@ def create_app(engine: Engine, settings: Settings, store_dir: Path, feedback: Fe
         all_records = index.records
         members = [(m, all_records.get(m)) for m in record.members]
         bundles = [r for r in all_records.values() if record.id in r.members]
-        return {"record": record, "kind_label": KIND_LABELS.get(record.kind, record.kind), "members": members,
-                "bundles": bundles, "tolerance": any(m.tolerance for m in record.materials)}
+        kind_label = KIND_LABELS.get(record.kind, SECTION_LABELS.get(record.kind, record.kind))  # faq: 常见问题
+        return {"record": record, "kind_label": kind_label, "members": members,
+                "bundles": bundles, "tolerance": any(m.tolerance for m in record.materials),
+                "withheld": asking.sensitive.record_hit(record, "web")}  # the notice instead of the record
 
     @app.get("/items/{item_id}", response_class=HTMLResponse)
     def item(request: Request, item_id: str) -> Response:

@@ -19,7 +19,7 @@ from bot.web.admin_routes import AdminWeb
 from bot.web.guard import Session
 
 CHANNEL_LABELS = {"web": "网页", "telegram": "Telegram", "dingtalk": "钉钉", "feishu": "飞书", "wecom": "企业微信"}
-PART_LABELS = {"question": "提问", "answer": "回答"}
+PART_LABELS = {"question": "提问", "answer": "回答", "record": "事项内容"}
 
 
 def sensitive_router(web: AdminWeb, sensitive: SensitiveWords) -> APIRouter:
