@@ -552,3 +552,14 @@ HANDOFF_ADMIN_CLOSED = "已关闭编号 {id}。"
 HANDOFF_STATUS = {"open": "待答复", "replied": "已答复", "closed": "已关闭"}
 HANDOFF_DELIVERED = "已送达"
 HANDOFF_NOT_DELIVERED = "待送达"
+
+# ======================================================================= labels and texts moved here (issue 12)
+# bot/web/templating.py (web labels), bot/web/admin_routes.py, bot/web/charts.py, bot/services/admin.py,
+# bot/compose.py, bot/engine.py and bot/cli/ (the messenger lines of `govbot serve`, option help)
+
+# ----- the web page's labels (bot/web/templating.py) -----
+WEB_KIND_LABELS = {"guide": "办事指南", "bundle": "一件事", "policy": "惠企政策", "document": "其他文件"}
+WEB_STATUS_LABELS = {
+    "added": "新增", "updated": "更新", "unchanged": "未变", "removed": "移除", "failed": "失败",
+    "missing": "源文件已删除（保留）",
+}
