@@ -563,3 +563,34 @@ WEB_STATUS_LABELS = {
     "added": "新增", "updated": "更新", "unchanged": "未变", "removed": "移除", "failed": "失败",
     "missing": "源文件已删除（保留）",
 }
+
+# ----- the command line's command help, option help and the messenger lines of `govbot serve` (bot/cli/) -----
+CLI_HELP_INGEST = "导入办事指南、一件事和政策文件，生成新的索引并立即启用。"
+CLI_HELP_CHECK = "检查知识文件：必填字段、材料格式、一件事成员与合并材料、政策有效期。"
+CLI_HELP_ASK = "回答问题（默认抽取式，引用知识库原文并注明来源）。"
+CLI_HELP_EVAL = "评测：不带参数时跑开发集目录中的全部评测集（检索、答案、真实问题），输出一张汇总表。"
+CLI_HELP_FIT = "拟合“能否回答”模型（留一来源交叉验证），写入 bot/data/answerability.json。"
+CLI_HELP_WEB = "前台网页、JSON API 和管理后台。"
+CLI_HELP_TELEGRAM = "Telegram 机器人（TELEGRAM_BOT_TOKEN）。"
+CLI_HELP_SERVE = "导入自带知识库（$GOVBOT_KNOWLEDGE_DIR），然后提供网页；设置了 TELEGRAM_BOT_TOKEN 时同时运行机器人。"
+CLI_HELP_PURGE = "删除超过保留天数的提问、反馈等记录（含个人信息的表）。"
+CLI_HELP_MATCH = "按企业档案匹配政策：符合条件、差一项条件（指明哪一项）、信息不足和不适用。"
+CLI_INGEST_REASON = "：{reason}"  # after CLI_INGEST_FILE, when the file has a reason
+PURGE_OPT_DAYS = "保留天数（默认 GOVBOT_RETENTION_DAYS）"
+PURGE_COUNT = "{name} {n} 条"
+SENSITIVE_CLI_HELP = "敏感词列表（与网页管理后台 /admin/sensitive 共用数据库）"
+SENSITIVE_CLI_WORDS = "一个或多个词"
+SENSITIVE_CLI_LIST_HELP = "列出敏感词，每行一个。"
+SENSITIVE_CLI_ADD_HELP = "添加敏感词（繁简、全半角、大小写、字间空格和标点都视为同一个词）。"
+SENSITIVE_CLI_REMOVE_HELP = "删除敏感词。"
+REPORT_OPT_DAYS = "最近几天（默认 30）"
+REPORT_OPT_CHANNEL = "渠道：web、telegram、dingtalk、feishu、wecom"
+REPORT_OPT_REASON = "原因：refused、not_stated、downvote"
+REPORT_OPT_STATUS = "状态：open、resolved"
+REPORT_OPT_ITEM = "相近事项的编号"
+REPORT_OPT_CSV = "另把符合条件的记录导出为 CSV 文件"
+MESSENGER_NAMES = {"dingtalk": "钉钉机器人", "feishu": "飞书机器人", "wecom": "企业微信应用"}
+MESSENGER_WECOM_CALLBACK = "回调 http://{listen}:{port}/wecom/callback"
+MESSENGER_NOT_SET = "未设置 {keys}，不启动{shown}"
+MESSENGER_NO_SDK = '{shown}未启动：缺少 SDK（pip install -e ".[messengers]"）：{exc}'
+MESSENGER_STARTED = "{shown}：{where}"
