@@ -558,3 +558,76 @@ HANDOFF_NOT_DELIVERED = "待送达"
 # bot/services/sensitive.py (records with a listed word), item.html / print.html (常见问题)
 # A "not stated" answer names who is responsible for the item itself; only what its record states.
 NOT_STATED_ASK = "可向负责《{title}》的部门咨询："
+# ======================================================================= labels and texts moved here (issue 12)
+# bot/web/templating.py (web labels), bot/web/admin_routes.py, bot/web/charts.py, bot/services/admin.py,
+# bot/compose.py, bot/engine.py and bot/cli/ (the messenger lines of `govbot serve`, option help)
+
+# ----- the web page's labels (bot/web/templating.py) -----
+WEB_KIND_LABELS = {"guide": "办事指南", "bundle": "一件事", "policy": "惠企政策", "document": "其他文件"}
+WEB_STATUS_LABELS = {
+    "added": "新增", "updated": "更新", "unchanged": "未变", "removed": "移除", "failed": "失败",
+    "missing": "源文件已删除（保留）",
+}
+
+# ----- the command line's command help, option help and the messenger lines of `govbot serve` (bot/cli/) -----
+CLI_HELP_INGEST = "导入办事指南、一件事和政策文件，生成新的索引并立即启用。"
+CLI_HELP_CHECK = "检查知识文件：必填字段、材料格式、一件事成员与合并材料、政策有效期。"
+CLI_HELP_ASK = "回答问题（默认抽取式，引用知识库原文并注明来源）。"
+CLI_HELP_EVAL = "评测：不带参数时跑开发集目录中的全部评测集（检索、答案、真实问题），输出一张汇总表。"
+CLI_HELP_FIT = "拟合“能否回答”模型（留一来源交叉验证），写入 bot/data/answerability.json。"
+CLI_HELP_WEB = "前台网页、JSON API 和管理后台。"
+CLI_HELP_TELEGRAM = "Telegram 机器人（TELEGRAM_BOT_TOKEN）。"
+CLI_HELP_SERVE = "导入自带知识库（$GOVBOT_KNOWLEDGE_DIR），然后提供网页；设置了 TELEGRAM_BOT_TOKEN 时同时运行机器人。"
+CLI_HELP_PURGE = "删除超过保留天数的提问、反馈等记录（含个人信息的表）。"
+CLI_HELP_MATCH = "按企业档案匹配政策：符合条件、差一项条件（指明哪一项）、信息不足和不适用。"
+CLI_INGEST_REASON = "：{reason}"  # after CLI_INGEST_FILE, when the file has a reason
+PURGE_OPT_DAYS = "保留天数（默认 GOVBOT_RETENTION_DAYS）"
+PURGE_COUNT = "{name} {n} 条"
+SENSITIVE_CLI_HELP = "敏感词列表（与网页管理后台 /admin/sensitive 共用数据库）"
+SENSITIVE_CLI_WORDS = "一个或多个词"
+SENSITIVE_CLI_LIST_HELP = "列出敏感词，每行一个。"
+SENSITIVE_CLI_ADD_HELP = "添加敏感词（繁简、全半角、大小写、字间空格和标点都视为同一个词）。"
+SENSITIVE_CLI_REMOVE_HELP = "删除敏感词。"
+REPORT_OPT_DAYS = "最近几天（默认 30）"
+REPORT_OPT_CHANNEL = "渠道：web、telegram、dingtalk、feishu、wecom"
+REPORT_OPT_REASON = "原因：refused、not_stated、downvote"
+REPORT_OPT_STATUS = "状态：open、resolved"
+REPORT_OPT_ITEM = "相近事项的编号"
+REPORT_OPT_CSV = "另把符合条件的记录导出为 CSV 文件"
+MESSENGER_NAMES = {"dingtalk": "钉钉机器人", "feishu": "飞书机器人", "wecom": "企业微信应用"}
+MESSENGER_WECOM_CALLBACK = "回调 http://{listen}:{port}/wecom/callback"
+MESSENGER_NOT_SET = "未设置 {keys}，不启动{shown}"
+MESSENGER_NO_SDK = '{shown}未启动：缺少 SDK（pip install -e ".[messengers]"）：{exc}'
+MESSENGER_STARTED = "{shown}：{where}"
+
+# ----- the admin pages and the admin service (bot/web/admin_routes.py, bot/services/admin.py) -----
+ADMIN_BUSY = "另一个导入正在进行，请稍后再试。"
+ADMIN_OFF = "管理后台未开启：请在服务器上设置环境变量 GOVBOT_ADMIN_TOKEN（管理口令）后重启服务。"
+ADMIN_LOGIN_PROMPT = "请输入管理口令。"
+ADMIN_LOGIN_PROMPTS = {"wrong": "口令错误，请重新输入。", "expired": "登录已过期或已退出，请重新输入管理口令。"}
+ADMIN_THROTTLED = "口令错误次数过多，请 {seconds} 秒后再试。"
+ADMIN_TOKEN_IN_ADDRESS = "口令不能写在网址里（会留在访问日志和浏览记录中），请在下方输入。"
+ADMIN_CSRF = "表单已过期或来源不符，请刷新管理页面后重试。"
+ADMIN_BAD_FORM = "提交的内容无法解析：{detail}"
+ADMIN_NO_FILES = "请选择要上传的文件"
+UPLOAD_NO_SUFFIX = "（无扩展名）"
+UPLOAD_BAD_TYPE = "不支持的文件类型 {suffix}，支持的类型：{allowed}"
+UPLOAD_NO_NAME = "（无文件名）"
+UPLOAD_UNSAFE_NAME = "文件名不安全"
+UPLOAD_SAME_NAME = "同一批次中有两个文件都叫 {name}"
+UPLOAD_AT_LINE = "第{line}行：{reason}"
+UPLOAD_TOO_BIG = "文件过大：超过上限 {limit}"
+UPLOAD_EMPTY = "文件为空（0 字节）"
+UPLOAD_ID_TAKEN = "编号 {id} 已被 {source} 使用，请修改 id 或直接更新原文件"
+
+# ----- the admin page's charts (bot/web/charts.py, bot/web/admin_routes.py) -----
+CHART_NO_DATA = "暂无数据"
+CHART_PER_DAY = "近 {days} 天每日提问量（蓝：已回答，红：拒答）"
+CHART_DAY_TIP = "{day}：提问 {n}，拒答 {refused}"
+CHART_ANSWERED = "已回答"
+CHART_REFUSED = "拒答"
+CHART_REFUSED_SHARE = "拒答占比"
+CHART_REFUSED_COUNT = "拒答 {refused} / {total}"
+CHART_REFUSED_SHARE_TITLE = "{label} {share:.0%}（{refused}/{total}）"
+CHART_INTENTS = "问题类型分布"
+CHART_UNANSWERED = "高频未答问题"

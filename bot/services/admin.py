@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
+from bot import messages
 from ingest.index import ChromaLocation, IngestLocked
 from ingest.pipeline import IngestSummary, Progress
 
@@ -32,7 +33,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-BUSY = "另一个导入正在进行，请稍后再试。"
+BUSY = messages.ADMIN_BUSY
 CHUNK = 1024 * 1024
 
 
@@ -70,8 +71,8 @@ def safe_filename(name: str, allowed: set[str]) -> str:
     # Leading dots would hide the file from ingest; anything unusual becomes '_'.
     stem = re.sub(r"[^\w.\-\u4e00-\u9fff]+", "_", stem)
     if suffix not in allowed:
-        shown = suffix or "（无扩展名）"
-        raise UploadRejected(f"不支持的文件类型 {shown}，支持的类型：{'、'.join(sorted(allowed))}")
+        shown = suffix or messages.UPLOAD_NO_SUFFIX
+        raise UploadRejected(messages.UPLOAD_BAD_TYPE.format(suffix=shown, allowed="、".join(sorted(allowed))))
     stem = stem.strip("._ ")[:80] or "upload"
     if f"{stem}{suffix}".lower() in ("readme.md", "readme.markdown"):
         stem += "-1"  # ingest treats README.md as a note for admins and skips it
@@ -195,7 +196,7 @@ class AdminService:
                 try:
                     staged.append(self._stage(sent, handle, staging, names))
                 except UploadRejected as exc:
-                    outcome.errors.append((sent or "（无文件名）", str(exc)))
+                    outcome.errors.append((sent or messages.UPLOAD_NO_NAME, str(exc)))
             if not outcome.errors:
                 for temp, final in staged:
                     # x.md, X.MD and "x.md " all clean to x.md: replacing is allowed (it is how a
@@ -218,9 +219,9 @@ class AdminService:
         name = safe_filename(sent, SUPPORTED_SUFFIXES)
         final = self.upload_dir / name
         if final.resolve().parent != self.upload_dir.resolve():
-            raise UploadRejected("文件名不安全")
+            raise UploadRejected(messages.UPLOAD_UNSAFE_NAME)
         if final in taken:
-            raise UploadRejected(f"同一批次中有两个文件都叫 {name}")
+            raise UploadRejected(messages.UPLOAD_SAME_NAME.format(name=name))
         taken.append(final)
         temp = staging / f"{uuid.uuid4().hex}{final.suffix}"
         try:
@@ -230,7 +231,9 @@ class AdminService:
             try:
                 record = load_file(temp, document_id(final), self.max_bytes)
             except LoadError as exc:
-                raise UploadRejected(exc.reason if exc.line is None else f"第{exc.line}行：{exc.reason}") from None
+                reason = exc.reason if exc.line is None else messages.UPLOAD_AT_LINE.format(line=exc.line,
+                                                                                            reason=exc.reason)
+                raise UploadRejected(reason) from None
             self._check_id(record.id, final)
         except UploadRejected:
             with contextlib.suppress(FileNotFoundError):
@@ -244,10 +247,10 @@ class AdminService:
             while chunk := handle.read(CHUNK):
                 size += len(chunk)
                 if size > self.max_bytes:
-                    raise UploadRejected(f"文件过大：超过上限 {megabytes(self.max_bytes)}")
+                    raise UploadRejected(messages.UPLOAD_TOO_BIG.format(limit=megabytes(self.max_bytes)))
                 out.write(chunk)
         if size == 0:
-            raise UploadRejected("文件为空（0 字节）")
+            raise UploadRejected(messages.UPLOAD_EMPTY)
 
     def _check_id(self, record_id: str, final: Path) -> None:
         from bot.compose import source_label
@@ -255,5 +258,4 @@ class AdminService:
         records = self.engine.records if self.engine is not None else {}
         other = records.get(record_id)
         if other is not None and other.source_path and Path(other.source_path).resolve() != final.resolve():
-            raise UploadRejected(f"编号 {record_id} 已被 {source_label(other.source_path)} 使用，"
-                                 "请修改 id 或直接更新原文件")
+            raise UploadRejected(messages.UPLOAD_ID_TAKEN.format(id=record_id, source=source_label(other.source_path)))

@@ -21,6 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from bot import messages
 from bot.services.admin import BUSY, AdminService, IngestBusy
 from bot.web import charts
 from bot.web.guard import AdminGuard, Session, client_key, same_origin
@@ -82,7 +83,7 @@ def admin_router(web: AdminWeb) -> APIRouter:
     # ----- refusals -----
 
     def admin_off(request: Request) -> Response:
-        message = "管理后台未开启：请在服务器上设置环境变量 GOVBOT_ADMIN_TOKEN（管理口令）后重启服务。"
+        message = messages.ADMIN_OFF
         return page(request, "error.html", status_code=404, status=404, message=message)
 
     def login_page(request: Request, message: str) -> Response:
@@ -92,11 +93,10 @@ def admin_router(web: AdminWeb) -> APIRouter:
         return response
 
     def unauthorized(request: Request, why: str) -> Response:
-        return login_page(request, {"wrong": "口令错误，请重新输入。",
-                                    "expired": "登录已过期或已退出，请重新输入管理口令。"}.get(why, "请输入管理口令。"))
+        return login_page(request, messages.ADMIN_LOGIN_PROMPTS.get(why, messages.ADMIN_LOGIN_PROMPT))
 
     def throttled(request: Request, seconds: int) -> Response:
-        return error_page(request, 429, f"口令错误次数过多，请 {seconds} 秒后再试。",
+        return error_page(request, 429, messages.ADMIN_THROTTLED.format(seconds=seconds),
                           headers={"Retry-After": str(seconds)})
 
     # ----- dependencies -----
@@ -126,7 +126,7 @@ def admin_router(web: AdminWeb) -> APIRouter:
 
     async def no_token_in_address(request: Request, _: Annotated[AdminGuard, Depends(enabled)]) -> None:
         if "token" in request.query_params:
-            raise Refused(login_page(request, "口令不能写在网址里（会留在访问日志和浏览记录中），请在下方输入。"))
+            raise Refused(login_page(request, messages.ADMIN_TOKEN_IN_ADDRESS))
 
     async def from_this_site(request: Request) -> None:
         if not same_origin(request.headers):
@@ -139,7 +139,7 @@ def admin_router(web: AdminWeb) -> APIRouter:
     def csrf_checked(request: Request, session: Session | None, form: FormData) -> None:
         assert web.guard is not None
         if session is not None and not web.guard.csrf_ok(session, form.get("csrf")):
-            raise Refused(error_page(request, 403, "表单已过期或来源不符，请刷新管理页面后重试。"))
+            raise Refused(error_page(request, 403, messages.ADMIN_CSRF))
 
     async def read_form(request: Request, max_files: int = 0) -> FormData:
         try:
@@ -147,7 +147,7 @@ def admin_router(web: AdminWeb) -> APIRouter:
         except StarletteHTTPException as exc:
             if exc.status_code == 413:
                 raise  # the body cap: the app's Chinese 413
-            raise Refused(error_page(request, 400, f"提交的内容无法解析：{exc.detail}")) from None
+            raise Refused(error_page(request, 400, messages.ADMIN_BAD_FORM.format(detail=exc.detail))) from None
 
     web.access = AdminAccess(signed_in, may_change, no_token_in_address, csrf_checked, read_form)
 
@@ -163,8 +163,8 @@ def admin_router(web: AdminWeb) -> APIRouter:
             "per_day": charts.questions_per_day(stats.per_day),
             "refused": charts.refused_share(stats.refused, stats.questions),
             "intents": charts.horizontal_bars([(labels.get(i, i), n) for i, n in stats.top_intents],
-                                              "问题类型分布", width=420, left=90, label_chars=6),
-            "unanswered": charts.horizontal_bars(stats.top_unanswered, "高频未答问题", color=charts.RED),
+                                              messages.CHART_INTENTS, width=420, left=90, label_chars=6),
+            "unanswered": charts.horizontal_bars(stats.top_unanswered, messages.CHART_UNANSWERED, color=charts.RED),
         }
         index = web.view()
         settings = web.settings
@@ -223,7 +223,7 @@ def admin_router(web: AdminWeb) -> APIRouter:
             csrf_checked(request, session, form)
             files = [f for f in form.getlist("files") if isinstance(f, UploadFile) and (f.filename or f.size)]
             if not files:
-                missing = [("", "请选择要上传的文件")]
+                missing = [("", messages.ADMIN_NO_FILES)]
                 return await run_in_threadpool(admin_page, request, session, 400, upload_errors=missing)
             # The form parser has spooled every file already; checking them (the loader) blocks.
             outcome = await run_in_threadpool(web.service.save_uploads,

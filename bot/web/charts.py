@@ -12,6 +12,8 @@ import math
 
 from markupsafe import Markup, escape
 
+from bot import messages
+
 BLUE = "#1f5fa8"
 RED = "#c8452c"
 GREY = "#d9dee5"
@@ -30,7 +32,7 @@ def _svg(width: int, height: int, label: str, body: list[str]) -> Markup:
 def _empty(width: int, height: int, label: str) -> Markup:
     return _svg(width, height, label, [
         f'<text x="{width / 2}" y="{height / 2}" text-anchor="middle" fill="#888" font-size="14">'
-        "暂无数据</text>"
+        f"{escape(messages.CHART_NO_DATA)}</text>"
     ])
 
 
@@ -48,7 +50,7 @@ def _nice_max(value: int) -> int:
 def questions_per_day(per_day: list[tuple[str, int, int]], days: int = 30,
                       today: dt.date | None = None) -> Markup:
     """Stacked columns: answered (blue) and refused (red) questions for each of the last ``days`` days."""
-    label = f"近 {days} 天每日提问量（蓝：已回答，红：拒答）"
+    label = messages.CHART_PER_DAY.format(days=days)
     width, height, left, bottom, top = 900, 240, 36, 30, 24
     if not per_day:
         return _empty(width, height, label)
@@ -72,7 +74,7 @@ def questions_per_day(per_day: list[tuple[str, int, int]], days: int = 30,
         answered_h = plot_h * (n - refused) / peak
         refused_h = plot_h * refused / peak
         base = top + plot_h
-        tip = escape(f"{day.isoformat()}：提问 {n}，拒答 {refused}")
+        tip = escape(messages.CHART_DAY_TIP.format(day=day.isoformat(), n=n, refused=refused))
         body.append(f"<g><title>{tip}</title>")
         body.append(f'<rect x="{x:.1f}" y="{base - answered_h:.1f}" width="{bar:.1f}" '
                     f'height="{answered_h:.1f}" fill="{BLUE}"/>')
@@ -82,15 +84,15 @@ def questions_per_day(per_day: list[tuple[str, int, int]], days: int = 30,
             body.append(f'<text x="{x + bar / 2:.1f}" y="{height - bottom + 16}" text-anchor="middle" '
                         f'font-size="13" fill="{TEXT}">{day.month}/{day.day}</text>')
     body.append(f'<rect x="{left}" y="4" width="10" height="10" fill="{BLUE}"/>'
-                f'<text x="{left + 14}" y="13" font-size="13" fill="{TEXT}">已回答</text>'
+                f'<text x="{left + 14}" y="13" font-size="13" fill="{TEXT}">{escape(messages.CHART_ANSWERED)}</text>'
                 f'<rect x="{left + 70}" y="4" width="10" height="10" fill="{RED}"/>'
-                f'<text x="{left + 84}" y="13" font-size="13" fill="{TEXT}">拒答</text>')
+                f'<text x="{left + 84}" y="13" font-size="13" fill="{TEXT}">{escape(messages.CHART_REFUSED)}</text>')
     return _svg(width, height, label, body)
 
 
 def refused_share(refused: int, total: int) -> Markup:
     """A ring: the share of questions the knowledge base could not answer."""
-    label = "拒答占比"
+    label = messages.CHART_REFUSED_SHARE
     size = 200
     if total <= 0:
         return _empty(size, size, label)
@@ -106,9 +108,9 @@ def refused_share(refused: int, total: int) -> Markup:
         f'<text x="{cx}" y="{cy + 2}" text-anchor="middle" font-size="30" font-weight="bold" fill="{RED}">'
         f"{share:.0%}</text>",
         f'<text x="{cx}" y="{cy + 26}" text-anchor="middle" font-size="12" fill="{TEXT}">'
-        f"拒答 {refused} / {total}</text>",
+        f"{escape(messages.CHART_REFUSED_COUNT.format(refused=refused, total=total))}</text>",
     ]
-    return _svg(size, size, f"{label} {share:.0%}（{refused}/{total}）", body)
+    return _svg(size, size, messages.CHART_REFUSED_SHARE_TITLE.format(label=label, share=share, refused=refused, total=total), body)
 
 
 def horizontal_bars(rows: list[tuple[str, int]], label: str, color: str = BLUE, width: int = 900,
