@@ -7,17 +7,14 @@ second application on the same database runs.
 
 from __future__ import annotations
 
-from contextlib import asynccontextmanager
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 from fake_bot_api import TOKEN, FakeBotAPI
+from telegram_running import running
 
 from bot import texts
-from bot.feedback import FeedbackStore
 from bot.services.handoff import HandoffStore
-from bot.telegram_bot import build_application
 from ingest.settings import get_settings
 
 ADMIN = 900001
@@ -48,28 +45,6 @@ def settings(home: Path, api: FakeBotAPI, monkeypatch: pytest.MonkeyPatch):
     return get_settings()
 
 
-@asynccontextmanager
-async def running(small_engine, small_store: Path, settings):
-    """Start the application like run_polling does (the job queue starts with it)."""
-    app = build_application(small_engine, settings, small_store, FeedbackStore(settings.database_url),
-                            timeout=5.0, retry_backoff=0.1)
-    errors: list[BaseException] = []
-
-    async def collect(update: object, context) -> None:
-        errors.append(context.error)
-
-    app.add_error_handler(collect)
-    async with app:
-        await app.post_init(app)
-        await app.updater.start_polling(poll_interval=0, timeout=1)
-        await app.start()
-        try:
-            yield SimpleNamespace(app=app, errors=errors)
-        finally:
-            await app.updater.stop()
-            await app.stop()
-            await app.post_shutdown(app)
-    assert not errors, errors
 
 
 async def test_refused_user_presses_handoff_and_gets_the_staff_reply(small_engine, small_store, settings,

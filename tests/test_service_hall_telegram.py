@@ -9,18 +9,16 @@ staff chat, and a staff reply there shows on the visitor's ticket page.
 
 from __future__ import annotations
 
-from contextlib import asynccontextmanager
 from pathlib import Path
-from types import SimpleNamespace
 
 import httpx
 import pytest
 from fake_bot_api import TOKEN, FakeBotAPI
+from telegram_running import running
 
 from bot import texts
 from bot.feedback import FeedbackStore
 from bot.services.handoff import HandoffStore, web_forwarder
-from bot.telegram_bot import build_application
 from ingest.settings import Settings, get_settings
 
 USER = 4242
@@ -49,28 +47,6 @@ def settings(home: Path, api: FakeBotAPI, monkeypatch: pytest.MonkeyPatch):
     return get_settings()
 
 
-@asynccontextmanager
-async def running(small_engine, small_store: Path, settings):
-    """Start the application like run_polling does (the job queue starts with it)."""
-    app = build_application(small_engine, settings, small_store, FeedbackStore(settings.database_url),
-                            timeout=5.0, retry_backoff=0.1)
-    errors: list[BaseException] = []
-
-    async def collect(update: object, context) -> None:
-        errors.append(context.error)
-
-    app.add_error_handler(collect)
-    async with app:
-        await app.post_init(app)
-        await app.updater.start_polling(poll_interval=0, timeout=1)
-        await app.start()
-        try:
-            yield SimpleNamespace(app=app, errors=errors)
-        finally:
-            await app.updater.stop()
-            await app.stop()
-            await app.post_shutdown(app)
-    assert not errors, errors
 
 
 async def test_the_menus_human_button_opens_a_ticket_for_the_last_question(small_engine, small_store, settings,
