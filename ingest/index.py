@@ -173,7 +173,18 @@ def write_generation(
     name = datetime.now().strftime("%Y%m%d-%H%M%S-%f")
     target = generations / name
     target.mkdir()
+    _write_data(target, records, chunks, vectors)
+    if chunks:
+        _write_search(target, name, chunks, vectors, location)
+    # Data on disk before the manifest says the generation is complete, and before CURRENT points at
+    # it: after a power loss a manifest with empty data files would break every request (F19).
+    _fsync_tree(target)
+    _write_manifest(target, {**manifest, "name": name, "chroma": {"host": location.host, "port": location.port}})
+    _switch_current(store_dir, name)
+    return name
 
+
+def _write_data(target: Path, records: list[Record], chunks: list[Document], vectors: np.ndarray) -> None:
     with open(target / "records.jsonl", "w", encoding="utf-8") as handle:
         for record in records:
             handle.write(record.model_dump_json() + "\n")
@@ -183,44 +194,47 @@ def write_generation(
                                     ensure_ascii=False) + "\n")
     np.save(target / "vectors.npy", vectors.astype(np.float32))
 
-    if chunks:
-        retriever = bm25s.BM25()
-        retriever.index([char_tokens(c.page_content) for c in chunks], show_progress=False)
-        retriever.save(str(target / "bm25"), show_progress=False)
 
-        # On a server nothing points at the new collection until CURRENT does.
-        client = location.client(target)
-        collection = client.create_collection(
-            ChromaLocation.collection_name(name),
-            embedding_function=None,
-            configuration={"hnsw": {"space": "cosine"}},
+def _write_search(target: Path, name: str, chunks: list[Document], vectors: np.ndarray,
+                  location: ChromaLocation) -> None:
+    """The BM25 index in the generation's folder and the vectors in a new Chroma collection."""
+    retriever = bm25s.BM25()
+    retriever.index([char_tokens(c.page_content) for c in chunks], show_progress=False)
+    retriever.save(str(target / "bm25"), show_progress=False)
+
+    # On a server nothing points at the new collection until CURRENT does.
+    client = location.client(target)
+    collection = client.create_collection(
+        ChromaLocation.collection_name(name),
+        embedding_function=None,
+        configuration={"hnsw": {"space": "cosine"}},
+    )
+    for start in range(0, len(chunks), CHROMA_BATCH):
+        batch = chunks[start : start + CHROMA_BATCH]
+        collection.add(
+            ids=[c.id for c in batch],
+            embeddings=vectors[start : start + len(batch)],
+            documents=[c.page_content for c in batch],
+            metadatas=[{k: v for k, v in c.metadata.items() if k != "hash"} for c in batch],
         )
-        for start in range(0, len(chunks), CHROMA_BATCH):
-            batch = chunks[start : start + CHROMA_BATCH]
-            collection.add(
-                ids=[c.id for c in batch],
-                embeddings=vectors[start : start + len(batch)],
-                documents=[c.page_content for c in batch],
-                metadatas=[{k: v for k, v in c.metadata.items() if k != "hash"} for c in batch],
-            )
-        del collection, client
+    del collection, client
 
-    # Data on disk before the manifest says the generation is complete, and before CURRENT points at
-    # it: after a power loss a manifest with empty data files would break every request (F19).
-    _fsync_tree(target)
-    manifest = {**manifest, "name": name, "chroma": {"host": location.host, "port": location.port}}
+
+def _write_manifest(target: Path, manifest: dict[str, Any]) -> None:
     with open(target / "manifest.json", "w", encoding="utf-8") as handle:
         handle.write(json.dumps(manifest, ensure_ascii=False, indent=1))
         handle.flush()
         os.fsync(handle.fileno())
     _fsync_dir(target)
+
+
+def _switch_current(store_dir: Path, name: str) -> None:
     pointer = store_dir / f"{CURRENT}.tmp"
     pointer.write_text(name, encoding="utf-8")
     with open(pointer, "rb") as handle:
         os.fsync(handle.fileno())
     os.replace(pointer, store_dir / CURRENT)  # the atomic switch
     _fsync_dir(store_dir)
-    return name
 
 
 def sweep(store_dir: Path, location: ChromaLocation) -> None:

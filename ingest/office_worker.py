@@ -18,17 +18,20 @@ def main(argv: list[str]) -> int:
     limit = memory_mb * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     data = sys.stdin.buffer.read()
-    from ingest import loaders, xlsx
+    from ingest import xlsx
+    from ingest.loaders.common import LoadError
+    from ingest.loaders.docx import _docx_blocks
+    from ingest.loaders.pdf import _pdf_blocks
 
     try:
         if suffix == ".docx":
-            title, blocks = loaders._docx_blocks(data, shown)
+            title, blocks = _docx_blocks(data, shown)
         elif suffix == ".xlsx":
             title, blocks = xlsx.load_xlsx(data, shown)
         else:
-            title, blocks = "", loaders._pdf_blocks(data, shown, max_pages=max_pages)
+            title, blocks = "", _pdf_blocks(data, shown, max_pages=max_pages)
         out = {"title": title, "blocks": [asdict(b) for b in blocks]}
-    except loaders.LoadError as exc:
+    except LoadError as exc:
         out = {"error": exc.reason, "line": exc.line}
     except MemoryError:
         out = {"error": f"解析所需内存超过上限 {memory_mb} MB（可能是压缩炸弹或异常复杂的文件）", "line": None}

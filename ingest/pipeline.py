@@ -165,89 +165,124 @@ def ingest(
         # Another model (other vector space) or another passage recipe: every vector is recomputed.
         previous_vectors = _vectors_by_hash(previous) if same_vectors and not rebuild else {}
         prev_files: dict[str, dict] = previous.manifest["files"] if previous else {}
-        prev_records_by_file = _records_by_file(previous)
+        merge = _Merge(prev_files, _records_by_file(previous))
 
-        files, results = discover(paths)
-        manifest_files: dict[str, dict] = {}
-        records: list[Record] = []
-        owner: dict[str, str] = {}  # record id -> file key
-        read = []
-        for done, path in enumerate(files, 1):
-            report("读取文件", done, len(files))
-            read.append(_read(path, prev_files.get(file_key(path)), max_bytes, rebuild))
+        files, merge.results = discover(paths)
+        read = _read_all(files, prev_files, max_bytes, rebuild, report)
         seen = {file_key(p) for p in files}
         kept_elsewhere = [key for key in prev_files if key not in seen and (Path(key).exists() or not prune)]
-        winner = _owners(read, kept_elsewhere, prev_files)
-        shown = {**{key: entry["path"] for key, entry in prev_files.items()}, **{r.key: str(r.path) for r in read}}
-
-        def keep_previous(key: str) -> None:
-            if key in prev_files:
-                manifest_files[key] = prev_files[key]
-                for record in prev_records_by_file.get(key, []):
-                    if record.id not in owner and winner.get(record.id, key) == key:
-                        owner[record.id] = key
-                        records.append(record)
-
-        for item in read:
-            path, key, old = item.path, item.key, item.old
-            if item.record is None:
-                keep_previous(key)
-                if item.error is None:
-                    results.append(FileResult(str(path), "unchanged", record_ids=old["record_ids"]))
-                else:
-                    results.append(FileResult(str(path), "failed", item.error))
-                continue
-            record = item.record
-            if winner[record.id] != key:
-                # The item keeps the file it came from; the newcomer is the admin's error to fix.
-                keep_previous(key)
-                results.append(FileResult(str(path), "failed", f"编号 {record.id} 与 {shown[winner[record.id]]} "
-                                          "重复，继续使用原有条目；请修改其中一个文件的 id"))
-                continue
-            owner[record.id] = key
-            records.append(record)
-            manifest_files[key] = {"path": str(path), "sha256": item.digest, "record_ids": [record.id]}
-            status = "unchanged" if item.same_file else "updated" if old else "added"
-            results.append(FileResult(str(path), status, record_ids=[record.id]))
-
-        for key, entry in prev_files.items():
-            if key in seen:
-                continue
-            if Path(key).exists() or not prune:
-                # Not named in this run (or deleted without --prune): it keeps serving as before.
-                keep_previous(key)
-                if not Path(key).exists():
-                    results.append(FileResult(entry["path"], "missing", record_ids=entry["record_ids"]))
-            else:
-                results.append(FileResult(entry["path"], "removed", record_ids=entry["record_ids"]))
+        merge.add_read(read, kept_elsewhere)
+        merge.add_not_named(seen, prune)
+        results = merge.results
 
         changed = any(r.status in ("added", "updated", "removed") for r in results) or not same_vectors
         if previous is not None and not changed and not rebuild:
             # Nothing new to serve: keep the current generation rather than copy it.
             return IngestSummary(results, previous.name, len(previous.records), len(previous.chunks), 0,
                                  time.perf_counter() - started, name)
-        if not records and previous is None:
+        if not merge.records and previous is None:
             return IngestSummary(results, None, 0, 0, 0, time.perf_counter() - started, name)
         # With no records left (--prune removed the last files) an empty generation becomes current:
         # keeping the old one would go on answering the removed items.
-
-        # Bundles are derived from the members being served in this generation, kept files' too, so an
-        # edited member guide changes every bundle it belongs to.
-        records, _ = derive_all(records)
-        chunks = [chunk for record in records for chunk in chunk_record(record)]
-        if chunks:
-            vectors, embedded = _embed(chunks, embeddings, previous_vectors, report)
-        else:
-            dim = previous.manifest.get("dim") if previous is not None and same_vectors else None
-            vectors, embedded = np.zeros((0, int(dim or len(embeddings.embed_query("维度")))), np.float32), 0
-        manifest = {"embedder": name, "passages": recipe, "dim": int(vectors.shape[1]), "files": manifest_files,
-                    "created": time.strftime("%Y-%m-%dT%H:%M:%S")}
-        report("写入索引", 0, 1)
-        generation = write_generation(store_dir, manifest, records, chunks, vectors, location)
-        report("写入索引", 1, 1)
+        previous_dim = previous.manifest.get("dim") if previous is not None and same_vectors else None
+        manifest = {"embedder": name, "passages": recipe, "files": merge.manifest_files}  # dim and date: _write_new
+        generation, records, chunks, embedded = _write_new(
+            store_dir, location, manifest, merge.records, embeddings, previous_vectors, previous_dim, report)
         sweep(store_dir, location)
         return IngestSummary(results, generation, len(records), len(chunks), embedded,
                              time.perf_counter() - started, name)
+
+
+def _read_all(files: list[Path], prev_files: dict[str, dict], max_bytes: int, rebuild: bool,
+              report: Progress) -> list[_Read]:
+    read = []
+    for done, path in enumerate(files, 1):
+        report("读取文件", done, len(files))
+        read.append(_read(path, prev_files.get(file_key(path)), max_bytes, rebuild))
+    return read
+
+
+class _Merge:
+    """The new generation's files and records: the files read in this run first, then the previous
+    files not named in it; a failing or losing file keeps its previous version."""
+
+    def __init__(self, prev_files: dict[str, dict], prev_records_by_file: dict[str, list[Record]]) -> None:
+        self.prev_files = prev_files
+        self.prev_records_by_file = prev_records_by_file
+        self.results: list[FileResult] = []
+        self.manifest_files: dict[str, dict] = {}
+        self.records: list[Record] = []
+        self.owner: dict[str, str] = {}  # record id -> file key
+        self.winner: dict[str, str] = {}
+
+    def keep_previous(self, key: str) -> None:
+        if key in self.prev_files:
+            self.manifest_files[key] = self.prev_files[key]
+            for record in self.prev_records_by_file.get(key, []):
+                if record.id not in self.owner and self.winner.get(record.id, key) == key:
+                    self.owner[record.id] = key
+                    self.records.append(record)
+
+    def add_read(self, read: list[_Read], kept_elsewhere: list[str]) -> None:
+        self.winner = _owners(read, kept_elsewhere, self.prev_files)
+        shown = {**{key: entry["path"] for key, entry in self.prev_files.items()}, **{r.key: str(r.path) for r in read}}
+        for item in read:
+            self._add_one(item, shown)
+
+    def _add_one(self, item: _Read, shown: dict[str, str]) -> None:
+        path, key, old = item.path, item.key, item.old
+        if item.record is None:
+            self.keep_previous(key)
+            if item.error is None:
+                self.results.append(FileResult(str(path), "unchanged", record_ids=old["record_ids"]))
+            else:
+                self.results.append(FileResult(str(path), "failed", item.error))
+            return
+        record = item.record
+        if self.winner[record.id] != key:
+            # The item keeps the file it came from; the newcomer is the admin's error to fix.
+            self.keep_previous(key)
+            self.results.append(FileResult(str(path), "failed", f"编号 {record.id} 与 {shown[self.winner[record.id]]} "
+                                           "重复，继续使用原有条目；请修改其中一个文件的 id"))
+            return
+        self.owner[record.id] = key
+        self.records.append(record)
+        self.manifest_files[key] = {"path": str(path), "sha256": item.digest, "record_ids": [record.id]}
+        status = "unchanged" if item.same_file else "updated" if old else "added"
+        self.results.append(FileResult(str(path), status, record_ids=[record.id]))
+
+    def add_not_named(self, seen: set[str], prune: bool) -> None:
+        for key, entry in self.prev_files.items():
+            if key in seen:
+                continue
+            if Path(key).exists() or not prune:
+                # Not named in this run (or deleted without --prune): it keeps serving as before.
+                self.keep_previous(key)
+                if not Path(key).exists():
+                    self.results.append(FileResult(entry["path"], "missing", record_ids=entry["record_ids"]))
+            else:
+                self.results.append(FileResult(entry["path"], "removed", record_ids=entry["record_ids"]))
+
+
+def _write_new(store_dir: Path, location: ChromaLocation, manifest: dict, records: list[Record],
+               embeddings: Embeddings, previous_vectors: dict[str, np.ndarray], previous_dim: int | None,
+               report: Progress) -> tuple[str, list[Record], list, int]:
+    """Derive bundles, chunk, embed and write the generation: (its name, records, chunks, vectors computed)."""
+    # Bundles are derived from the members being served in this generation, kept files' too, so an
+    # edited member guide changes every bundle it belongs to.
+    records, _ = derive_all(records)
+    chunks = [chunk for record in records for chunk in chunk_record(record)]
+    if chunks:
+        vectors, embedded = _embed(chunks, embeddings, previous_vectors, report)
+    else:
+        vectors, embedded = np.zeros((0, int(previous_dim or len(embeddings.embed_query("维度")))), np.float32), 0
+    # The same keys in the same order as before the split: embedder, passages, dim, files, created.
+    manifest = {"embedder": manifest["embedder"], "passages": manifest["passages"], "dim": int(vectors.shape[1]),
+                "files": manifest["files"], "created": time.strftime("%Y-%m-%dT%H:%M:%S")}
+    report("写入索引", 0, 1)
+    generation = write_generation(store_dir, manifest, records, chunks, vectors, location)
+    report("写入索引", 1, 1)
+    return generation, records, chunks, embedded
 
 
 @dataclass

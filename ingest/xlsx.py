@@ -79,7 +79,7 @@ def xlsx_blocks(data: bytes) -> tuple[str, list[Block]]:
 
 
 def load_xlsx(data: bytes, path: Path | str) -> tuple[str, list[Block]]:
-    """For the office worker: ``xlsx_blocks`` with its errors named by file (see ingest/loaders.py)."""
+    """For the office worker: ``xlsx_blocks`` with its errors named by file (see ingest/loaders/)."""
     from ingest.loaders import LoadError
 
     try:

@@ -285,7 +285,7 @@ def test_file_over_size_limit_is_not_read(tmp_path: Path, monkeypatch: pytest.Mo
     def must_not_read(*_args: object) -> bytes:
         raise AssertionError("the size check must happen before reading")
 
-    monkeypatch.setattr(loaders, "_read_bytes", must_not_read)
+    monkeypatch.setattr(loaders.common, "_read_bytes", must_not_read)
     error = _load_error(path)
     assert error.reason == "文件过大（50 MB），超过上限 20 MB"
     assert "超过上限 1 MB" in _load_error(path, max_bytes=1024 * 1024).reason
@@ -324,7 +324,7 @@ def test_permission_error_while_reading(tmp_path: Path, monkeypatch: pytest.Monk
     def denied(*_args: object) -> bytes:
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(loaders, "_read_bytes", denied)
+    monkeypatch.setattr(loaders.common, "_read_bytes", denied)
     assert "没有读取权限" in _load_error(_write(tmp_path, "locked.txt", "内容")).reason
 
 

@@ -16,7 +16,7 @@ CLEAN = [
     "bot/compose.py", "bot/engine.py", "bot/services/admin.py",
     "bot/web/app.py", "bot/web/public_routes.py", "bot/web/api_routes.py", "bot/web/deps.py", "bot/web/errors.py",
     "bot/web/middleware.py", "bot/web/question_log.py", "bot/web/templating.py", "bot/web/charts.py",
-    "bot/web/admin_routes.py", *sorted(str(p.relative_to(ROOT)) for p in (ROOT / "bot" / "cli").glob("*.py")),
+    "bot/web/admin_routes.py", "bot/web/admin_access.py", *sorted(str(p.relative_to(ROOT)) for p in (ROOT / "bot" / "cli").glob("*.py")),
 ]
 
 

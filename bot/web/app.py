@@ -9,6 +9,7 @@ give admins a way to upload guide files and start an ingest. ``create_app`` only
 - bot/web/api_routes.py: /api/ask, /api/match, /api/items, /healthz;
 - bot/web/deps.py: the WebContext on ``app.state.web`` and the dependencies the routes declare;
 - bot/web/errors.py, bot/web/middleware.py: error pages, security headers, body caps, rate limit;
+- bot/web/admin_access.py: the admin pages' access dependencies (AdminWeb on ``app.state.admin``);
 - the admin, queue, sensitive-word, handoff and Telegram webhook routers in their own modules.
 """
 
@@ -32,18 +33,15 @@ from bot.services.admin import safe_filename as safe_filename  # re-exported, as
 from bot.services.asking import AskService
 from bot.services.container import Services
 from bot.services.handoff import HandoffStore
-from bot.web import api_routes, public_routes
-from bot.web.admin_routes import AdminWeb, Refused, admin_router, refused_handler
+from bot.web import admin_routes, api_routes, handoff_routes, public_routes, queue_routes, sensitive_routes
+from bot.web.admin_access import AdminWeb, Refused, refused_handler
 from bot.web.deps import MAX_QUESTION as MAX_QUESTION  # re-exported: tests import it from here
-from bot.web.deps import WebContext, visitor
+from bot.web.deps import WebContext
 from bot.web.errors import ERROR_TEXT as ERROR_TEXT  # re-exported, as above
 from bot.web.errors import error_page, install_error_handlers
 from bot.web.guard import AdminGuard, RateLimiter
-from bot.web.handoff_routes import handoff_router
 from bot.web.middleware import install_middleware, rate_limit
 from bot.web.question_log import QuestionLog
-from bot.web.queue_routes import queue_router
-from bot.web.sensitive_routes import sensitive_router
 from bot.web.telegram_routes import TelegramWebhook, telegram_router
 from bot.web.templating import HERE, INTENT_LABELS, build_templates, page
 from ingest.settings import Settings
@@ -97,17 +95,17 @@ def create_app(engine: Engine, settings: Settings, store_dir: Path, feedback: Fe
 
     app.include_router(public_routes.router)
     app.include_router(api_routes.router)
-    # ----- admin (bot/web/admin_routes.py) -----
+    # ----- admin: access in bot/web/admin_access.py, the pages in the four routers below -----
     app.add_exception_handler(Refused, refused_handler)
-    admin_web = AdminWeb(
+    app.state.admin = AdminWeb(
         settings=settings, service=service, guard=_admin_guard(settings, feedback),
         forwarded=settings.govbot_trust_forwarded_for, page=page, error_page=error_page,
-        view=engine.pinned, flush_questions=question_log.flush, intent_labels=INTENT_LABELS)
-    app.include_router(admin_router(admin_web))
-    app.include_router(queue_router(admin_web, asking))  # /admin/queue (issue 15); after admin_router: its access
-    app.include_router(sensitive_router(admin_web, asking.sensitive))  # /admin/sensitive (issue 15)
-    # 转人工: the visitor's ticket page and /admin/handoffs (bot/web/handoff_routes.py)
-    app.include_router(handoff_router(admin_web, handoffs or HandoffStore(settings.database_url), visitor))
+        view=engine.pinned, flush_questions=question_log.flush, intent_labels=INTENT_LABELS,
+        asking=asking, handoffs=handoffs or HandoffStore(settings.database_url))
+    app.include_router(admin_routes.router)
+    app.include_router(queue_routes.router)  # /admin/queue (issue 15)
+    app.include_router(sensitive_routes.router)  # /admin/sensitive (issue 15)
+    app.include_router(handoff_routes.router)  # 转人工: the visitor's ticket page and /admin/handoffs
     if telegram_webhook:
         app.include_router(telegram_router(telegram_webhook))  # bot/web/telegram_routes.py
     return app

@@ -5,17 +5,17 @@ intent. Saving appends the pair to <GOVBOT_KNOWLEDGE_DIR>/faq/window-answers.md 
 through the one admin service (its lock: a running ingest elsewhere makes this one wait for the admin, not
 race), and only when that ingest took the FAQ file marks the entry, and the open entries with the same
 question, resolved. A failed ingest keeps the pair in the file and the entry open, and says why.
-Access is the admin router's (bot.web.admin_routes.AdminAccess): the same sign-in, CSRF and origin checks.
+Access is the admin pages' (bot/web/admin_access.py): the same sign-in, CSRF and origin checks.
 """
 
 # No `from __future__ import annotations`: FastAPI reads the Depends(...) annotations at runtime.
 
 import datetime as dt
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
@@ -25,7 +25,15 @@ from bot.services.admin import BUSY, IngestBusy
 from bot.services.asking import AskService
 from bot.services.unanswered import QueueFilter
 from bot.web import charts
-from bot.web.admin_routes import AdminWeb
+from bot.web.admin_access import (
+    AdminDep,
+    AdminWeb,
+    MayChange,
+    NoTokenInAddress,
+    SignedIn,
+    csrf_checked,
+    read_form,
+)
 from bot.web.guard import Session
 from ingest.faq_file import FaqFileError, append_faq_pair
 
@@ -62,106 +70,106 @@ def draft_text(asking: AskService, record_id: str, intent: str) -> str:
     return ""
 
 
-def queue_router(web: AdminWeb, asking: AskService) -> APIRouter:
-    """The queue pages; include after admin_router(web), which provides web.access."""
-    access = web.access
-    assert access is not None, "include admin_router(web) first"
-    router = APIRouter(prefix="/admin")
-    store = asking.unanswered
-    page = web.page
-    web.queue_top = lambda: store.groups(QueueFilter(days=30, status="open"))[:5]  # the /admin dashboard's panel
+router = APIRouter(prefix="/admin")
 
-    def titles() -> dict[str, str]:
-        return {rid: r.title for rid, r in web.view().records.items()}
 
-    def queue_page(request: Request) -> Response:
-        web.flush_questions()  # the web's own questions are written by a background thread
-        flt, raw = read_filter(request.query_params)
-        groups = store.groups(flt)
-        trend = store.per_day(flt, days=min(flt.days or 30, 90))
-        chart = charts.daily_columns(trend, messages.QUEUE_TREND.format(days=len(trend)))
-        query = urlencode({k: v for k, v in raw.items() if v})
-        return page(request, "admin_queue.html", groups=groups, chart=chart, filters=raw, query=query,
-                    titles=titles(), entries=store.entries(flt, limit=200), total=sum(g.count for g in groups),
+def titles(web: AdminWeb) -> dict[str, str]:
+    return {rid: r.title for rid, r in web.view().records.items()}
+
+
+def queue_page(request: Request, web: AdminWeb) -> Response:
+    store = web.asking.unanswered
+    web.flush_questions()  # the web's own questions are written by a background thread
+    flt, raw = read_filter(request.query_params)
+    groups = store.groups(flt)
+    trend = store.per_day(flt, days=min(flt.days or 30, 90))
+    chart = charts.daily_columns(trend, messages.QUEUE_TREND.format(days=len(trend)))
+    query = urlencode({k: v for k, v in raw.items() if v})
+    return web.page(request, "admin_queue.html", groups=groups, chart=chart, filters=raw, query=query,
+                    titles=titles(web), entries=store.entries(flt, limit=200), total=sum(g.count for g in groups),
                     day_choices=DAY_CHOICES, M=messages)
 
-    @router.get("/queue", response_class=HTMLResponse)
-    def admin_queue(request: Request, _: Annotated[None, Depends(access.no_token_in_address)],
-                    session: Annotated[Session | None, Depends(access.signed_in)]) -> Response:
-        return queue_page(request)
 
-    @router.get("/queue.csv")
-    def admin_queue_csv(request: Request, _: Annotated[None, Depends(access.no_token_in_address)],
-                        session: Annotated[Session | None, Depends(access.signed_in)]) -> Response:
-        web.flush_questions()
-        flt, _raw = read_filter(request.query_params)
-        name = f"unanswered-{dt.date.today().isoformat()}.csv"
-        return Response(store.csv_text(flt), media_type="text/csv; charset=utf-8",
-                        headers={"content-disposition": f'attachment; filename="{name}"'})
+@router.get("/queue", response_class=HTMLResponse)
+def admin_queue(request: Request, web: AdminDep, _: NoTokenInAddress, session: SignedIn) -> Response:
+    return queue_page(request, web)
 
-    def entry_page(request: Request, session: Session | None, entry_id: int, status_code: int = 200,
-                   **values: Any) -> Response:
-        entry = store.get(entry_id)
-        if entry is None:
-            return web.error_page(request, 404, messages.QUEUE_ENTRY_GONE)
-        draft = {"question": entry["question"], "answer": draft_text(asking, entry["record_id"], entry["intent"]),
-                 "source": messages.QUEUE_DEFAULT_SOURCE, "who": ""}
-        draft.update(values.pop("draft", {}))
-        return page(request, "admin_queue_entry.html", status_code=status_code, entry=entry, draft=draft,
-                    titles=titles(), csrf=session.csrf if session else "", M=messages, **values)
 
-    @router.get("/queue/{entry_id}", response_class=HTMLResponse)
-    def admin_queue_entry(request: Request, entry_id: int, _: Annotated[None, Depends(access.no_token_in_address)],
-                          session: Annotated[Session | None, Depends(access.signed_in)]) -> Response:
-        return entry_page(request, session, entry_id)
+@router.get("/queue.csv")
+def admin_queue_csv(request: Request, web: AdminDep, _: NoTokenInAddress, session: SignedIn) -> Response:
+    web.flush_questions()
+    flt, _raw = read_filter(request.query_params)
+    name = f"unanswered-{dt.date.today().isoformat()}.csv"
+    return Response(web.asking.unanswered.csv_text(flt), media_type="text/csv; charset=utf-8",
+                    headers={"content-disposition": f'attachment; filename="{name}"'})
 
-    @router.post("/queue/{entry_id}/answer", response_class=HTMLResponse)
-    async def admin_queue_answer(request: Request, entry_id: int,
-                                 session: Annotated[Session | None, Depends(access.may_change)]) -> Response:
-        form = await access.read_form(request)
-        await form.close()
-        access.csrf_checked(request, session, form)
-        draft = {k: str(form.get(k) or "") for k in ("question", "answer", "source", "who")}
-        return await run_in_threadpool(save_answer, request, session, entry_id, draft)
 
-    def save_answer(request: Request, session: Session | None, entry_id: int, draft: dict[str, str]) -> Response:
-        entry = store.get(entry_id)
-        if entry is None:
-            return web.error_page(request, 404, messages.QUEUE_ENTRY_GONE)
-        who = " ".join(draft["who"].split())[:32]
-        if not who:
-            return entry_page(request, session, entry_id, 400, draft=draft, error=messages.QUEUE_NEED_WHO)
-        day = dt.date.today()
-        source = messages.QUEUE_FAQ_SOURCE.format(source=" ".join(draft["source"].split())[:80]
-                                                  or messages.QUEUE_DEFAULT_SOURCE, who=who, day=day.isoformat())
-        about = entry["record_id"] if entry["record_id"] in asking.records else ""
-        try:
-            path = append_faq_pair(Path(web.settings.govbot_knowledge_dir), draft["question"], draft["answer"],
-                                   source, about, today=day)
-        except FaqFileError as exc:
-            return entry_page(request, session, entry_id, 400, draft=draft, error=str(exc))
-        failure, summary = reingest(path)
-        if failure:
-            return entry_page(request, session, entry_id, 409 if failure == BUSY else 500, draft=draft,
-                              error=messages.QUEUE_SAVE_FAILED.format(path=path, reason=failure))
-        count = store.resolve(entry_id, who, str(path))
-        return entry_page(request, session, entry_id, saved=messages.QUEUE_SAVED.format(
-            path=path, generation=summary.generation or "—", count=count))
+def entry_page(request: Request, web: AdminWeb, session: Session | None, entry_id: int, status_code: int = 200,
+               **values: Any) -> Response:
+    entry = web.asking.unanswered.get(entry_id)
+    if entry is None:
+        return web.error_page(request, 404, messages.QUEUE_ENTRY_GONE)
+    draft = {"question": entry["question"], "answer": draft_text(web.asking, entry["record_id"], entry["intent"]),
+             "source": messages.QUEUE_DEFAULT_SOURCE, "who": ""}
+    draft.update(values.pop("draft", {}))
+    return web.page(request, "admin_queue_entry.html", status_code=status_code, entry=entry, draft=draft,
+                    titles=titles(web), csrf=session.csrf if session else "", M=messages, **values)
 
-    def reingest(path: Path) -> tuple[str, Any]:
-        """Re-ingest the knowledge (the admin lock); ("", summary), or (why it failed, None)."""
-        from ingest.embeddings import EmbedderError
-        from ingest.index import IngestLocked
 
-        try:
-            summary = web.service.reingest(None)
-        except IngestBusy:
-            return BUSY, None
-        except (IngestLocked, EmbedderError, OSError) as exc:
-            return str(exc), None
-        for failed in summary.failed:
-            if Path(failed.path).resolve() == path.resolve():
-                return messages.QUEUE_FILE_FAILED.format(reason=failed.reason), None
-        return "", summary
+@router.get("/queue/{entry_id}", response_class=HTMLResponse)
+def admin_queue_entry(request: Request, entry_id: int, web: AdminDep, _: NoTokenInAddress,
+                      session: SignedIn) -> Response:
+    return entry_page(request, web, session, entry_id)
 
-    return router
+
+@router.post("/queue/{entry_id}/answer", response_class=HTMLResponse)
+async def admin_queue_answer(request: Request, entry_id: int, web: AdminDep, session: MayChange) -> Response:
+    form = await read_form(request)
+    await form.close()
+    csrf_checked(request, session, form)
+    draft = {k: str(form.get(k) or "") for k in ("question", "answer", "source", "who")}
+    return await run_in_threadpool(save_answer, request, web, session, entry_id, draft)
+
+
+def save_answer(request: Request, web: AdminWeb, session: Session | None, entry_id: int,
+                draft: dict[str, str]) -> Response:
+    store, asking = web.asking.unanswered, web.asking
+    entry = store.get(entry_id)
+    if entry is None:
+        return web.error_page(request, 404, messages.QUEUE_ENTRY_GONE)
+    who = " ".join(draft["who"].split())[:32]
+    if not who:
+        return entry_page(request, web, session, entry_id, 400, draft=draft, error=messages.QUEUE_NEED_WHO)
+    day = dt.date.today()
+    source = messages.QUEUE_FAQ_SOURCE.format(source=" ".join(draft["source"].split())[:80]
+                                              or messages.QUEUE_DEFAULT_SOURCE, who=who, day=day.isoformat())
+    about = entry["record_id"] if entry["record_id"] in asking.records else ""
+    try:
+        path = append_faq_pair(Path(web.settings.govbot_knowledge_dir), draft["question"], draft["answer"],
+                               source, about, today=day)
+    except FaqFileError as exc:
+        return entry_page(request, web, session, entry_id, 400, draft=draft, error=str(exc))
+    failure, summary = reingest(web, path)
+    if failure:
+        return entry_page(request, web, session, entry_id, 409 if failure == BUSY else 500, draft=draft,
+                          error=messages.QUEUE_SAVE_FAILED.format(path=path, reason=failure))
+    count = store.resolve(entry_id, who, str(path))
+    return entry_page(request, web, session, entry_id, saved=messages.QUEUE_SAVED.format(
+        path=path, generation=summary.generation or "—", count=count))
+
+
+def reingest(web: AdminWeb, path: Path) -> tuple[str, Any]:
+    """Re-ingest the knowledge (the admin lock); ("", summary), or (why it failed, None)."""
+    from ingest.embeddings import EmbedderError
+    from ingest.index import IngestLocked
+
+    try:
+        summary = web.service.reingest(None)
+    except IngestBusy:
+        return BUSY, None
+    except (IngestLocked, EmbedderError, OSError) as exc:
+        return str(exc), None
+    for failed in summary.failed:
+        if Path(failed.path).resolve() == path.resolve():
+            return messages.QUEUE_FILE_FAILED.format(reason=failed.reason), None
+    return "", summary
