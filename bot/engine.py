@@ -374,7 +374,7 @@ class Engine:
         new_state = {"record_id": record.id, "intent": str(intent)}  # plain strings: state is stored
         terms = salient_terms(text_for_search)
         name = self._names.get(record.id, "")
-        forms = asked_forms(normalize(clean(text_for_search)))
+        forms = asked_forms(normalize(clean(text_for_search)), intent)
         passage, share = best_passage(record, terms, intent, answer_units(text_for_search), name, forms)
         structured = C.has_section(record, intent)
         blank = None if structured else blank_slot(record, terms, intent, name)

@@ -45,7 +45,7 @@ SECTION_OF_INTENT = {
 
 
 # What a question's interrogative asks for, and what a sentence that answers it holds: 哪个单位办 wants
-# the office (实施部门), 哪一级 the level, 能拿到啥 the result or certificate, 最长多少天 a bound (不超过).
+# the office (实施部门), 哪一级 the level, 能拿到啥 the result or certificate, 最长多少天 a bound (不超过), 邮箱 an e-mail address.
 # These are forms of asking, not topics, so they hold for any guide.
 ASKED_FORMS: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = (
     (re.compile(r"哪个(单位|部门|机关|机构)|哪家(单位|部门|机构)|什么(单位|部门|机关)|啥(单位|部门)|谁(来)?(办|审批|负责|受理|管)"),
@@ -54,13 +54,25 @@ ASKED_FORMS: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = (
     (re.compile(r"拿到(啥|什么)|能拿(啥|什么)|给(个)?(啥|什么)(凭证|证|结果)|给个啥|(啥|什么)(凭证|证照|证书|结果)|发(个)?(啥|什么)证"),
      re.compile(r"结果|取得|获得|领取|发放|颁发|核发|出具|回执|凭证")),
     (re.compile(r"最长|最多|最久|最高|最大|上限|最少|至少|最低|最短"),
-     re.compile(r"不超过|不得超过|最长|最多|以内|上限|不高于|至少|不少于|不低于|最低|最高|最短")),
+     # a bound states a quantity: "不超过10日", "最高补助500万元", "3个月以内"
+     re.compile(r"(不超过|不得超过|最长|最多|上限|不高于|至少|不少于|不低于|最低|最高|最短)[^，。；]{0,12}"
+                r"[\d一二三四五六七八九十两百千万]|[\d一二三四五六七八九十两百千万][^，。；]{0,6}(以内|以下|为限)")),
+    # A way to get in touch is asked by its kind: an address of mail, a number, a web address.
+    (re.compile(r"邮箱|电子邮件|email|e-mail"), re.compile(r"[\w.-]+@[\w-]+\.[\w.]+")),
+    (re.compile(r"电话|号码|热线"), re.compile(r"\d{3,4}-?\d{7,8}|\d{5,}")),
+    (re.compile(r"网址|网站|网页|链接"), re.compile(r"https?://|www\.|\.gov\.cn|\.com")),
 )
 
 
-def asked_forms(question: str) -> tuple[re.Pattern[str], ...]:
-    """The sentence patterns the (normalised) question asks for, by its interrogative."""
-    return tuple(sentence for asking, sentence in ASKED_FORMS if asking.search(question))
+_BOUND = ASKED_FORMS[3][1]
+
+
+def asked_forms(question: str, intent: str = "") -> tuple[re.Pattern[str], ...]:
+    """The sentence patterns the (normalised) question asks for, by its interrogative. A money question's
+    own cue already wants 最高/上限, and a bound for another kind of applicant must not outrank the
+    sentence about the one asked, so the bound form is not added to it."""
+    return tuple(sentence for asking, sentence in ASKED_FORMS if asking.search(question)
+                 and not (intent == "subsidy" and sentence is _BOUND))
 
 
 @dataclass(frozen=True)
@@ -72,7 +84,7 @@ class Sentence:
 
 
 _BARE_LABEL = re.compile(r"^[\u4e00-\u9fff]{2,8}$")
-_LABELLED_VALUE = re.compile(r"^[^：:|]{2,10}[：:|]\s*\S")  # "实施部门：某局" holds its own value
+_LABELLED_VALUE = re.compile(r"^[^：:|]{2,10}[：:|]\s*[^\s—\-－/]")  # "实施部门：某局" holds its own value
 
 
 def _lines(text: str) -> list[str]:
@@ -140,7 +152,8 @@ def best_passage(record: Record, terms: tuple[Term, ...], intent: str, units: tu
         # the constant lets it win when the question's only words are the item's name.
         best_raw = max(score for score, _ in scored) or 1.0
         # A sentence of the form asked (行使层级 | 县级 for 哪一级) states what was asked, whatever the intent.
-        formed = {s.order for s, text in zip(items, texts, strict=True) if any(f.search(text) for f in forms)}
+        formed = {s.order for s, text in zip(items, texts, strict=True)
+                  if not is_empty_value(s.text) and any(f.search(text) for f in forms)}
         scored = [((score / best_raw) * (2.0 if s.section in SECTION_OF_INTENT.get(intent, set()) else 1.5) + 0.2
                    if _states(intent, s) or s.order in formed else (score / best_raw) * 0.3, s)
                   for score, s in scored]

@@ -8,6 +8,8 @@ must show exactly what the button showed. When a refit of the answerability mode
 refusal suggests, re-record the file with the same questions (only those lines may move).
 Refusals name the nearest item's department, window and phone since issue 15: the refusal answers were
 re-recorded then (only the lines of their handoff block changed; every other key stayed as it was).
+The variant_conflict refit (issue 10) re-recorded the suggestions of three refusals and of one refused
+follow-up; nothing else moved.
 """
 
 from __future__ import annotations

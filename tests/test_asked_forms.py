@@ -47,6 +47,11 @@ GUIDE = """# 花卉零售摊点临时设置备案（示例市）
 1. 申请人在线提交申请表和示意图；
 2. 城市管理局审核材料；
 3. 审核通过后在线发放备案告知书。
+
+## 咨询方式
+
+1. 窗口咨询：示例市政务服务中心城市管理窗口；
+2. 邮件咨询：flower-stall@example.com。
 """
 
 
@@ -93,6 +98,12 @@ def test_the_longest_allowed_is_answered_with_the_bound_not_the_processing_time(
     assert "不超过15日" in result.answer
 
 
+def test_an_email_question_is_answered_with_the_address_of_mail(engine):
+    result = engine.ask("花卉零售摊点临时设置备案的咨询邮箱是多少")
+    _answered_from_guide(result)
+    assert "flower-stall@example.com" in result.answer
+
+
 def test_a_question_naming_another_variant_of_the_item_is_refused(engine):
     named = engine.ask("花卉零售摊点临时设置备案要什么材料")
     _answered_from_guide(named)
@@ -101,3 +112,17 @@ def test_a_question_naming_another_variant_of_the_item_is_refused(engine):
     other = engine.ask("花卉批发摊点临时设置备案要什么材料")
     assert not other.grounded, other.answer
     assert "摊点设置位置示意图" not in other.answer
+
+
+def test_the_variant_refusal_is_not_a_close_call(engine):
+    # Decisions must not sit on float edges: the variant question is refused by a clear margin, and
+    # the question that names the item itself is answered by one.
+    from bot.answerability import eligible
+    from bot.intent import detect_intent
+
+    def probability(question: str) -> float:
+        candidates = eligible(engine.candidates(question, detect_intent(question)))
+        return max(candidates, key=lambda c: c.choice).probability
+
+    assert probability("花卉批发摊点临时设置备案要什么材料") < engine.threshold / 2
+    assert probability("花卉零售摊点临时设置备案要什么材料") > engine.threshold * 2
