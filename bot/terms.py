@@ -160,9 +160,9 @@ def answer_units(question: str) -> tuple[str, ...]:
 
 
 # Variants an item is split into in the service catalogues (an item is set up, changed, cancelled or
-# renewed; a licence is for wholesale or retail; a device or drug is of class one, two or three): a
-# question that names one variant is not answered by an item named for another. Each axis lists its
-# variants; each variant its usual words.
+# renewed; a licence is for wholesale or retail; a device or drug is of class one, two or three): a question that names one variant is not answered by an
+# item named for another. Each axis lists its variants; each variant its usual words. The feature only
+# says "conflict"; how much it counts is fitted (bot/fitting.py), like every other feature.
 VARIANT_AXES: tuple[tuple[tuple[str, ...], ...], ...] = (
     (("设立", "新办", "新设", "开办", "首次", "新申请"), ("变更", "更名", "改名"), ("注销",),
      ("延续", "换证", "换发", "续期"), ("补办", "补发", "补领"), ("转移", "过户"), ("撤销",)),
