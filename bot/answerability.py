@@ -47,6 +47,7 @@ FEATURES = (
     "has_section",  # the item has a field for the property asked (materials, time, fee ...)
     "states_kind",  # some sentence of the item states a value of the kind asked (a number of days for 多久)
     "n_terms",  # how many salient words the question has (0..1)
+    "variant_conflict",  # the question names a variant (批发, 设立, 三类) the item's name has another of
 )
 
 

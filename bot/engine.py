@@ -42,9 +42,9 @@ from bot.intent import (
     residue,
 )
 from bot.normalize import clean, expand
-from bot.passages import CUES, best_passage, blank_slot, kinds_stated, passage_answers
+from bot.passages import CUES, asked_forms, best_passage, blank_slot, kinds_stated, passage_answers
 from bot.retrieval import ItemHit, Retriever
-from bot.terms import answer_units, covered, salient_terms
+from bot.terms import answer_units, covered, salient_terms, variant_conflict
 from ingest.embeddings import EmbedderError, embedder_name, load_embeddings
 from ingest.index import (
     GENERATIONS,
@@ -300,6 +300,7 @@ class Engine:
                 "has_section": float(C.has_section(record, self._intent_for(record, intent))),
                 "states_kind": float(intent not in CUES or intent in self._kinds.get(hit.record_id, ())),
                 "n_terms": min(len(terms), 6) / 6,
+                "variant_conflict": variant_conflict(asked, self._names.get(hit.record_id, "")),
             }
             out.append(Candidate(hit.record_id, values))
         self.model.choose(out)
@@ -373,7 +374,8 @@ class Engine:
         new_state = {"record_id": record.id, "intent": str(intent)}  # plain strings: state is stored
         terms = salient_terms(text_for_search)
         name = self._names.get(record.id, "")
-        passage, share = best_passage(record, terms, intent, answer_units(text_for_search), name)
+        forms = asked_forms(normalize(clean(text_for_search)), intent)
+        passage, share = best_passage(record, terms, intent, answer_units(text_for_search), name, forms)
         structured = C.has_section(record, intent)
         blank = None if structured else blank_slot(record, terms, intent, name)
         if not structured and (blank or not passage_answers(intent, passage, share)):
@@ -381,7 +383,7 @@ class Engine:
                                 grounded=False, intent=intent, record_ids=[record.id],
                                 follow_ups=self._suggestions(record, intent), state=new_state,
                                 confidence=confidence)
-        composed = self._body(record, intent, terms, passage, name)
+        composed = self._body(record, intent, terms, passage, name, forms)
         blocks = composed.blocks
         if self.llm is not None:
             body = self.llm.compose(question, record, composed, self.records)
@@ -400,7 +402,8 @@ class Engine:
             confidence=confidence,
         )
 
-    def _body(self, record: Record, intent: Intent, terms: Any, passage: list[str], name: str) -> C.Composed:
+    def _body(self, record: Record, intent: Intent, terms: Any, passage: list[str], name: str,
+              forms: tuple[re.Pattern[str], ...] = ()) -> C.Composed:
         """The structured field, or the quoted sentences when they beat a general overview."""
         composed = C.compose(record, intent, self.records) if C.has_section(record, intent) else None
         if composed is not None and passage and (composed.section == "overview" or intent == Intent.OTHER):
@@ -412,8 +415,10 @@ class Engine:
         text = composed.text
         shown = normalize(text) + "\n" + name
         wanted = [t.word for t in terms if not covered(t.word, shown)]
+        # So is one of the form asked (哪一级 -> 市级, 最长几天 -> 不超过10日) when the field has none.
+        lacking = [f for f in forms if not f.search(normalize(text))]
         extra = [p for p in passage if normalize(p) not in normalize(text)
-                 and any(covered(w, normalize(p)) for w in wanted)]
+                 and (any(covered(w, normalize(p)) for w in wanted) or any(f.search(normalize(p)) for f in lacking))]
         if extra:
             composed = C.Composed(composed.blocks + C.passage_blocks(extra[:2]), composed.section)
         return composed

@@ -8,7 +8,8 @@ Labelled questions come from four sources, each asked against the index it is ab
 Each candidate the engine weighs is one row (label: is it an item that answers the question).
 Figures are leave-one-source-out: a source is scored by a model fitted on the other sources. The
 threshold is the highest one that keeps false refusals at or below 5 % in those held-out predictions.
-bot/data/heldout.jsonl is never fitted on; it is only scored. The FAQ match model is fitted here too
+bot/data/heldout.jsonl and bot/data/heldout_variants.jsonl (questions naming a variant of an item: 延续,
+变更, 提取) are never fitted on; they are only scored. The FAQ match model is fitted here too
 (bot/faq_fitting.py, its own generated pairs) and reported under ``faq``.
 """
 
@@ -130,7 +131,7 @@ def add_rows(rows: Rows, engine: Engine, questions: list[Question]) -> None:
 # question found in the item never argues against it, a missing word never argues for it.
 SIGNS = {"cov_text": 1, "cov_name": 1, "name_share": 1, "name_verbatim": 1, "miss_max": -1, "miss_noun": -1,
          "cov_noun": 1, "place_missing": -1, "unknown_index": -1, "unknown_char": -1, "fused_rel": 1, "bm25_rel": 1, "dense_rank": 1,
-         "rank": 1, "kind_match": 1, "kind_mismatch": -1, "has_section": 1, "states_kind": 1, "n_terms": 0, "choice": 1,
+         "rank": 1, "kind_match": 1, "kind_mismatch": -1, "has_section": 1, "states_kind": 1, "n_terms": 0, "variant_conflict": -1, "choice": 1,
          "choice_margin": 1, "choice_share": 1}
 L2 = 1.0
 
@@ -225,6 +226,7 @@ def collect(dev_dir: Path, knowledge: Path) -> tuple[Rows, Rows]:
             add_rows(rows, docs, kit_questions(kit, docs))
         held = Rows()
         add_rows(held, kb, labelled(DATA / "heldout.jsonl", "heldout"))
+        add_rows(held, kb, labelled(DATA / "heldout_variants.jsonl", "heldout-variants"))
     return rows, held
 
 
@@ -278,7 +280,9 @@ def run(dev_dir: Path, knowledge: Path, write: bool = True, rows_cache: Path | N
         report["held_out_by_source"][s] = score({q: oof[q] for q in test}, rows.answerable, threshold)
     final = fit(rows, list(range(len(rows.source))))
     final = Model(final.chooser, final.answer, threshold)
-    report["heldout_own"] = score(predict(final, held, list(range(len(held.source)))), held.answerable, threshold)
+    for s, key in (("heldout", "heldout_own"), ("heldout-variants", "heldout_variants")):
+        test = [q for q, src in enumerate(held.source) if src == s]
+        report[key] = score(predict(final, held, test), held.answerable, threshold)
     report["answer_coefficients"] = {f: round(float(c), 3) for f, c in
                                      zip(ANSWER_FEATURES, final.answer.coef, strict=True)}
     report["questions"] = len(rows.source)

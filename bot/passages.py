@@ -44,6 +44,37 @@ SECTION_OF_INTENT = {
 }
 
 
+# What a question's interrogative asks for, and what a sentence that answers it holds: 哪个单位办 wants
+# the office (实施部门), 哪一级 the level, 能拿到啥 the result or certificate, 最长多少天 a bound (不超过), 邮箱 an e-mail address.
+# These are forms of asking, not topics, so they hold for any guide.
+ASKED_FORMS: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = (
+    (re.compile(r"哪个(单位|部门|机关|机构)|哪家(单位|部门|机构)|什么(单位|部门|机关)|啥(单位|部门)|谁(来)?(办|审批|负责|受理|管)"),
+     re.compile(r"(实施|受理|审批|办理|主管|决定|责任|行使)(部门|主体|机关|机构|单位)|负责.{0,6}(部门|局)")),
+    (re.compile(r"哪一?级|什么级别|哪个层级|几级"), re.compile(r"层级|[省市县区]级")),
+    (re.compile(r"拿到(啥|什么)|能拿(啥|什么)|给(个)?(啥|什么)(凭证|证|结果)|给个啥|(啥|什么)(凭证|证照|证书|结果)|发(个)?(啥|什么)证"),
+     re.compile(r"结果|取得|获得|领取|发放|颁发|核发|出具|回执|凭证")),
+    (re.compile(r"最长|最多|最久|最高|最大|上限|最少|至少|最低|最短"),
+     # a bound states a quantity: "不超过10日", "最高补助500万元", "3个月以内"
+     re.compile(r"(不超过|不得超过|最长|最多|上限|不高于|至少|不少于|不低于|最低|最高|最短)[^，。；]{0,12}"
+                r"[\d一二三四五六七八九十两百千万]|[\d一二三四五六七八九十两百千万][^，。；]{0,6}(以内|以下|为限)")),
+    # A way to get in touch is asked by its kind: an address of mail, a number, a web address.
+    (re.compile(r"邮箱|电子邮件|email|e-mail"), re.compile(r"[\w.-]+@[\w-]+\.[\w.]+")),
+    (re.compile(r"电话|号码|热线"), re.compile(r"\d{3,4}-?\d{7,8}|\d{5,}")),
+    (re.compile(r"网址|网站|网页|链接"), re.compile(r"https?://|www\.|\.gov\.cn|\.com")),
+)
+
+
+_BOUND = ASKED_FORMS[3][1]
+
+
+def asked_forms(question: str, intent: str = "") -> tuple[re.Pattern[str], ...]:
+    """The sentence patterns the (normalised) question asks for, by its interrogative. A money question's
+    own cue already wants 最高/上限, and a bound for another kind of applicant must not outrank the
+    sentence about the one asked, so the bound form is not added to it."""
+    return tuple(sentence for asking, sentence in ASKED_FORMS if asking.search(question)
+                 and not (intent == "subsidy" and sentence is _BOUND))
+
+
 @dataclass(frozen=True)
 class Sentence:
     text: str
@@ -53,6 +84,7 @@ class Sentence:
 
 
 _BARE_LABEL = re.compile(r"^[\u4e00-\u9fff]{2,8}$")
+_LABELLED_VALUE = re.compile(r"^[^：:|]{2,10}[：:|]\s*[^\s—\-－/]")  # "实施部门：某局" holds its own value
 
 
 def _lines(text: str) -> list[str]:
@@ -85,22 +117,22 @@ def _states(intent: str, sentence: Sentence) -> bool:
 
 
 def best_passage(record: Record, terms: tuple[Term, ...], intent: str, units: tuple[str, ...] = (),
-                 name: str = "") -> tuple[list[str], float]:
+                 name: str = "", forms: tuple[re.Pattern[str], ...] = ()) -> tuple[list[str], float]:
     """Sentences that answer the question (in document order) and the share of the question's own words
     (those not in the item's name) that the best sentence holds; ([], 0.0) when nothing matches.
 
     ``name`` is the item's normalised names: words of the question found there only say which item
-    is meant, not which sentence answers, so they count a tenth.
+    is meant, not which sentence answers, so they count a tenth. ``forms`` (asked_forms) count like a unit.
     """
     items = _unique(sentences(record), name)
-    if not items or not (terms or units):
+    if not items or not (terms or units or forms):
         return [], 0.0
     texts = [normalize(f"{s.heading} {s.text}") for s in items]
     n = len(items)
     weight = {t.word: t.weight * (0.1 if name and covered(t.word, name) else 1.0)
               * (math.log((n + 1) / (1 + sum(covered(t.word, x) for x in texts))) + 0.1) for t in terms}
     unit_weight = max(weight.values(), default=1.0) * 0.5  # the unit asked for is a strong hint
-    total = (sum(weight.values()) + unit_weight * len(units)) or 1.0
+    total = (sum(weight.values()) + unit_weight * (len(units) + len(forms))) or 1.0
     own = {t.word: weight[t.word] for t in terms if not (name and covered(t.word, name))}
     own_total = sum(own.values())
     scored: list[tuple[float, Sentence]] = []
@@ -112,14 +144,19 @@ def best_passage(record: Record, terms: tuple[Term, ...], intent: str, units: tu
         share[sentence.order] = (sum(w for word, w in own.items() if covered(word, text)) / own_total
                                  if own_total else 0.0)
         score += unit_weight * sum(1 for u in units if u in text and re.search(rf"[\d一二三四五六七八九十零〇两]\s*{re.escape(u)}|{re.escape(u)}", text))
+        score += unit_weight * sum(1 for form in forms if form.search(text))
         scored.append((score / total, sentence))
     if intent in CUES:
         # Relevance relative to the best sentence, then the kind asked: a sentence that states a value of
         # that kind (in the section for it, better still) beats one that only repeats the question's words;
         # the constant lets it win when the question's only words are the item's name.
         best_raw = max(score for score, _ in scored) or 1.0
+        # A sentence of the form asked (行使层级 | 县级 for 哪一级) states what was asked, whatever the intent.
+        formed = {s.order for s, text in zip(items, texts, strict=True)
+                  if not is_empty_value(s.text) and any(f.search(text) for f in forms)}
         scored = [((score / best_raw) * (2.0 if s.section in SECTION_OF_INTENT.get(intent, set()) else 1.5) + 0.2
-                   if _states(intent, s) else (score / best_raw) * 0.3, s) for score, s in scored]
+                   if _states(intent, s) or s.order in formed else (score / best_raw) * 0.3, s)
+                  for score, s in scored]
     scored.sort(key=lambda x: (-x[0], x[1].order))
     top_score, top = scored[0]
     if top_score <= 0:
@@ -129,16 +166,20 @@ def best_passage(record: Record, terms: tuple[Term, ...], intent: str, units: tu
     used = len(top.text)
     text_of = {s.order: t for s, t in zip(items, texts, strict=True)}
     held = {word for word in own if covered(word, text_of[top.order])}
+    held_forms = {f for f in forms if f.search(text_of[top.order])}
     for score, sentence in scored[1:6]:
-        # A further sentence is quoted when it is nearly as good, or holds a word of the question the
-        # quoted ones do not (a question asking two things gets both answers).
+        # A further sentence is quoted when it is nearly as good, or holds a word or a form asked that the
+        # quoted ones do not (a question asking two things gets both answers: 哪个部门 and 哪一级).
         new = {word for word in own if word not in held and covered(word, text_of[sentence.order])}
-        if (score < 0.6 * top_score and not (new and score > 0.2 * top_score)) or used + len(sentence.text) > limit:
+        new_forms = {f for f in forms if f not in held_forms and f.search(text_of[sentence.order])}
+        if ((score < 0.6 * top_score and not ((new or new_forms) and score > 0.2 * top_score))
+                or used + len(sentence.text) > limit):
             continue
         chosen.append(sentence)
         held |= new
+        held_forms |= new_forms
         used += len(sentence.text)
-    if len(re.sub(r"\W", "", top.text)) < 16:
+    if len(re.sub(r"\W", "", top.text)) < 16 and not _LABELLED_VALUE.search(top.text):
         # A short line is usually a table cell or a label: the next line holds its value.
         following = [s for s in items if s.order > top.order][:2]
         chosen += [s for s in following if s not in chosen][: 2 if len(chosen) == 1 else 1]

@@ -157,3 +157,33 @@ def answer_units(question: str) -> tuple[str, ...]:
     for unit in _UNIT_AFTER_ASKING.findall(normalize(clean(question))):
         units.append(_UNIT_EQUIVALENTS.get(unit, unit))
     return tuple(dict.fromkeys(units))
+
+
+# Variants an item is split into in the service catalogues (an item is set up, changed, cancelled or
+# renewed; a licence is for wholesale or retail; a device or drug is of class one, two or three): a question that names one variant is not answered by an
+# item named for another. Each axis lists its variants; each variant its usual words. The feature only
+# says "conflict"; how much it counts is fitted (bot/fitting.py), like every other feature.
+VARIANT_AXES: tuple[tuple[tuple[str, ...], ...], ...] = (
+    (("设立", "新办", "新设", "开办", "首次", "新申请"), ("变更", "更名", "改名"), ("注销",),
+     ("延续", "换证", "换发", "续期"), ("补办", "补发", "补领"), ("转移", "过户"), ("撤销",)),
+    (("批发",), ("零售",)),
+    (("一类", "第一类"), ("二类", "第二类"), ("三类", "第三类")),
+    (("简易注销", "简易程序"), ("普通注销", "一般注销")),
+    (("缴存", "缴纳", "参保"), ("提取", "领取", "报销")),
+    (("许可", "核发"), ("备案",)),
+)
+
+
+def _variants_in(text: str, axis: tuple[tuple[str, ...], ...]) -> set[int]:
+    return {i for i, words in enumerate(axis) if any(w in text for w in words)}
+
+
+def variant_conflict(question: str, name: str) -> float:
+    """1.0 when the (normalised) question names a variant the item's name lacks while the name names
+    another variant of the same kind (出版物批发 asked, 临时零售点 offered; 设立 asked, 变更登记 offered)."""
+    for axis in VARIANT_AXES:
+        asked = _variants_in(question, axis)
+        offered = _variants_in(name, axis)
+        if asked and offered and not asked & offered:
+            return 1.0
+    return 0.0

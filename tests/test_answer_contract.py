@@ -12,6 +12,8 @@ re-recorded then (only the lines of their handoff block changed; every other key
 those 13 entries were re-recorded the same way (a script re-ran every question, wrote only entries whose
 answer says 没有写明, and checked that their sources, ids, suggestions and state, and every other entry,
 were unchanged).
+The variant_conflict refit (issue 10) re-recorded the suggestions of three refusals and of one refused
+follow-up; nothing else moved.
 """
 
 from __future__ import annotations
