@@ -71,6 +71,14 @@ _AMOUNT = re.compile(r"\d+(?:\.\d+)?\s*(?:万元|元|亿元)|\d+(?:\.\d+)?\s*[%�
 __all__ = ["AnswerResult", "Engine"]  # AnswerResult lives in bot.answer; imported from here too
 
 
+# Particles users put inside a name, and punctuation (“一件事”, （参保登记）) the question leaves out.
+_PARTICLES = re.compile(r"[的有了个之]|[^\w]")
+
+
+def _without_particles(text: str) -> str:
+    return _PARTICLES.sub("", text)
+
+
 def _name_variants(record: Record) -> list[str]:
     """The names people use for an item: its title, the title without qualifiers, its aliases."""
     core = re.split(r"\s+[-—–]+\s+|——", record.title)[0]
@@ -264,8 +272,11 @@ class Engine:
         terms = salient_terms(question)
         top_fused = max(h.score for h in pool) or 1.0
         top_bm25 = max(h.bm25 for h in pool) or 1.0
+        # Said word for word, give or take particles and punctuation (股票上市有奖励 for 上市奖励).
+        compact = _without_particles(asked)
         verbatim = {h.record_id: max((len(n) for n in self._names.get(h.record_id, "").split("\n")
-                                      if len(n) >= 2 and n in asked), default=0) for h in pool}
+                                      if len(n) >= 2 and _without_particles(n) in compact), default=0)
+                    for h in pool}
         longest = max(verbatim.values()) or 1
         dense_order = {h.record_id: i for i, h in enumerate(sorted(pool, key=lambda h: -h.dense)) if h.dense}
         unknown = 1.0 - term_coverage(terms, self._corpus) if terms else 0.0

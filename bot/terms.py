@@ -171,6 +171,8 @@ VARIANT_AXES: tuple[tuple[tuple[str, ...], ...], ...] = (
     (("简易注销", "简易程序"), ("普通注销", "一般注销")),
     (("缴存", "缴纳", "参保"), ("提取", "领取", "报销")),
     (("许可", "核发"), ("备案",)),
+    # Who the item serves: an employer's registration is not a person's own affair (养老保险个人怎么交).
+    (("单位", "企业", "公司", "法人", "用人单位"), ("个人", "本人", "自己", "自然人")),
 )
 
 
