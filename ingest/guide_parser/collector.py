@@ -14,6 +14,7 @@ from ingest.guide_parser.labels import (
     classify_heading,
 )
 from ingest.guide_parser.materials import materials_from_table
+from ingest.guide_parser.members import is_count, is_members_heading, members_from_table
 from ingest.guide_parser.tables import _is_header_row, _label_pairs, _row_text, _step_rows
 from ingest.guide_parser.text import _CN_DIGITS, _NUMBERING_RE, Block, _normalise_label, not_stated
 from ingest.schema import SECTION_LABELS, Material
@@ -32,6 +33,7 @@ class _Part:
     level: int = 0
     lines: list[str] = field(default_factory=list)
     materials: list[Material] = field(default_factory=list)
+    members: list[str] = field(default_factory=list)  # a bundle's items, read from a table
 
 
 def _numbered_heading(text: str) -> bool:
@@ -42,8 +44,9 @@ def _numbered_heading(text: str) -> bool:
 class _Collector:
     """Walks the blocks in reading order and cuts them into parts (one per recognised section)."""
 
-    def __init__(self, title: str) -> None:
+    def __init__(self, title: str, bundle: bool = False) -> None:
         self.title = title.strip()
+        self.bundle = bundle  # a 一件事 document: its member list is read too (ingest/guide_parser/members.py)
         self.parts: list[_Part] = [_Part("body", "")]
 
     @property
@@ -58,6 +61,8 @@ class _Collector:
         text = text.strip()
         if text == self.title:
             key = None
+        elif self.bundle and is_members_heading(text):
+            key = "members"
         elif level <= 1:
             key = _classify_label(text)  # a top heading is usually the title: "…办理流程（某市）"
         else:
@@ -79,6 +84,8 @@ class _Collector:
     def _line(self, text: str) -> None:
         if _numbered_heading(text):
             self.heading(text, 2)
+            return
+        if self.bundle and self._members_label(text):
             return
         hit = _paragraph_label(text)
         if hit:
@@ -110,9 +117,35 @@ class _Collector:
         last = part.lines[-1].rstrip() if part.lines else ""
         return bool(_NUMBERING_RE.match(text)) or last.endswith(("：", ":"))
 
+    def _members_label(self, text: str) -> bool:
+        """A "涉及事项" line opens the member list; "整合事项：A；B" holds it."""
+        label, colon, rest = re.split(r"([：:])", text, maxsplit=1) if re.search(r"[：:]", text) else (text, "", "")
+        if len(label) > 30 or not is_members_heading(label):
+            return False
+        part = self.start("members", label.strip(), _LABEL_LEVEL if colon else _BARE_LABEL_LEVEL)
+        if rest.strip():
+            part.lines.append(rest.strip())
+        return True
+
+    def _members_table(self, rows: list[list[str]]) -> bool:
+        """Read a bundle's member table; True when it stays whole in the members section. A table
+        that lists members beside other facts ("涉及事项 | 受理条件") gives the names and is read as usual."""
+        names = members_from_table(rows, in_members=self.current.key == "members")
+        if not names:
+            return False
+        part = self.current
+        if part.key not in ("members", "body"):
+            part.members.extend(names)
+            return False
+        if part.key != "members":
+            part = self.start("members", SECTION_LABELS["members"], _BARE_LABEL_LEVEL)
+        part.members.extend(names)
+        part.lines.extend(_row_text(row) for row in rows)
+        return True
+
     def table(self, rows: list[list[str]]) -> None:
         rows = [row for row in rows if any(cell.strip() for cell in row)]
-        if not rows:
+        if not rows or (self.bundle and self._members_table(rows)):
             return
         materials = materials_from_table(rows, in_materials=self.current.key == "materials")
         if materials:
@@ -155,13 +188,20 @@ class _Collector:
         for part in self.parts:
             if part.key != "body" and not part.lines and not part.materials:
                 part.key = "body"  # a heading with nothing under it states nothing
+            if part.key == "materials" and not part.materials and all(is_count(line) for line in part.lines):
+                # "一件事申请材料 | 35份 | 17份" counts the materials; it lists none of them.
+                part.key = "body"
+                label = _normalise_label(part.heading)
+                # One figure across columns ("改革前：35份；改革后：17份") stays one sentence when quoted.
+                part.lines = [(line if _normalise_label(line).startswith(label) else f"{part.heading}：{line}")
+                              .replace("；", "，") for line in part.lines]
             if part.lines or part.materials or (part.heading and part.heading != self.title):
                 kept.append(part)
         return kept
 
 
-def _collect_parts(title: str, blocks: list[Block]) -> list[_Part]:
-    collector = _Collector(title)
+def _collect_parts(title: str, blocks: list[Block], bundle: bool = False) -> list[_Part]:
+    collector = _Collector(title, bundle)
     for block in blocks:
         if block.kind == "heading":
             collector.heading(block.text, block.level)

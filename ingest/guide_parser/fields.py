@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 
-from ingest.guide_parser.collector import _Part
+from ingest.guide_parser.collector import _LABEL_LEVEL, _Part
 from ingest.guide_parser.labels import _PAIR_LABEL_RE
 from ingest.guide_parser.materials import material_from_line
+from ingest.guide_parser.members import is_count, members_from_lines, mentions_bundle
 from ingest.guide_parser.text import (
     _CN_DIGITS,
     _NUMBERED_ITEM_RE,
@@ -146,6 +147,29 @@ def _materials(parts: list[_Part]) -> list[Material]:
             continue  # the table already gave us the list; its rows are in part.lines too
         for line in part.lines:
             for item in _split_inline_items(line):
-                if _NUMBERED_ITEM_RE.match(item) and (material := material_from_line(item)):
+                if _NUMBERED_ITEM_RE.match(item) and not is_count(_strip_numbering(item)) and (
+                    material := material_from_line(item)
+                ):
                     materials.append(material)
     return _dedupe_materials(materials)
+
+
+def _members(parts: list[_Part]) -> list[str]:
+    """A bundle's member items: the names its tables gave, else the items listed in its members sections."""
+    names = [name for part in parts for name in part.members]
+    if not names:
+        names = [name for part in parts if part.key == "members"
+                 for name in members_from_lines(part.lines, labelled=part.level == _LABEL_LEVEL)]
+    return list(dict.fromkeys(names))
+
+
+def _bundle_summary(parts: list[_Part]) -> str:
+    """What a bundle page says it is: the first line before its sections that speaks of the bundle or its
+    items ("把开办餐饮店需要办的5个事项放在一起……"), as our bundle records' summary does."""
+    for part in parts:
+        if part.key != "body":
+            break
+        for line in part.lines:
+            if (mentions_bundle(line) or "事项" in line) and len(line) > 15:
+                return line.strip()
+    return ""

@@ -55,6 +55,11 @@ _SECTION_KEYWORDS: list[tuple[str, str]] = [
     ("线下办理", "where"),
     ("现场办理", "where"),
     ("办理渠道", "where"),
+    # Question-style headings of plain-language pages ("二、在哪里申请", "去哪里办").
+    ("在哪里", "where"),
+    ("去哪里", "where"),
+    ("在哪办", "where"),
+    ("哪里办", "where"),
     ("咨询电话", "phone"),
     ("咨询方式", "phone"),
     ("联系电话", "phone"),
