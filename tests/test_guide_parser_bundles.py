@@ -162,3 +162,17 @@ def test_the_bundle_question_is_answered_with_its_items(tmp_path: Path) -> None:
     answer = Engine(store).ask("开餐馆那个一件事打包了哪些手续").answer
     assert all(name in answer for name in MEMBERS)
     assert "【申请材料】" not in answer
+
+
+def test_a_sentence_among_online_and_offline_lines_is_not_the_address(tmp_path: Path) -> None:
+    path = _html(tmp_path / "where.html", "开餐馆一件事办事指南",
+                 "<h2>一、涉及事项</h2><p>1. 食品经营许可核发</p><p>2. 户外招牌设施设置</p>"
+                 "<h2>二、在哪里申请</h2><p>线上：登录政务服务网“一件事”专栏申请。</p>"
+                 "<p>线下：到政务服务中心一件事综合窗口申请。</p>"
+                 "<p>申请人提交申请材料后，由政务服务平台统一受理，结果统一送达。</p>")
+    record = load_file(path, "where")
+    assert record.where is not None
+    assert record.where.address == "到政务服务中心一件事综合窗口申请。"
+    assert record.where.online == "登录政务服务网“一件事”专栏申请。"
+    where = next(s for s in record.sections if s.key == "where")
+    assert "统一受理" in where.text  # kept for quoting, only not typed as an address

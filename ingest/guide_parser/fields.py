@@ -83,6 +83,7 @@ def _where(where: list[_Part], hours: list[_Part], online: list[_Part]) -> tuple
     for part in where:
         heading = to_simplified(part.heading)
         default = "window" if "窗口" in heading and "地址" not in heading else "address"
+        labelled = any(_PAIR_LABEL_RE.match(_strip_numbering(line)) for line in part.lines)
         for line in part.lines:
             match = _PAIR_LABEL_RE.match(_strip_numbering(line))
             label = to_simplified(match.group(1)) if match else ""
@@ -99,7 +100,8 @@ def _where(where: list[_Part], hours: list[_Part], online: list[_Part]) -> tuple
                 fields["window"].append(value)
             elif any(word in label for word in ("地址", "地点", "线下", "现场")):
                 fields["address"].append(value)
-            else:
+            elif label or not labelled or not re.search(r"[，,]", value):
+                # A sentence among "线上：…/线下：…" lines tells what happens, not where: the section keeps it.
                 fields[default].append(line.strip() if label else value)
     where_value = Where(
         window="；".join(fields["window"]),
