@@ -32,8 +32,8 @@ class Composed:
 def has_section(record: Record, intent: str) -> bool:
     """Whether the record states what the intent asks for (structured field or a parsed section)."""
     key = INTENTS[as_intent(intent)].field
-    if key is None:
-        return True
+    if key is None or (record.members and as_intent(intent) in _BUNDLE_INTENTS):
+        return True  # a 一件事 answers with its member items (and their joint materials when it has them)
     structured = {
         "materials": bool(record.materials),
         "conditions": bool(record.conditions),
@@ -203,7 +203,7 @@ def compose(record: Record, intent: str, records: dict[str, Record]) -> Composed
     field = INTENTS[intent].field
     if record.kind == "policy" and intent in _POLICY_INTENTS:
         body, key = _policy_body(record, intent)
-    elif record.kind == "bundle" and intent in _BUNDLE_INTENTS:
+    elif (record.kind == "bundle" or record.members) and intent in _BUNDLE_INTENTS:
         body, key = _bundle(record, records), "members"
     elif body := _section_body(record, intent):
         key = field or "overview"

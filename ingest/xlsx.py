@@ -1,6 +1,6 @@
 """Excel workbooks (.xlsx) as blocks: each sheet one table, so the guide parser's table path reads them.
 
-A sheet with a 材料名称 column becomes the record's materials (ingest/guide_parser.py
+A sheet with a 材料名称 column becomes the record's materials (ingest/guide_parser/materials.py
 ``materials_from_table``, any column order); a sheet with 问题/答案 columns becomes FAQ pairs
 (ingest/faq_parse.py). Runs in the office worker's child process like DOCX and PDF (ingest/office_worker.py).
 """

@@ -23,17 +23,11 @@ from telegram.ext import (
     AIORateLimiter,
     Application,
     ApplicationBuilder,
-    CallbackQueryHandler,
-    CommandHandler,
     Defaults,
-    MessageHandler,
-    TypeHandler,
-    filters,
 )
 
 from bot import texts
-from bot.telegram import ask, browse, handoff, match
-from bot.telegram.admin import admin_handlers
+from bot.telegram import handoff
 from bot.telegram.config import (
     ALLOWED_UPDATES,
     parse_admin_ids,
@@ -42,6 +36,7 @@ from bot.telegram.config import (
     webhook_route,
 )
 from bot.telegram.deps import FLOOD_MAX, FLOOD_WINDOW, Deps
+from bot.telegram.handlers import add_handlers
 from bot.telegram_state import DatabasePersistence, SharedStateProcessor
 
 if TYPE_CHECKING:  # imported late below: they load the index libraries, and token errors come first
@@ -127,10 +122,35 @@ def build_application(engine: Any, settings: Any, store_dir: Path, feedback: Any
     problem = token_problem(token)
     if problem:
         raise ValueError(problem)
+    admin, asking, state, handoffs = _services(engine, settings, Path(store_dir), feedback,
+                                               admin, asking, state, handoffs)
+    # /reload and /stats use the process's one admin service: one lock with the web admin.
+    deps = Deps(engine, settings, Path(store_dir), feedback, admin, parse_admin_ids(settings.telegram_admin_ids),
+                asking, flood_max=flood_max, flood_window=flood_window)
+    deps.handoffs = handoffs
+    # chat_data (the engine's state, recent answers), user_data and /match's step live in the database,
+    # read before and written after every update: a restart or another replica continues the conversation.
+    persistence = DatabasePersistence(state)
+    processor = SharedStateProcessor(persistence)  # chats in parallel, each chat (and user) in order
+    limiter = RetryingRateLimiter(network_retries=network_retries, backoff=retry_backoff, max_retries=max_retries_429,
+                                  overall_max_rate=overall_rate, group_max_rate=group_rate)
+    application = _builder(token, settings, persistence, processor, limiter, timeout).build()
+    processor.bind(application)
+    application.bot_data["govbot"] = deps  # bot_data is not persisted; handlers and tests reach it here
+    add_handlers(application, deps.admin_ids, settings.govbot_telegram_staff_chat_id)
+    # Staff replies written anywhere (staff chat, web admin, another replica) are delivered by a repeating job.
+    handoff.schedule_delivery(application, settings.govbot_handoff_poll_s)
+    return application
+
+
+def _services(engine: Any, settings: Any, store_dir: Path, feedback: Any, admin: AdminService | None,
+              asking: AskService | None, state: ConversationStore | None,
+              handoffs: HandoffStore | None) -> tuple[AdminService, AskService, ConversationStore, HandoffStore]:
+    """The services the bot talks to: the ones given (the process's shared ones), else its own."""
     if admin is None:
         from bot.services.admin import AdminService
 
-        admin = AdminService(settings, Path(store_dir), engine=engine, feedback=feedback)
+        admin = AdminService(settings, store_dir, engine=engine, feedback=feedback)
     if asking is None:
         from bot.services.asking import AskService
 
@@ -139,26 +159,22 @@ def build_application(engine: Any, settings: Any, store_dir: Path, feedback: Any
         from bot.services.state import ConversationStore
 
         state = ConversationStore(settings.database_url)
-    # /reload and /stats use the process's one admin service: one lock with the web admin.
-    deps = Deps(engine, settings, Path(store_dir), feedback, admin, parse_admin_ids(settings.telegram_admin_ids),
-                asking, flood_max=flood_max, flood_window=flood_window)
     if handoffs is None:
         from bot.services.handoff import HandoffStore
 
         handoffs = HandoffStore(settings.database_url)
-    deps.handoffs = handoffs
-    # chat_data (the engine's state, recent answers), user_data and /match's step live in the database,
-    # read before and written after every update: a restart or another replica continues the conversation.
-    persistence = DatabasePersistence(state)
-    processor = SharedStateProcessor(persistence)  # chats in parallel, each chat (and user) in order
+    return admin, asking, state, handoffs
+
+
+def _builder(token: str, settings: Any, persistence: DatabasePersistence, processor: SharedStateProcessor,
+             limiter: RetryingRateLimiter, timeout: float) -> ApplicationBuilder:
+    """PTB's builder: HTML replies without link previews, shared state, rate limits, one timeout for every call."""
     builder = (
         ApplicationBuilder()
         .token(token)
         .defaults(Defaults(parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True)))
         .persistence(persistence)
-        .rate_limiter(RetryingRateLimiter(network_retries=network_retries, backoff=retry_backoff,
-                                          max_retries=max_retries_429, overall_max_rate=overall_rate,
-                                          group_max_rate=group_rate))
+        .rate_limiter(limiter)
         .concurrent_updates(processor)
         .connect_timeout(timeout).read_timeout(timeout).write_timeout(timeout).pool_timeout(timeout)
         .get_updates_connect_timeout(timeout).get_updates_read_timeout(timeout)
@@ -168,44 +184,7 @@ def build_application(engine: Any, settings: Any, store_dir: Path, feedback: Any
     )
     if settings.govbot_telegram_base_url:
         builder = builder.base_url(settings.govbot_telegram_base_url)
-    application = builder.build()
-    processor.bind(application)
-    application.bot_data["govbot"] = deps  # bot_data is not persisted; handlers and tests reach it here
-    _add_handlers(application, deps.admin_ids, settings.govbot_telegram_staff_chat_id)
-    # Staff replies written anywhere (staff chat, web admin, another replica) are delivered by a repeating job.
-    handoff.schedule_delivery(application, settings.govbot_handoff_poll_s)
-    return application
-
-
-def _add_handlers(application: Application, admin_ids: frozenset[int], staff_chat_id: int | None = None) -> None:
-    application.add_handler(TypeHandler(Update, ask.flood_guard), group=-1)
-    new_text = filters.UpdateType.MESSAGE & filters.TEXT & ~filters.COMMAND
-    private, groups = filters.ChatType.PRIVATE, filters.ChatType.GROUPS
-    application.add_handlers([
-        match.match_conversation(new_text),  # first: while /match runs, its answers are not questions
-        *handoff.handoff_handlers(staff_chat_id),  # 转人工 and staff replies are not questions either
-        CommandHandler("start", browse.start),
-        CommandHandler("help", browse.help_command),
-        CommandHandler("bundles", browse.bundles),
-        CommandHandler("policies", browse.policies),
-        CommandHandler("ask", ask.ask_command),
-        *admin_handlers(admin_ids),
-        CommandHandler("match", match.match_in_group, filters=groups),
-        CommandHandler("cancel", match.cancel_idle, filters=private),
-        MessageHandler(new_text & private, ask.private_text),
-        MessageHandler(new_text & groups, ask.group_text),
-        # Private chats only: in a group, other bots' commands and photos are none of our business.
-        MessageHandler(filters.UpdateType.MESSAGE & filters.COMMAND & private, browse.unknown),
-        MessageHandler(filters.UpdateType.MESSAGE & ~filters.TEXT & private, browse.not_text),
-        CallbackQueryHandler(browse.on_menu, pattern=browse.MENU_PATTERN),
-        CallbackQueryHandler(browse.on_list_page, pattern=browse.LIST_PATTERN),
-        CallbackQueryHandler(browse.on_section, pattern=browse.SECTION_PATTERN),
-        CallbackQueryHandler(browse.on_vote, pattern=browse.VOTE_PATTERN),
-        CallbackQueryHandler(browse.on_tag, pattern=browse.TAG_PATTERN),  # 👎 reason tags (issue 15)
-        CallbackQueryHandler(match.on_match_over, pattern=r"^mt:"),
-        CallbackQueryHandler(browse.on_stale_button),
-    ])
-    application.add_error_handler(ask.on_error)
+    return builder
 
 
 async def _check_token(token: str, base_url: str | None) -> None:
