@@ -23,13 +23,10 @@ from bot.answerability import (
     Model,
     bigrams,
     eligible,
-    missing_weight,
     name_share,
-    nouns,
-    place_missing,
     shipped_model,
-    term_coverage,
 )
+from bot.candidates import ItemIndex, feature_values, section_intent
 from bot.faq import FaqMatcher
 from bot.intent import (
     GUIDE_SUGGESTIONS,
@@ -37,14 +34,13 @@ from bot.intent import (
     POLICY_SUGGESTIONS,
     Intent,
     as_intent,
-    content,
     detect_intent,
     residue,
 )
 from bot.normalize import clean, expand
-from bot.passages import CUES, asked_forms, best_passage, blank_slot, kinds_stated, passage_answers
+from bot.passages import asked_forms, best_passage, blank_slot, passage_answers
 from bot.retrieval import ItemHit, Retriever
-from bot.terms import answer_units, covered, salient_terms, variant_conflict
+from bot.terms import answer_units, covered, salient_terms
 from ingest.embeddings import EmbedderError, embedder_name, load_embeddings
 from ingest.index import (
     GENERATIONS,
@@ -66,24 +62,7 @@ CANDIDATES = 5  # retrieval candidates the answerability model weighs
 RETRIEVED = 40  # items scored by retrieval, so an item added by name keeps its own scores
 NAME_CANDIDATES = 3  # plus items the question names, however low retrieval ranks them
 NAME_MATCH = 0.6  # share of an item's name the question must repeat to be such a candidate
-_MONEY_WORD = re.compile(r"补贴|补助|奖励|奖补|资助|贴息|返还|扶持资金")
-_AMOUNT = re.compile(r"\d+(?:\.\d+)?\s*(?:万元|元|亿元)|\d+(?:\.\d+)?\s*[%％]")
 __all__ = ["AnswerResult", "Engine"]  # AnswerResult lives in bot.answer; imported from here too
-
-
-# Particles users put inside a name, and punctuation (“一件事”, （参保登记）) the question leaves out.
-_PARTICLES = re.compile(r"[的有了个之]|[^\w]")
-
-
-def _without_particles(text: str) -> str:
-    return _PARTICLES.sub("", text)
-
-
-def _name_variants(record: Record) -> list[str]:
-    """The names people use for an item: its title, the title without qualifiers, its aliases."""
-    core = re.split(r"\s+[-—–]+\s+|——", record.title)[0]
-    core = re.sub(r"[（(][^）)]*[）)]|《|》", "", core)
-    return list(dict.fromkeys(normalize(n) for n in [record.title, core, *record.aliases] if n.strip()))
 
 
 class Engine:
@@ -104,15 +83,7 @@ class Engine:
         self._failed: str | None = None  # a generation that could not be opened; not retried per question
         self._generation: Generation | None = None
         self._retriever: Retriever | None = None
-        self._name_grams: dict[str, list[set[str]]] = {}
-        self._texts: dict[str, str] = {}
-        self._names: dict[str, str] = {}
-        self._corpus = ""
-        self._chars: set[str] = set()
-        self._offers_money: set[str] = set()
-        self._kinds: dict[str, frozenset[str]] = {}
-        self._bundles_of: dict[str, list[str]] = {}
-        self._all_name_grams: set[str] = set()
+        self._items = ItemIndex()  # names and texts of the generation in use, as the features read them
         self._faq: FaqMatcher | None = None
         self.model = model or shipped_model()
         # The fitted threshold unless the deployment sets its own.
@@ -199,33 +170,10 @@ class Engine:
                 generation.collection(self.location)
             except Exception as exc:  # noqa: BLE001 - a Chroma server that is down: retried per question
                 log.warning("chroma collection of %s not opened yet: %s", generation.name, exc)
-        name_grams: dict[str, list[set[str]]] = {}
-        texts: dict[str, list[str]] = {}
-        names: dict[str, str] = {}
-        bundles_of: dict[str, list[str]] = {}
-        for record in generation.records.values():
-            variants = _name_variants(record)
-            name_grams[record.id] = [bigrams(v) for v in variants]
-            names[record.id] = "\n".join(variants)
-            texts[record.id] = [names[record.id]]
-            for member in record.members:
-                bundles_of.setdefault(member, []).append(record.id)
-        for chunk in generation.chunks:
-            texts.setdefault(chunk.metadata["record_id"], []).append(normalize(chunk.page_content))
-        joined = {rid: "\n".join(parts) for rid, parts in texts.items()}
-        all_name_grams = set().union(*(g for grams in name_grams.values() for g in grams)) if name_grams else set()
-        # One assignment, so a question answered meanwhile sees either the old index or the new one.
-        corpus = "\n".join(joined.values())
-        # An ingested notice that pays money (奖补 with an amount) answers "how much" like a policy does;
-        # an item the knowledge base's authors typed says what it is.
-        kinds = {rid: kinds_stated(record) for rid, record in generation.records.items()}
-        offers_money = {rid for rid, text in joined.items()
-                        if generation.records[rid].parsed and _MONEY_WORD.search(text) and _AMOUNT.search(text)}
+        items = ItemIndex.build(generation)
         faq = FaqMatcher(generation.records)  # the FAQ pairs of this generation, prepared once
-        (self._generation, self._retriever, self._name_grams, self._texts, self._names, self._corpus,
-         self._chars, self._bundles_of, self._all_name_grams, self._offers_money, self._kinds, self._faq) = (
-            generation, retriever, name_grams, joined, names, corpus, set(corpus), bundles_of, all_name_grams,
-            offers_money, kinds, faq)
+        # One assignment, so a question answered meanwhile sees either the old index or the new one.
+        self._generation, self._retriever, self._items, self._faq = generation, retriever, items, faq
 
     # ----- retrieval -----
     def rank(self, question: str, limit: int = 10) -> list[ItemHit]:
@@ -249,7 +197,7 @@ class Engine:
 
     def named_items(self, grams: set[str]) -> list[tuple[float, str]]:
         """Items whose name the question (its character pairs) repeats for the most part, best first."""
-        shares = [(name_share(grams, self._name_grams[rid]), rid) for rid in self._name_grams]
+        shares = [(name_share(grams, self._items.name_grams[rid]), rid) for rid in self._items.name_grams]
         return sorted(((s, rid) for s, rid in shares if s >= NAME_MATCH), reverse=True)
 
     def candidates(self, question: str, intent: str, hits: list[ItemHit] | None = None) -> list[Candidate]:
@@ -269,51 +217,8 @@ class Engine:
                 held.add(rid)
         if not pool:
             return []
-        terms = salient_terms(question)
-        top_fused = max(h.score for h in pool) or 1.0
-        top_bm25 = max(h.bm25 for h in pool) or 1.0
-        # Said word for word, give or take particles and punctuation (股票上市有奖励 for 上市奖励).
-        compact = _without_particles(asked)
-        verbatim = {h.record_id: max((len(n) for n in self._names.get(h.record_id, "").split("\n")
-                                      if len(n) >= 2 and _without_particles(n) in compact), default=0)
-                    for h in pool}
-        longest = max(verbatim.values()) or 1
-        dense_order = {h.record_id: i for i, h in enumerate(sorted(pool, key=lambda h: -h.dense)) if h.dense}
-        unknown = 1.0 - term_coverage(terms, self._corpus) if terms else 0.0
-        unknown_char = float(any(ch not in self._chars for ch in re.findall(r"[\u4e00-\u9fff]", content(asked))))
-        asks_bundle = intent == "bundle"
-        asks_money = intent == "subsidy"
-        out = []
-        for rank, hit in enumerate(pool):
-            record = self.records[hit.record_id]
-            text = self._texts.get(hit.record_id, "")
-            is_bundle, is_policy = record.kind == "bundle", record.kind == "policy"
-            offers_money = is_policy or hit.record_id in self._offers_money
-            values = {
-                "cov_text": term_coverage(terms, text),
-                "cov_name": term_coverage(terms, self._names.get(hit.record_id, "")),
-                "name_share": name_share(grams, self._name_grams.get(hit.record_id, [])),
-                "name_verbatim": verbatim[hit.record_id] / longest,
-                "miss_max": missing_weight(terms, text),
-                "miss_noun": missing_weight(nouns(terms), text),
-                "cov_noun": term_coverage(nouns(terms), text),
-                "place_missing": place_missing(terms, text),
-                "unknown_index": unknown,
-                "unknown_char": unknown_char,
-                "fused_rel": hit.score / top_fused,
-                "bm25_rel": hit.bm25 / top_bm25,
-                "dense_rank": 1.0 / (1 + dense_order[hit.record_id]) if hit.record_id in dense_order else 0.0,
-                "rank": 1.0 / (1 + rank),
-                "kind_match": float((asks_bundle and is_bundle) or (asks_money and offers_money)),
-                "kind_mismatch": float((is_bundle and not asks_bundle)
-                                       or (is_policy and intent in ("materials", "time", "where", "process",
-                                                                    "condition", "fee"))),
-                "has_section": float(C.has_section(record, self._intent_for(record, intent))),
-                "states_kind": float(intent not in CUES or intent in self._kinds.get(hit.record_id, ())),
-                "n_terms": min(len(terms), 6) / 6,
-                "variant_conflict": variant_conflict(asked, self._names.get(hit.record_id, "")),
-            }
-            out.append(Candidate(hit.record_id, values))
+        values = feature_values(asked, salient_terms(question), intent, pool, self.records, self._items)
+        out = [Candidate(hit.record_id, v) for hit, v in zip(pool, values, strict=True)]
         self.model.choose(out)
         return out
 
@@ -384,7 +289,7 @@ class Engine:
         """The answer about ``record``: its structured field, the document's own sentences, or "not stated"."""
         new_state = {"record_id": record.id, "intent": str(intent)}  # plain strings: state is stored
         terms = salient_terms(text_for_search)
-        name = self._names.get(record.id, "")
+        name = self._items.names.get(record.id, "")
         forms = asked_forms(normalize(clean(text_for_search)), intent)
         passage, share = best_passage(record, terms, intent, answer_units(text_for_search), name, forms)
         structured = C.has_section(record, intent)
@@ -437,23 +342,12 @@ class Engine:
     def _names_another_item(self, normalized: str, previous: str) -> bool:
         """Whether a short question names some other item (刻章收费吗 after 食品经营许可): a new question."""
         grams = bigrams(residue(normalized))
-        named = grams & self._all_name_grams
-        own = set().union(*self._name_grams.get(previous, [set()]))
+        named = grams & self._items.all_name_grams
+        own = set().union(*self._items.name_grams.get(previous, [set()]))
         return bool(named) and not named <= own
 
     def _intent_for(self, record: Record, intent: str) -> str:
-        if record.kind == "policy" and intent in ("condition",):
-            return "eligibility"
-        if record.kind == "policy" and (intent in ("fee", "other", "time", "where", "process")
-                                        or (intent == "materials" and not record.materials)):
-            return "subsidy"  # a policy answer carries amount, conditions, how and when to apply
-        if record.kind == "bundle" and intent == "other":
-            return "bundle"
-        if record.kind != "policy" and intent == "eligibility":
-            return "condition"
-        if record.kind != "policy" and intent == "subsidy" and record.id not in self._offers_money:
-            return "other"  # a procedure guide says nothing about money
-        return intent
+        return section_intent(record, intent, record.id in self._items.offers_money)
 
     def _source(self, record: Record, section: str) -> dict[str, str]:
         return {"title": record.title, "source": record.source_path or (record.sources[0] if record.sources
@@ -464,7 +358,7 @@ class Engine:
         keys = POLICY_SUGGESTIONS if record.kind == "policy" else GUIDE_SUGGESTIONS
         out = [Suggestion(record.id, k, INTENTS[k].suggestion) for k in keys
                if k != intent and C.has_section(record, k)]
-        for bundle_id in self._bundles_of.get(record.id, [])[:2]:
+        for bundle_id in self._items.bundles_of.get(record.id, [])[:2]:
             out.append(Suggestion(bundle_id, Intent.BUNDLE,
                                   M.SUGGEST_BUNDLE.format(title=self.records[bundle_id].title)))
         return out[:6]

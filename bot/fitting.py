@@ -68,7 +68,7 @@ def generated_questions(engine: Engine) -> list[Question]:
     """Each item asked by its names, and by the main word of each name (营业执照 for 办营业执照): a word
     several items are named by is answered by any of them."""
     out = []
-    names_of = {rid: engine._names.get(rid, "") for rid in engine.records}
+    names_of = {rid: engine._items.names.get(rid, "") for rid in engine.records}
     fragments: set[str] = set()
     for n, record in enumerate(engine.records.values()):
         if record.kind == "faq":
