@@ -161,10 +161,23 @@ def best_passage(record: Record, terms: tuple[Term, ...], intent: str, units: tu
     top_score, top = scored[0]
     if top_score <= 0:
         return [], 0.0
+    text_of = {s.order: t for s, t in zip(items, texts, strict=True)}
     limit = SHORT_CHARS if intent in SHORT_INTENTS else LONG_CHARS
+    chosen = _with_further(scored, text_of, list(own), forms, limit)
+    if len(re.sub(r"\W", "", top.text)) < 16 and not _LABELLED_VALUE.search(top.text):
+        # A short line is usually a table cell or a label: the next line holds its value.
+        following = [s for s in items if s.order > top.order][:2]
+        chosen += [s for s in following if s not in chosen][: 2 if len(chosen) == 1 else 1]
+    chosen.sort(key=lambda s: s.order)
+    return [s.text for s in chosen], share[top.order]
+
+
+def _with_further(scored: list[tuple[float, Sentence]], text_of: dict[int, str], own: list[str],
+                  forms: tuple[re.Pattern[str], ...], limit: int) -> list[Sentence]:
+    """The best sentence, and those after it worth quoting too, within ``limit`` characters."""
+    top_score, top = scored[0]
     chosen = [top]
     used = len(top.text)
-    text_of = {s.order: t for s, t in zip(items, texts, strict=True)}
     held = {word for word in own if covered(word, text_of[top.order])}
     held_forms = {f for f in forms if f.search(text_of[top.order])}
     for score, sentence in scored[1:6]:
@@ -179,12 +192,7 @@ def best_passage(record: Record, terms: tuple[Term, ...], intent: str, units: tu
         held |= new
         held_forms |= new_forms
         used += len(sentence.text)
-    if len(re.sub(r"\W", "", top.text)) < 16 and not _LABELLED_VALUE.search(top.text):
-        # A short line is usually a table cell or a label: the next line holds its value.
-        following = [s for s in items if s.order > top.order][:2]
-        chosen += [s for s in following if s not in chosen][: 2 if len(chosen) == 1 else 1]
-    chosen.sort(key=lambda s: s.order)
-    return [s.text for s in chosen], share[top.order]
+    return chosen
 
 
 def _unique(items: list[Sentence], name: str) -> list[Sentence]:
