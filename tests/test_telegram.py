@@ -13,12 +13,11 @@ import re
 import shutil
 import socket
 import sys
-from contextlib import asynccontextmanager
 from pathlib import Path
-from types import SimpleNamespace
 
 import httpx
 import pytest
+import telegram_running
 from fake_bot_api import BOT_USER, TOKEN, FakeBotAPI, parse_html, utf16_len
 from sqlalchemy import select
 from telegram import BotCommand
@@ -74,27 +73,9 @@ def feedback(settings) -> FeedbackStore:
     return FeedbackStore(settings.database_url)
 
 
-@asynccontextmanager
-async def running(engine, settings, store: Path, feedback: FeedbackStore, **kwargs):
-    """Start the application like run_polling does, without owning the event loop."""
-    kwargs = {"timeout": 5.0, "retry_backoff": 0.1, **kwargs}
-    app = build_application(engine, settings, store, feedback, **kwargs)
-    errors: list[BaseException] = []
-
-    async def collect(update: object, context) -> None:
-        errors.append(context.error)
-
-    app.add_error_handler(collect)
-    async with app:
-        await app.post_init(app)
-        await app.updater.start_polling(poll_interval=0, timeout=1)
-        await app.start()
-        try:
-            yield SimpleNamespace(app=app, errors=errors, govbot=app.bot_data["govbot"])
-        finally:
-            await app.updater.stop()
-            await app.stop()
-            await app.post_shutdown(app)
+def running(engine, settings, store: Path, feedback: FeedbackStore, **kwargs):
+    """Start the application like run_polling does; these tests look at the errors themselves."""
+    return telegram_running.running(engine, store, settings, feedback, check_errors=False, **kwargs)
 
 
 @pytest.fixture
