@@ -13,51 +13,23 @@ import json
 from pathlib import Path
 
 import httpx
-import pytest
 
 from bot import channels, messages
-from bot.channels import dingtalk, feishu
+from bot.channels import feishu
 from bot.channels.base import HANDOFF_INTENT
 from bot.channels.handoff import delivery_round
 from bot.services.container import build_services
 from ingest.settings import Settings
+from tests import dingtalk_staff
+from tests.dingtalk_staff import STAFF_CHAT
 from tests.fake_dingtalk import FakeDingTalk
 from tests.fake_feishu import FakeFeishu, action_event, encrypt, message_event, signed
 
 REFUSED = "游艇码头经营许可怎么办理"
-STAFF_CHAT = "cid-staff"
 ID_NUMBER = "510302199001011239"  # a well-formed 身份证号 (check digit right), made up
 
-
-@pytest.fixture
-async def fake():
-    server = FakeDingTalk()
-    await server.start()
-    yield server
-    await server.stop()
-
-
-@pytest.fixture
-def services(small_store: Path, tmp_path: Path, fake: FakeDingTalk):
-    settings = Settings(govbot_home=tmp_path, govbot_dingtalk_client_id="ding-id",
-                        govbot_dingtalk_client_secret="ding-secret", govbot_dingtalk_staff_chat=STAFF_CHAT,
-                        govbot_dingtalk_api_base=fake.base,
-                        govbot_dingtalk_gateway_url=f"{fake.base}/v1.0/gateway/connections/open")
-    return build_services(small_store, settings)
-
-
-@pytest.fixture
-async def stream(services, fake: FakeDingTalk):
-    """The adapter connected to the fake gateway and registered for push, as run_dingtalk does."""
-    async with httpx.AsyncClient(timeout=10.0, trust_env=False) as http:
-        client, handler = dingtalk.build_client(services, http, retry_delay=0.01)
-        task = asyncio.create_task(client.start())
-        await fake.wait_connected()
-        channels.register("dingtalk", handler)
-        yield handler
-        channels.unregister("dingtalk", handler)
-        task.cancel()
-        await asyncio.gather(task, *handler.tasks, return_exceptions=True)
+# The DingTalk gateway, services and adapter with a staff chat (tests/dingtalk_staff.py).
+fake, services, stream = dingtalk_staff.fake, dingtalk_staff.services, dingtalk_staff.stream
 
 
 def pushed(fake: FakeDingTalk) -> list[tuple[str, str]]:
