@@ -26,7 +26,9 @@ LONG_CHARS = 420
 # What a sentence of each kind looks like (the property it states, not a topic).
 CUES: dict[str, re.Pattern[str]] = {
     "time": re.compile(r"[\d一二三四五六七八九十两]+\s*个?[^\d，。；]{0,3}(工作日|日|天|小时|月)|时限|期限|即办|当场|当日"),
-    "validity": re.compile(r"有效期|有效"),
+    # A period of validity, not the adjective: 有效性, 完好有效, 持有效证明 state no period.
+    "validity": re.compile(r"有效期|有效[至到]|有效[^，。；]{0,3}[\d一二三四五六七八九十两]+\s*个?[年月日天]|"
+                           r"[\d一二三四五六七八九十两]+\s*个?[年月日天]内?有效|长期有效"),
     "fee": re.compile(r"收费|免费|不收|费用|工本费|收取"),
     "where": re.compile(r"地址|地点|窗口|大厅|中心|室|楼|号|路|街|网|专区|手机|平台|app|APP|邮箱|信箱|电话|部门|局|实施主体"),
     "materials": re.compile(r"材料|证明|复印件|原件|申请书|申请表|证件|执照|照片|合同"),
