@@ -77,12 +77,14 @@ RULES: list[tuple[Intent, tuple[str, ...]]] = [
              "free", "charge")),
     # How long a licence stays valid is not how long it takes to get: checked before "time".
     (Intent.VALIDITY, ("有效期", "有效几年", "用几年", "能用多久", "能用多长", "有效多久", "几年有效", "有效多长", "管几年", "valid", "expire")),
-    # Office hours are asked with 时间 too: checked before "time", whose 时间 is how long it takes (审批时间).
-    (Intent.WHERE, ("办理时间", "办公时间", "上班时间", "工作时间", "开放时间", "营业时间", "几点", "开门", "下班")),
-    (Intent.TIME, ("多久", "时间", "几耐", "几天", "什么时候", "啥时候", "何时", "截止", "几号", "多长时间", "时限", "多少天", "工作日", "期限", "多快", "当天", "周期", "几个月",
+    (Intent.TIME, ("多久", "几耐", "几天", "什么时候", "啥时候", "何时", "截止", "几号", "多长时间", "时限", "多少天", "工作日", "期限", "多快", "当天", "周期", "几个月",
               "公告期", "how long", "how many days", "when can")),
     (Intent.WHERE, ("在哪", "哪里", "地点", "地址", "窗口", "去哪", "网上办", "线上办", "网上申请", "网址", "哪个部门",
-               "电话", "联系", "app", "where", "online")),
+               "电话", "联系", "app", "where", "online",
+               # office hours; "办理时间要多久" still asks how long (多久 is checked first)
+               "办理时间", "办公时间", "上班时间", "工作时间", "开放时间", "营业时间", "几点", "开门", "下班")),
+    # Any other 时间 asks how long it takes (审批时间怎么算), before "材料" in 补交文件以后.
+    (Intent.TIME, ("时间",)),
     (Intent.MATERIALS, ("材料", "资料", "带什么", "带啥", "要啥", "准备什么", "准备哪些", "提交什么", "交什么", "交啥", "交哪",
                    "哪几样", "上传啥", "上传什么", "证件",
                    "手续", "文件", "material", "document", "what do i need", "bring")),

@@ -69,3 +69,10 @@ def test_office_hours_asked_with_shijian_are_answered_with_the_hours(engine):
     result = engine.ask("花卉展销活动许可受理窗口办公时间")
     assert result.grounded, result.answer
     assert "9:00" in result.answer
+
+
+def test_how_long_the_handling_time_is_asks_how_long(engine):
+    # 办理时间 can be office hours, but 办理时间要多久 asks how long it takes.
+    result = engine.ask("花卉展销活动许可办理时间要多久")
+    assert result.grounded, result.answer
+    assert "15个工作日" in result.answer and "9:00" not in result.answer
