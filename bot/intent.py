@@ -97,7 +97,8 @@ RULES: list[tuple[Intent, tuple[str, ...]]] = [
                  "奖金", "比例", "拿多少", "补多少", "给多少", "发多少", "subsid", "reward", "grant", "incentive")),
 ]
 
-_WORDS = {intent: words for intent, words in RULES}
+# Every keyword of an intent, over all its rules (time has two: its own words, and a bare 时间 after where).
+_WORDS = {intent: tuple(w for i, words in RULES if i == intent for w in words) for intent in Intent}
 # Names that contain a keyword without asking for it: 研发费用加计扣除 is not a question about fees.
 # 有效期内 means "while still valid", not a question about the validity period.
 _NAMES_WITH_KEYWORDS = ("研发费用", "费用归集", "有效期内")
