@@ -210,6 +210,20 @@ def test_fitting_learns_signs_that_make_sense(small_store: Path, tmp_path: Path)
     assert np.median(answered) > np.median(refused)
 
 
+def test_fitting_reports_the_decisions_that_sit_near_the_threshold():
+    # A probability within the margin of the threshold may land on the other side on another CPU;
+    # the fit names those questions (closest first) so an admin sees which answers are fragile.
+    from bot import fitting
+
+    rows = fitting.Rows(source=["realq-dev", "answers-kit", "generated"], answerable=[True, False, True],
+                        text=["营业执照要多久", "注册商标要多少钱", "食品经营许可需要什么材料"])
+    pred = {0: (0.195, True), 1: (0.17, False), 2: (0.9, True)}
+    report = fitting.near_threshold(pred, rows, threshold=0.18)
+    assert report["n"] == 2 and report["of"] == 3
+    assert [q["q"] for q in report["questions"]] == ["注册商标要多少钱", "营业执照要多久"]
+    assert report["by_source"] == {"answers-kit": 1, "realq-dev": 1}
+
+
 def test_of_two_pages_about_one_item_the_one_that_states_what_was_asked_answers(tmp_path: Path):
     # Some portals publish a guide as one page per section; a time question belongs to the page that
     # gives a number of days, not to the materials page that repeats the item's name more often.
