@@ -40,8 +40,10 @@ FEATURES = (
     "unknown_char",  # the question's content has a character no document in the index holds (犬 in 犬只)
     "fused_rel",  # fused retrieval score relative to the best candidate
     "bm25_rel",  # BM25 score relative to the best candidate
-    "dense_rank",  # 1 / (1 + rank by dense similarity among the candidates)
-    "rank",  # 1 / (1 + fused rank)
+    # Smooth ranks (bot/candidates.py soft_rank): a hard rank jumps from 1 to 1/2 when two near-equal
+    # scores swap on another CPU's float noise, and the decision jumped with it.
+    "dense_rank",  # ~ 1 / (1 + rank by dense similarity among the candidates)
+    "rank",  # ~ 1 / (1 + fused rank)
     "kind_match",  # a bundle asked and a bundle offered, or money asked and a policy offered
     "kind_mismatch",  # a bundle offered when none was asked, or a policy offered for a procedure question
     "has_section",  # the item has a field for the property asked (materials, time, fee ...)
@@ -66,9 +68,13 @@ class Candidate:
         return np.array([self.values[name] for name in FEATURES], dtype=np.float64)
 
 
-def answer_vector(chosen: Candidate, others: list[Candidate]) -> np.ndarray:
+def answer_vector(chosen: Candidate, candidates: list[Candidate]) -> np.ndarray:
+    """The answer model's input: the chosen candidate's features and how clearly the chooser preferred
+    it among what could answer (the eligible ones). Fitting and serving both call this, so the model is
+    fitted on what it is shown (fitting once compared with every candidate, serving with the eligible)."""
+    others = eligible(candidates)
     runner_up = max((c.choice for c in others if c is not chosen), default=0.0)
-    total = sum(c.choice for c in others) or 1.0  # the chooser's preference among what could answer
+    total = sum(c.choice for c in others) or 1.0
     return np.append(chosen.vector(), [chosen.choice, chosen.choice - runner_up, chosen.choice / total])
 
 
@@ -133,7 +139,7 @@ class Model:
         """The candidate the question is most likely about; its ``probability`` says whether to answer."""
         best = self.best(candidates)
         if best is not None:
-            best.probability = self.answer.probability(answer_vector(best, eligible(candidates)))
+            best.probability = self.answer.probability(answer_vector(best, candidates))
         return best
 
     def best(self, candidates: list[Candidate]) -> Candidate | None:

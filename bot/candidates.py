@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from bot import compose as C
 from bot.answerability import bigrams, missing_weight, name_share, nouns, place_missing, term_coverage
 from bot.intent import content
@@ -82,6 +84,23 @@ class ItemIndex:
         )
 
 
+# Widths of the smooth ranks, in score units: as narrow as keeps them ranks wherever the scores are
+# apart (what the model is fitted on), and hundreds of times the float noise between CPUs (~1e-6).
+# Wider (0.002 / 0.01) was measured too: more refusals in cross-validation, but the section page that
+# states the asked time lost to the materials page of the same item (test_answering.py).
+DENSE_SMOOTHING = 0.0005
+FUSED_SMOOTHING = 0.003
+
+
+def soft_rank(scores: list[float], width: float) -> list[float]:
+    """1 / (1 + rank) for each score, with "is j above i" a logistic step of the given width instead of
+    a hard comparison: the same as the rank when scores are far apart, continuous when two swap."""
+    s = np.asarray(scores, dtype=np.float64)
+    above = 1.0 / (1.0 + np.exp(-np.clip((s[None, :] - s[:, None]) / width, -50, 50)))
+    np.fill_diagonal(above, 0.0)
+    return (1.0 / (1.0 + above.sum(axis=1))).tolist()
+
+
 def section_intent(record: Record, intent: str, offers_money: bool) -> str:
     """The intent as this kind of item answers it (a policy's 条件 is its 申报条件)."""
     if record.kind == "policy" and intent in ("condition",):
@@ -98,6 +117,11 @@ def section_intent(record: Record, intent: str, offers_money: bool) -> str:
     return intent
 
 
+def matches_kind(record: Record, intent: str, offers_money: bool) -> bool:
+    """A bundle asked and a bundle offered, or money asked and an item that pays money."""
+    return (intent == "bundle" and record.kind == "bundle") or (intent == "subsidy" and offers_money)
+
+
 def feature_values(asked: str, terms: tuple[Term, ...], intent: str, pool: list[ItemHit],
                    records: dict[str, Record], items: ItemIndex) -> list[dict[str, float]]:
     """One feature dict per candidate of ``pool`` (in its order) for the normalised question ``asked``."""
@@ -110,12 +134,13 @@ def feature_values(asked: str, terms: tuple[Term, ...], intent: str, pool: list[
                                   if len(n) >= 2 and without_particles(n) in compact), default=0)
                 for h in pool}
     longest = max(verbatim.values()) or 1
-    dense_order = {h.record_id: i for i, h in enumerate(sorted(pool, key=lambda h: -h.dense)) if h.dense}
+    dense_rank = soft_rank([h.dense for h in pool], DENSE_SMOOTHING)
+    fused_rank = soft_rank([h.score for h in pool], FUSED_SMOOTHING)
     unknown = 1.0 - term_coverage(terms, items.corpus) if terms else 0.0
     unknown_char = float(any(ch not in items.chars for ch in re.findall(r"[\u4e00-\u9fff]", content(asked))))
-    asks_bundle, asks_money = intent == "bundle", intent == "subsidy"
+    asks_bundle = intent == "bundle"
     out = []
-    for rank, hit in enumerate(pool):
+    for i, hit in enumerate(pool):
         rid = hit.record_id
         record = records[rid]
         text, names = items.texts.get(rid, ""), items.names.get(rid, "")
@@ -134,9 +159,9 @@ def feature_values(asked: str, terms: tuple[Term, ...], intent: str, pool: list[
             "unknown_char": unknown_char,
             "fused_rel": hit.score / top_fused,
             "bm25_rel": hit.bm25 / top_bm25,
-            "dense_rank": 1.0 / (1 + dense_order[rid]) if rid in dense_order else 0.0,
-            "rank": 1.0 / (1 + rank),
-            "kind_match": float((asks_bundle and is_bundle) or (asks_money and offers_money)),
+            "dense_rank": dense_rank[i] if hit.dense else 0.0,
+            "rank": fused_rank[i],
+            "kind_match": float(matches_kind(record, intent, offers_money)),
             "kind_mismatch": float((is_bundle and not asks_bundle)
                                    or (is_policy and intent in ("materials", "time", "where", "process",
                                                                 "condition", "fee"))),

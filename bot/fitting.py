@@ -133,9 +133,9 @@ def add_rows(rows: Rows, engine: Engine, questions: list[Question]) -> None:
 # The direction each feature may push, so collinear features cannot flip a sign on noise: more of the
 # question found in the item never argues against it, a missing word never argues for it.
 SIGNS = {"cov_text": 1, "cov_name": 1, "name_share": 1, "name_verbatim": 1, "miss_max": -1, "miss_noun": -1,
-         "cov_noun": 1, "place_missing": -1, "unknown_index": -1, "unknown_char": -1, "fused_rel": 1, "bm25_rel": 1, "dense_rank": 1,
-         "rank": 1, "kind_match": 1, "kind_mismatch": -1, "has_section": 1, "states_kind": 1, "n_terms": 0, "variant_conflict": -1, "choice": 1,
-         "choice_margin": 1, "choice_share": 1}
+         "cov_noun": 1, "place_missing": -1, "unknown_index": -1, "unknown_char": -1, "fused_rel": 1, "bm25_rel": 1,
+         "dense_rank": 1, "rank": 1, "kind_match": 1, "kind_mismatch": -1, "has_section": 1,
+         "states_kind": 1, "n_terms": 0, "variant_conflict": -1, "choice": 1, "choice_margin": 1, "choice_share": 1}
 L2 = 1.0
 
 

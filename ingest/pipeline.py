@@ -34,6 +34,10 @@ from ingest.schema import Record
 from ingest.textnorm import to_simplified
 
 EMBED_BATCH = 32
+# Bump when loaders or the guide parser read the same file into different records (2: a guide's
+# 事项名称 field became an alias): an unchanged file is then read again once, so an index built by an
+# older version gains what the new parser reads without --rebuild. Vectors are reused by chunk hash.
+PARSER_VERSION = 2
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
 STATUS_LABELS = {
@@ -247,8 +251,11 @@ class _Merge:
             return
         self.owner[record.id] = key
         self.records.append(record)
-        self.manifest_files[key] = {"path": str(path), "sha256": item.digest, "record_ids": [record.id]}
-        status = "unchanged" if item.same_file else "updated" if old else "added"
+        self.manifest_files[key] = {"path": str(path), "sha256": item.digest, "record_ids": [record.id],
+                                    "parser": PARSER_VERSION}
+        # Read again by a newer parser: "updated", so the new records are written once.
+        unchanged = item.same_file and old is not None and old.get("parser") == PARSER_VERSION
+        status = "unchanged" if unchanged else "updated" if old else "added"
         self.results.append(FileResult(str(path), status, record_ids=[record.id]))
 
     def add_not_named(self, seen: set[str], prune: bool) -> None:
@@ -309,7 +316,7 @@ def _read(path: Path, old: dict | None, max_bytes: int, rebuild: bool) -> _Read:
     digest = file_hash(path, max_bytes)
     same_file = bool(old and digest and old["sha256"] == digest)
     item = _Read(path, key, digest, old, same_file)
-    if same_file and not rebuild:
+    if same_file and not rebuild and old.get("parser") == PARSER_VERSION:
         return item
     try:
         item.record = load_file(path, document_id(path), max_bytes=max_bytes)

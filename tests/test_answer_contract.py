@@ -13,7 +13,8 @@ those 13 entries were re-recorded the same way (a script re-ran every question, 
 answer says 没有写明, and checked that their sources, ids, suggestions and state, and every other entry,
 were unchanged).
 The variant_conflict refit (issue 10) re-recorded the suggestions of three refusals and of one refused
-follow-up; nothing else moved.
+follow-up; nothing else moved. The smooth-rank refit (issue 10) re-recorded the suggestions of two refusals
+(成都 and <script>: their order) and of one refused follow-up (one nearest item); nothing else moved.
 """
 
 from __future__ import annotations

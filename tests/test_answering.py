@@ -224,6 +224,55 @@ def test_fitting_reports_the_decisions_that_sit_near_the_threshold():
     assert report["by_source"] == {"answers-kit": 1, "realq-dev": 1}
 
 
+def test_the_answer_model_is_fitted_on_what_the_engine_shows_it():
+    # A money question rules out the procedure guides (only a policy can say how much). The answer model
+    # judges how clearly the chooser preferred the policy among the policies, in fitting as in serving;
+    # a margin against a procedure that cannot answer is not what it is shown.
+    from bot import fitting
+    from bot.answerability import FEATURES, Candidate, shipped_model
+
+    def values(**set_: float) -> dict[str, float]:
+        return {name: set_.get(name, 0.0) for name in FEATURES}
+
+    procedure = values(cov_text=1.0, cov_name=1.0, name_verbatim=1.0, fused_rel=1.0, bm25_rel=1.0,
+                       dense_rank=1.0, rank=1.0, has_section=1.0, states_kind=1.0)
+    policy = values(cov_text=1.0, cov_name=1.0, name_share=0.8, fused_rel=0.7, bm25_rel=0.9, dense_rank=0.33,
+                    rank=0.33, kind_match=1.0, has_section=1.0, states_kind=1.0)
+    model = shipped_model()
+    rows = fitting.Rows(x=[np.array([[procedure[n] for n in FEATURES], [policy[n] for n in FEATURES]])],
+                        y=[np.array([0, 1])], source=["generated"], answerable=[True], text=["新招员工有什么补助"])
+    [(_, fitted_on, chose_the_policy)] = fitting._choices(model.chooser, rows, [0])
+    served = [Candidate("0", procedure), Candidate("1", policy)]
+    best = model.choose(served)
+    assert best is not None and best.record_id == "1" and chose_the_policy
+    assert model.answer.probability(fitted_on) == pytest.approx(best.probability)
+
+
+def test_two_items_whose_scores_swap_in_the_fifth_decimal_keep_their_decisions(small_engine):
+    # Another CPU's float noise swaps two items whose retrieval scores are nearly equal. A rank feature
+    # jumped from 1 to 1/2 on that swap and flipped the answer (5年失业险可以领几个月 under simulated
+    # noise, bench/float_noise.py); the features must move by about as little as the scores do.
+    from bot.retrieval import ItemHit
+
+    engine = small_engine.pinned()
+    question = "门店招牌和单位社会保险登记要多久"
+    high, low = (1.00482, 12.0, 0.90002), (1.00480, 12.0, 0.90000)
+
+    def choices(first: str, second: str) -> dict[str, float]:
+        hits = [ItemHit(first, *high), ItemHit(second, *low)]
+        return {c.record_id: c.choice for c in engine.candidates(question, "time", hits)}
+
+    one = choices("demo-shop-sign", "demo-social-insurance")
+    other = choices("demo-social-insurance", "demo-shop-sign")
+    assert one.keys() == other.keys()
+    for rid in one:
+        assert abs(one[rid] - other[rid]) < 0.01, (rid, one[rid], other[rid])
+    # Scores that are apart keep their ranks (1, 1/2, 1/3), which the model was fitted on.
+    from bot.candidates import DENSE_SMOOTHING, soft_rank
+
+    assert [round(r, 3) for r in soft_rank([0.95, 0.90, 0.85], DENSE_SMOOTHING)] == [1.0, 0.5, 0.333]
+
+
 def test_of_two_pages_about_one_item_the_one_that_states_what_was_asked_answers(tmp_path: Path):
     # Some portals publish a guide as one page per section; a time question belongs to the page that
     # gives a number of days, not to the materials page that repeats the item's name more often.

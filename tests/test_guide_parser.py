@@ -173,6 +173,22 @@ def test_key_value_table_sections() -> None:
     assert any(s.key == "body" and "事项类型" in s.text for s in record.sections)
 
 
+def test_the_name_field_of_the_page_is_a_name_of_the_item() -> None:
+    # Portals title a page "公司变更登记 - 广州市网上办事大厅" or "某县 X 办事指南" and give the item's
+    # name in a field of its own; people ask by that name, so it is an alias (material and result
+    # names are not).
+    blocks = [
+        Block("table", rows=[["通用事项名称", "公司变更登记", "事项类型", "行政许可"],
+                             ["结果名称", "营业执照"], ["承诺时限", "3个工作日"], ["是否收费", "否"]]),
+        _p("目录清单名称：第二类医疗器械经营备案"),
+        Block("table", rows=[["序号", "材料名称", "份数"], ["1", "申请书", "1"]]),
+    ]
+    record = parse_guide("公司变更登记 - 广州市网上办事大厅", blocks, "doc-change", "x.html")
+    assert record.aliases == ["公司变更登记", "第二类医疗器械经营备案"]
+    empty = parse_guide("某县 人力资源服务许可 办事指南", [Block("table", rows=[["事项名称", "—"]])], "d", "y.html")
+    assert empty.aliases == []
+
+
 def test_time_without_qualifier_goes_to_notes() -> None:
     blocks = [_p("办理时限：5个工作日"), _p("收费标准：不收费")]
     record = parse_guide("某事项", blocks, "doc-t", "t.txt")

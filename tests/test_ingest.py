@@ -65,6 +65,30 @@ def test_first_ingest_then_unchanged_reingest_reuses_everything(corpus, tmp_path
     assert second.generation == first.generation  # nothing changed: the serving generation stays
 
 
+def test_an_index_built_by_an_older_parser_gains_what_the_new_one_reads(tmp_path, use_embeddings, monkeypatch):
+    # Unchanged files are not read again, so a parser improvement (here: the page's 事项名称 field as
+    # an alias) never reached an existing index without --rebuild. A newer parser reads them once.
+    import ingest.guide_parser as guide_parser
+    from ingest import pipeline
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "hr.html").write_text(
+        "<html><head><title>某县 人力资源服务许可 办事指南</title></head><body><table>"
+        "<tr><td>事项名称</td><td>人力资源服务许可</td></tr><tr><td>承诺时限</td><td>5个工作日</td></tr>"
+        "<tr><td>是否收费</td><td>不收费</td></tr></table></body></html>", encoding="utf-8")
+    store = tmp_path / "index"
+    with monkeypatch.context() as older:
+        older.setattr(pipeline, "PARSER_VERSION", pipeline.PARSER_VERSION - 1)
+        older.setattr(guide_parser, "_names", lambda parts, title: [])
+        ingest([docs], store, use_embeddings)
+    assert [r.aliases for r in open_current(store).records.values()] == [[]]
+    again = ingest([docs], store, use_embeddings)
+    assert again.count("updated") == 1
+    assert [r.aliases for r in open_current(store).records.values()] == [["人力资源服务许可"]]
+    assert ingest([docs], store, use_embeddings).count("unchanged") == 1  # read once, then reused
+
+
 def test_bad_files_fail_alone_and_previous_version_keeps_serving(corpus, tmp_path, use_embeddings):
     store = tmp_path / "index"
     ingest([corpus], store, use_embeddings)

@@ -22,6 +22,7 @@ from ingest.guide_parser.fields import (
     _lines,
     _materials,
     _members,
+    _names,
     _time_limit,
     _where,
 )
@@ -62,8 +63,8 @@ def parse_guide(title: str, blocks: list[Block], record_id: str, source_path: st
     sections = [Section(key=part.key, heading=part.heading, text="\n".join(part.lines)) for part in parts]
     kind = "guide" if len(recognised) >= 2 else "document"
     if not recognised:
-        return Record(id=record_id, kind=kind, title=title, members=members, sections=sections,
-                      source_path=source_path, parsed=True)
+        return Record(id=record_id, kind=kind, title=title, aliases=_names(parts, title), members=members,
+                      sections=sections, source_path=source_path, parsed=True)
 
     where_parts = by_key.get("where", [])
     hours_parts = by_key.get("hours", [])
@@ -78,6 +79,7 @@ def parse_guide(title: str, blocks: list[Block], record_id: str, source_path: st
         kind=kind,
         parsed=True,
         title=title,
+        aliases=_names(parts, title),
         department=department[0] if department else "",
         conditions=_lines(by_key.get("conditions", [])),
         materials=_materials(by_key.get("materials", [])),

@@ -165,6 +165,26 @@ def _members(parts: list[_Part]) -> list[str]:
     return list(dict.fromkeys(names))
 
 
+# The field that names the item in the national catalogue's schema and the portals built on it
+# (事项名称, 通用事项名称, 实施清单名称, 目录清单名称, 政策名称); 材料名称 and 结果名称 name other things.
+_NAME_LABEL_RE = re.compile(r"^(?:通用|实施|基本)?(?:事项|政策|项目|实施清单|目录清单)名称$")
+_CELL_SPLIT_RE = re.compile(r"\s*\|\s*|[：:]")
+
+
+def _names(parts: list[_Part], title: str) -> list[str]:
+    """The item's names the page gives in its own name field ("通用事项名称 | 公司变更登记"), which
+    people use when they ask; the page title often adds a place or the portal's name."""
+    names = []
+    for part in parts:
+        for line in part.lines:
+            cells = [cell.strip() for cell in _CELL_SPLIT_RE.split(line)]
+            for label, value in zip(cells, cells[1:], strict=False):
+                if (_NAME_LABEL_RE.match(_normalise_label(label)) and 2 <= len(value) <= 40
+                        and not not_stated(value) and value != title):
+                    names.append(value)
+    return list(dict.fromkeys(names))
+
+
 def _bundle_summary(parts: list[_Part]) -> str:
     """What a bundle page says it is: the first line before its sections that speaks of the bundle or its
     items ("把开办餐饮店需要办的5个事项放在一起……"), as our bundle records' summary does."""
