@@ -70,8 +70,7 @@ class Candidate:
 
 def answer_vector(chosen: Candidate, candidates: list[Candidate]) -> np.ndarray:
     """The answer model's input: the chosen candidate's features and how clearly the chooser preferred
-    it among what could answer (the eligible ones). Fitting and serving both call this, so the model is
-    fitted on what it is shown (fitting once compared with every candidate, serving with the eligible)."""
+    it among what could answer (the eligible ones), one definition for fitting and serving."""
     others = eligible(candidates)
     runner_up = max((c.choice for c in others if c is not chosen), default=0.0)
     total = sum(c.choice for c in others) or 1.0

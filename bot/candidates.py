@@ -117,11 +117,6 @@ def section_intent(record: Record, intent: str, offers_money: bool) -> str:
     return intent
 
 
-def matches_kind(record: Record, intent: str, offers_money: bool) -> bool:
-    """A bundle asked and a bundle offered, or money asked and an item that pays money."""
-    return (intent == "bundle" and record.kind == "bundle") or (intent == "subsidy" and offers_money)
-
-
 def feature_values(asked: str, terms: tuple[Term, ...], intent: str, pool: list[ItemHit],
                    records: dict[str, Record], items: ItemIndex) -> list[dict[str, float]]:
     """One feature dict per candidate of ``pool`` (in its order) for the normalised question ``asked``."""
@@ -138,7 +133,7 @@ def feature_values(asked: str, terms: tuple[Term, ...], intent: str, pool: list[
     fused_rank = soft_rank([h.score for h in pool], FUSED_SMOOTHING)
     unknown = 1.0 - term_coverage(terms, items.corpus) if terms else 0.0
     unknown_char = float(any(ch not in items.chars for ch in re.findall(r"[\u4e00-\u9fff]", content(asked))))
-    asks_bundle = intent == "bundle"
+    asks_bundle, asks_money = intent == "bundle", intent == "subsidy"
     out = []
     for i, hit in enumerate(pool):
         rid = hit.record_id
@@ -161,7 +156,7 @@ def feature_values(asked: str, terms: tuple[Term, ...], intent: str, pool: list[
             "bm25_rel": hit.bm25 / top_bm25,
             "dense_rank": dense_rank[i] if hit.dense else 0.0,
             "rank": fused_rank[i],
-            "kind_match": float(matches_kind(record, intent, offers_money)),
+            "kind_match": float((asks_bundle and is_bundle) or (asks_money and offers_money)),
             "kind_mismatch": float((is_bundle and not asks_bundle)
                                    or (is_policy and intent in ("materials", "time", "where", "process",
                                                                 "condition", "fee"))),
