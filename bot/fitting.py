@@ -139,7 +139,7 @@ SIGNS = {"cov_text": 1, "cov_name": 1, "name_share": 1, "name_verbatim": 1, "mis
 L2 = 1.0
 
 
-def _logistic(x: np.ndarray, y: np.ndarray, weight: np.ndarray, names: tuple[str, ...], l2: float = L2) -> Logistic:
+def _logistic(x: np.ndarray, y: np.ndarray, weight: np.ndarray, names: tuple[str, ...]) -> Logistic:
     """Weighted L2 logistic regression with a sign constraint per feature (L-BFGS-B bounds)."""
     from scipy.optimize import minimize
 
@@ -151,9 +151,9 @@ def _logistic(x: np.ndarray, y: np.ndarray, weight: np.ndarray, names: tuple[str
     def loss(theta: np.ndarray) -> tuple[float, np.ndarray]:
         margin = z @ theta[:-1] + theta[-1]
         p = 1.0 / (1.0 + np.exp(-margin))
-        value = float(np.sum(w * (np.logaddexp(0, margin) - y * margin)) + 0.5 * l2 * theta[:-1] @ theta[:-1])
+        value = float(np.sum(w * (np.logaddexp(0, margin) - y * margin)) + 0.5 * L2 * theta[:-1] @ theta[:-1])
         grad_m = w * (p - y)
-        grad = np.append(z.T @ grad_m + l2 * theta[:-1], grad_m.sum())
+        grad = np.append(z.T @ grad_m + L2 * theta[:-1], grad_m.sum())
         return value, grad
 
     bounds = [(0, 0) if SIGNS[n] is None else (0, None) if SIGNS[n] > 0 else (None, 0) if SIGNS[n] < 0 else (None, None) for n in names]
@@ -184,16 +184,16 @@ def _choices(chooser: Logistic, rows: Rows, idx: list[int]) -> list[tuple[int, n
     return out
 
 
-def fit(rows: Rows, idx: list[int], l2: float = L2) -> Model:
+def fit(rows: Rows, idx: list[int]) -> Model:
     weights = _source_weights([rows.source[q] for q in idx])
     w_of = dict(zip(idx, weights, strict=True))
     x = np.vstack([rows.x[q] for q in idx if len(rows.x[q])])
     y = np.concatenate([rows.y[q] for q in idx if len(rows.x[q])])
     w = np.concatenate([np.full(len(rows.y[q]), w_of[q] / len(rows.y[q])) for q in idx if len(rows.x[q])])
-    chooser = _logistic(x, y, w, FEATURES, l2)
+    chooser = _logistic(x, y, w, FEATURES)
     chosen = [(q, v, ok) for q, v, ok in _choices(chooser, rows, idx) if v is not None]
     answer = _logistic(np.array([v for _, v, _ in chosen]), np.array([int(ok) for _, _, ok in chosen]),
-                       np.array([w_of[q] for q, _, _ in chosen]), ANSWER_FEATURES, l2)
+                       np.array([w_of[q] for q, _, _ in chosen]), ANSWER_FEATURES)
     return Model(chooser, answer, 0.5)
 
 
@@ -248,12 +248,12 @@ def _threshold(pred: dict[int, tuple[float, bool]], rows: Rows) -> float:
     return 0.01
 
 
-def cross_validated(rows: Rows, l2: float) -> tuple[dict[int, tuple[float, bool]], float]:
+def cross_validated(rows: Rows) -> tuple[dict[int, tuple[float, bool]], float]:
     """5-fold cross-validated predictions for every question, and the threshold they give."""
     folds = np.random.default_rng(0).permutation(len(rows.source)) % 5
     cv: dict[int, tuple[float, bool]] = {}
     for f in range(5):
-        cv.update(predict(fit(rows, [q for q in range(len(folds)) if folds[q] != f], l2), rows,
+        cv.update(predict(fit(rows, [q for q in range(len(folds)) if folds[q] != f]), rows,
                           [q for q in range(len(folds)) if folds[q] == f]))
     return cv, _threshold(cv, rows)
 
@@ -291,20 +291,19 @@ def run(dev_dir: Path, knowledge: Path, write: bool = True, rows_cache: Path | N
     sources = sorted(set(rows.source))
     # The threshold comes from 5-fold cross-validated predictions (every source in every fold).
     # (A larger L2 picked by CV refusal was tried: it refused more in CV but broke real answers.)
-    l2 = L2
-    cv, threshold = cross_validated(rows, l2)
+    cv, threshold = cross_validated(rows)
     # Leave one source out: how the model does on a kind of question it has never seen.
     oof: dict[int, tuple[float, bool]] = {}
     for s in sources:
         train = [q for q, src in enumerate(rows.source) if src != s]
         test = [q for q, src in enumerate(rows.source) if src == s]
-        oof.update(predict(fit(rows, train, l2), rows, test))
+        oof.update(predict(fit(rows, train), rows, test))
     report: dict = {"threshold": threshold, "cross_validated": {}, "held_out_by_source": {}}
     for s in sources:
         test = [q for q, src in enumerate(rows.source) if src == s]
         report["cross_validated"][s] = score({q: cv[q] for q in test}, rows.answerable, threshold)
         report["held_out_by_source"][s] = score({q: oof[q] for q in test}, rows.answerable, threshold)
-    final = fit(rows, list(range(len(rows.source))), l2)
+    final = fit(rows, list(range(len(rows.source))))
     final = Model(final.chooser, final.answer, threshold)
     for s, key in (("heldout", "heldout_own"), ("heldout-variants", "heldout_variants")):
         test = [q for q, src in enumerate(held.source) if src == s]
